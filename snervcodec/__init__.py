@@ -1,0 +1,10 @@
+"""snervcodec: a neural video codec built on SNeRV (Kim, Lee, Kang, ECCV 2024)."""
+
+from .api import fit, model_config
+from .errors import BudgetError, ConfigError, FormatError, SnervError, VideoError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "fit",
+    "model_config","BudgetError", "ConfigError", "FormatError", "SnervError", "VideoError", "__version__"]

@@ -1,0 +1,159 @@
+"""The ``snerv`` command line: a thin layer over :mod:`snervcodec`'s functions.
+
+Errors a user can cause print one line (``snerv: error: ...``) and exit with status 1; Ctrl-C exits
+with 130 and leaves no partial output (every writer is atomic).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+
+import click
+
+from .errors import SnervError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SnervError as e:
+            click.echo(f"snerv: error: {e}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("snerv: interrupted; no output was written", err=True)
+            ctx.exit(130)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"snerv: warning: {message}", err=True)
+
+
+def _strides(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        parts = tuple(int(v) for v in value.replace(" ", "").split(","))
+    except ValueError:
+        raise click.BadParameter("strides are five comma-separated integers, e.g. 5,4,2,2,2") from None
+    if len(parts) != 5 or any(p < 1 or p > 8 for p in parts):
+        raise click.BadParameter("strides are five comma-separated integers in 1..8, e.g. 5,4,2,2,2")
+    return parts
+
+
+def _params(ctx, param, value):
+    if value is None:
+        return None
+    v = value.strip().lower()
+    mult = {"k": 1e3, "m": 1e6}.get(v[-1:], 1.0)
+    try:
+        n = float(v[:-1] if v[-1:] in "km" else v) * mult
+    except ValueError:
+        raise click.BadParameter("a parameter count such as 580000, 580k or 0.58M") from None
+    if n <= 0:
+        raise click.BadParameter("must be positive")
+    return n
+
+
+def video_options(f):
+    """Which part of the input to use."""
+    opts = [
+        click.option("--frames", metavar="START:END", help="Frames to use, END exclusive (e.g. 0:32). Default: all."),
+        click.option("--crop", metavar="HxW", help="Centre-crop every frame to HxW before resizing (e.g. 640x1280)."),
+        click.option("--size", metavar="HxW", help="Resize every frame to HxW (e.g. 192x384). Default: keep the size."),
+        click.option("--resize", type=click.Choice(["bicubic", "area"]), default="bicubic", show_default=True,
+                     help="Resampling filter for --size."),
+    ]
+    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
+
+
+def model_options(f):
+    """Which network and how big."""
+    from .models import MODELS
+
+    opts = [
+        click.option("--model", type=click.Choice(list(MODELS)), default="snerv-b", show_default=True,
+                     help="Network: snerv-b (SNeRV backbone) or hnerv (the HNeRV baseline)."),
+        click.option("--c1", type=click.IntRange(1, 4096), help="Width of the first up-sampling block (sets the model size)."),
+        click.option("--n-rb", type=click.IntRange(0, 64), help="Residual blocks per MFU fusion block (paper: 2-10)."),
+        click.option("--params", callback=_params, metavar="N",
+                     help="Size the decoder to about N parameters (e.g. 580k, 3M) instead of giving --c1."),
+        click.option("--strides", callback=_strides, metavar="S,S,S,S,S",
+                     help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
+    ]
+    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
+
+
+def train_options(f):
+    """How long and where to train."""
+    from .training import PRESETS
+
+    opts = [
+        click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
+                     help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
+        click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
+        click.option("--lr", type=float, help="Peak learning rate (default 1e-3)."),
+        click.option("--batch-size", type=click.IntRange(1), help="Frames per step (default 1, as the paper)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+                     help="Where to train; auto prefers CUDA, then MPS, then the CPU."),
+        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+                     help="auto: bf16 autocast on CUDA and on CPUs with bf16 units (measured faster), else fp32."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is deterministic per device)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="snervcodec", prog_name="snerv")
+def cli():
+    """snerv: a neural video codec built on SNeRV (ECCV 2024).
+
+    \b
+      snerv encode input.mp4 -o out.snv --bpp 0.03   overfit, prune, quantise, entropy-code
+      snerv decode out.snv -o recon.mp4               rebuild the network and write frames
+      snerv info out.snv                              what is inside a stream
+      snerv fit input.mp4                             overfit only and report quality
+    """
+    warnings.showwarning = _one_line_warning
+
+
+@cli.command()
+@click.argument("input", metavar="INPUT")
+@video_options
+@model_options
+@train_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, preset, epochs, lr, batch_size, device,
+        precision, seed, quiet, as_json):
+    """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
+    PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
+    from .api import fit as fit_api
+    from .models import decoder_params
+
+    res = fit_api(input, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, frames=frames, size=size,
+                  crop=crop, preset=preset, epochs=epochs, device=device, precision=precision, seed=seed,
+                  progress=not quiet, lr=lr, batch_size=batch_size)
+    summary = {
+        "model": res.cfg.name, "c1": res.cfg.c1, "n_rb": res.cfg.n_rb, "strides": list(res.cfg.strides),
+        "embedding": [res.cfg.emb_channels, *res.cfg.emb_hw], "frames": int(res.embeddings.shape[0]),
+        "decoder_params": decoder_params(res.cfg), "psnr": round(res.psnr, 4), "ms_ssim": round(res.ms_ssim, 6),
+        "train_seconds": round(res.train_seconds, 2), "precision": res.precision,
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"{summary['model']} c1={summary['c1']} n_rb={summary['n_rb']} strides={res.cfg.strides} "
+                   f"params={summary['decoder_params']}: PSNR {res.psnr:.2f} dB, MS-SSIM {res.ms_ssim:.4f}, "
+                   f"{res.train_seconds:.1f} s ({res.precision})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="snerv")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

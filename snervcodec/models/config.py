@@ -1,0 +1,71 @@
+"""The architecture hyper-parameters of a model: everything a decoder needs to rebuild it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+ModelName = Literal["snerv-b", "hnerv"]
+
+# HNeRV encoder widths: 64 on every stage but the last, which gives the embedding channels.
+ENC_WIDTH = 64
+DEFAULT_KERNELS = (1, 3, 5, 5, 5)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one network (see architecture.md).
+
+    ``strides`` act on the LL grid for SNeRV and on the frame for HNeRV; ``emb_hw`` is the spatial
+    size of the per-frame embedding; the network's output grid is ``emb_hw * prod(strides)``.
+    """
+
+    name: ModelName
+    c1: int
+    n_rb: int
+    strides: tuple[int, ...]
+    emb_hw: tuple[int, int]
+    kernels: tuple[int, ...] = DEFAULT_KERNELS
+    emb_channels: int = 16
+    reduce_milli: int = 1200  # width reduction factor x1000 (1.2), an integer so streams are exact
+    lower_width: int = 12
+    enc_width: int = ENC_WIDTH
+
+    def __post_init__(self):
+        if len(self.kernels) != len(self.strides):
+            raise ValueError("kernels and strides must have the same length")
+
+    @property
+    def reduce(self) -> float:
+        return self.reduce_milli / 1000.0
+
+    @property
+    def stride_product(self) -> int:
+        p = 1
+        for s in self.strides:
+            p *= s
+        return p
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        """Size of the decoder's last feature map (the LL grid for SNeRV, the frame for HNeRV)."""
+        p = self.stride_product
+        return self.emb_hw[0] * p, self.emb_hw[1] * p
+
+    @property
+    def frame_hw(self) -> tuple[int, int]:
+        """Padded frame size the network reconstructs."""
+        h, w = self.out_hw
+        return (2 * h, 2 * w) if self.uses_dwt else (h, w)
+
+    @property
+    def uses_dwt(self) -> bool:
+        """SNeRV models work on the Haar LL grid; HNeRV on the frame itself."""
+        return self.name != "hnerv"
+
+    @property
+    def emb_numel(self) -> int:
+        return self.emb_channels * self.emb_hw[0] * self.emb_hw[1]
+
+    def with_(self, **changes) -> "ModelConfig":
+        return replace(self, **changes)

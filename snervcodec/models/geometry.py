@@ -1,0 +1,127 @@
+"""Any resolution: pick strides for a frame size, pad to the grid they allow, size c1 from a budget.
+
+The published design uses strides whose product divides the LL grid exactly and a 16x2x4 embedding
+(640x1280 -> 5,4,2,2,2; 480x960 -> 5,3,2,2,2; 960x1920 -> 5,4,3,2,2; 192x384 -> 3,2,2,2,2). For any
+other size we search all non-increasing 5-tuples of strides in 1..5 and pick the one with the least
+padding, trading a little padding for an embedding close to the paper's 8 cells (the embedding is
+paid for every frame, so a big one is expensive at low bit rates). Frames are padded at the bottom
+and right edges only and cropped back after decoding: the user's content is never cropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import BudgetError, ConfigError
+from .config import ModelConfig, ModelName
+
+PadMode = Literal["replicate", "reflect"]
+
+_TARGET_EMB_CELLS = 8  # the paper's 2x4 embedding grid
+_EMB_WEIGHT = 0.05  # cost of doubling the embedding cells, in units of padded-area fraction
+_STRIDE1_WEIGHT = 0.01  # mild preference for blocks that actually up-sample
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How a video of ``height x width`` maps onto a network grid."""
+
+    height: int
+    width: int
+    strides: tuple[int, ...]
+    emb_hw: tuple[int, int]
+    pad_h: int  # rows added at the bottom
+    pad_w: int  # columns added at the right
+
+    @property
+    def padded_hw(self) -> tuple[int, int]:
+        return self.height + self.pad_h, self.width + self.pad_w
+
+
+def _grid_divisor(uses_dwt: bool) -> int:
+    return 2 if uses_dwt else 1
+
+
+def choose_geometry(height: int, width: int, uses_dwt: bool = True, strides: tuple[int, ...] | None = None,
+                    n_blocks: int = 5) -> Geometry:
+    """Strides and padding for a ``height x width`` frame (deterministic)."""
+    if height < 1 or width < 1:
+        raise ConfigError(f"invalid frame size {height}x{width}")
+    d = _grid_divisor(uses_dwt)
+    gh, gw = math.ceil(height / d), math.ceil(width / d)  # grid the strides act on
+
+    def layout(st: tuple[int, ...]) -> tuple[int, int, int, int]:
+        p = math.prod(st)
+        eh, ew = math.ceil(gh / p), math.ceil(gw / p)
+        return eh, ew, eh * p * d, ew * p * d
+
+    if strides is not None:
+        if len(strides) != n_blocks or any(s < 1 or s > 8 for s in strides):
+            raise ConfigError(f"strides must be {n_blocks} integers in 1..8, got {strides}")
+        eh, ew, ph, pw = layout(tuple(strides))
+        return Geometry(height, width, tuple(strides), (eh, ew), ph - height, pw - width)
+
+    best, best_cost = None, math.inf
+    for st in itertools.combinations_with_replacement(range(5, 0, -1), n_blocks):
+        eh, ew, ph, pw = layout(st)
+        cost = (
+            ph * pw / (height * width) - 1.0
+            + _EMB_WEIGHT * abs(math.log2(eh * ew / _TARGET_EMB_CELLS))
+            + _STRIDE1_WEIGHT * st.count(1)
+        )
+        if cost < best_cost - 1e-12:
+            best, best_cost = (st, eh, ew, ph, pw), cost
+    st, eh, ew, ph, pw = best
+    return Geometry(height, width, st, (eh, ew), ph - height, pw - width)
+
+
+def pad_frames(x: torch.Tensor, geo: Geometry, mode: PadMode = "replicate") -> torch.Tensor:
+    """Pad (N, C, H, W) frames at the bottom/right to ``geo.padded_hw``."""
+    if geo.pad_h == 0 and geo.pad_w == 0:
+        return x
+    if mode == "reflect" and (geo.pad_h >= x.shape[-2] or geo.pad_w >= x.shape[-1]):
+        mode = "replicate"  # reflect cannot pad by more than the size itself
+    dt = x.dtype
+    y = x if dt.is_floating_point else x.float()
+    y = F.pad(y, (0, geo.pad_w, 0, geo.pad_h), mode=mode)
+    return y if dt.is_floating_point else y.to(dt)
+
+
+def crop_frames(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    return x[..., :height, :width]
+
+
+def default_n_rb(params: float) -> int:
+    """N_RB for a decoder of about ``params`` parameters, following the paper's size table
+    (0.35M -> 2, 0.75M -> 3, 1.57M -> 4, 3M -> 6, 4.55M -> 8, 5.9M -> 10)."""
+    table = [(0.12e6, 1), (0.353e6, 2), (0.745e6, 3), (1.567e6, 4), (2.992e6, 6), (4.554e6, 8), (5.929e6, 10)]
+    return min(table, key=lambda row: abs(math.log(params / row[0])))[1]
+
+
+def size_for_budget(name: ModelName, geo: Geometry, params: float, n_rb: int | None,
+                    count: Callable[[ModelConfig], int]) -> ModelConfig:
+    """Largest ``c1`` whose decoder (head included, it is transmitted) fits in ``params``."""
+    nrb = n_rb if n_rb is not None else default_n_rb(params)
+
+    def cfg(c1: int) -> ModelConfig:
+        return ModelConfig(name=name, c1=c1, n_rb=nrb, strides=geo.strides, emb_hw=geo.emb_hw)
+
+    lo, hi = 4, 1024
+    if count(cfg(lo)) > params:
+        raise BudgetError(
+            f"a budget of {params:.0f} decoder parameters is below the smallest {name} model "
+            f"({count(cfg(lo))} parameters at this resolution)"
+        )
+    while lo < hi:  # parameter count is monotone in c1
+        mid = (lo + hi + 1) // 2
+        if count(cfg(mid)) <= params:
+            lo = mid
+        else:
+            hi = mid - 1
+    return cfg(lo)

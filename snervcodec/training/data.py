@@ -1,0 +1,64 @@
+"""Training targets, computed once.
+
+Frames stay in memory as uint8; the Haar coefficients are kept as exact integers
+(``2*255*LL = a+b+c+d`` and likewise for the HF bands, all in int16), so the wavelet targets cost
+no arithmetic per step and no float memory. Everything lives on the training device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..models.geometry import Geometry, pad_frames
+
+_SCALE = 1.0 / 510.0  # Haar of x/255 with the orthonormal 1/2 factor
+
+
+@dataclass
+class Batch:
+    frame: torch.Tensor  # (N, 3, H, W) in [0, 1]
+    ll_norm: torch.Tensor  # (N, 3, H/2, W/2) in [0, 1]
+    hf: torch.Tensor  # (N, 3, 3, H/2, W/2) raw Haar units
+    ll_min: torch.Tensor  # (N,)
+    ll_max: torch.Tensor  # (N,)
+
+    @property
+    def enc_input(self) -> torch.Tensor:
+        """What the encoder sees: the normalised LL band (SNeRV) or the frame (HNeRV)."""
+        return self.ll_norm
+
+
+class FrameSet:
+    """The padded clip and its precomputed wavelet targets."""
+
+    def __init__(self, frames: np.ndarray, geo: Geometry, device: torch.device, uses_dwt: bool = True,
+                 pad_mode: str = "replicate"):
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
+        x = pad_frames(x, geo, pad_mode)
+        self.n = x.shape[0]
+        self.frames = x.to(device)
+        self.uses_dwt = uses_dwt
+        if uses_dwt:
+            v = x.to(torch.int16)
+            a, b = v[..., 0::2, 0::2], v[..., 0::2, 1::2]
+            c, d = v[..., 1::2, 0::2], v[..., 1::2, 1::2]
+            s_ll = a + b + c + d
+            self.coef_ll = s_ll.to(device)
+            self.coef_hf = torch.stack([a + b - c - d, a - b + c - d, a - b - c + d], dim=1).to(device)
+            lo = s_ll.flatten(1).amin(1).float() * _SCALE
+            hi = s_ll.flatten(1).amax(1).float() * _SCALE
+            hi = torch.where(hi > lo, hi, lo + 1e-3)  # flat frames: avoid a zero range
+            self.ll_min, self.ll_max = lo.to(device), hi.to(device)
+
+    def batch(self, idx: torch.Tensor) -> Batch:
+        frame = self.frames[idx].float().mul_(1.0 / 255.0)
+        if not self.uses_dwt:
+            return Batch(frame, frame, frame.new_zeros(0), frame.new_zeros(0), frame.new_zeros(0))
+        lo, hi = self.ll_min[idx], self.ll_max[idx]
+        ll = self.coef_ll[idx].float().mul_(_SCALE)
+        ll_norm = (ll - lo.view(-1, 1, 1, 1)) / (hi - lo).view(-1, 1, 1, 1)
+        hf = self.coef_hf[idx].float().mul_(_SCALE)
+        return Batch(frame, ll_norm, hf, lo, hi)

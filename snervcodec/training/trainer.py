@@ -1,0 +1,195 @@
+"""Overfit a network to one video (paper Sec. 3.5, 4.1).
+
+Adam (0.9, 0.999), lr 1e-3, batch 1 with shuffled frames, gradient clipping at norm 1.0, and a
+per-iteration schedule: linear warm-up from 0.1x to 1x over the first ``warmup`` fraction of
+iterations, then cosine to 0. The encoder is trained jointly; afterwards its outputs (the
+embeddings) are all that is kept of it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..device import autocast, resolve_device, resolve_precision
+from ..metrics import ms_ssim_per_frame, psnr_per_frame
+from ..models.config import ModelConfig
+from ..models.geometry import Geometry, crop_frames
+from ..models.registry import build_decoder, build_encoder
+from ..models.synthesis import synthesize
+from .config import TrainConfig
+from .data import FrameSet
+from .loss import snerv_loss
+
+
+@dataclass
+class FitResult:
+    """A trained decoder and everything needed to synthesise the clip with it."""
+
+    cfg: ModelConfig
+    geometry: Geometry
+    decoder: nn.Module
+    embeddings: torch.Tensor  # (T, C, h, w) float32, on the CPU
+    ll_minmax: torch.Tensor  # (T, 2) float32 (SNeRV; empty for HNeRV)
+    psnr: float  # mean per-frame RGB PSNR of the float output (clamped to [0, 1]), on the original size
+    ms_ssim: float
+    train_seconds: float
+    history: list[dict] = field(default_factory=list)
+    encoder: nn.Module | None = None
+    precision: str = "fp32"
+
+
+def lr_factor(it: int, total: int, warmup: float) -> float:
+    """Multiplier of the base learning rate at iteration ``it`` of ``total``."""
+    n_warm = int(total * warmup)
+    if it < n_warm:
+        return 0.1 + 0.9 * it / max(n_warm, 1)
+    t = (it - n_warm) / max(total - n_warm, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def _prepare(module: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
+    module = module.to(device)
+    return module.to(memory_format=torch.channels_last) if channels_last else module
+
+
+class Trainer:
+    """Holds the data, networks and optimiser of one fit; :meth:`run` trains, :meth:`evaluate` measures."""
+
+    def __init__(self, frames: np.ndarray, cfg: ModelConfig, geo: Geometry, tcfg: TrainConfig,
+                 device: str | torch.device = "auto", pad_mode: str = "replicate"):
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.precision = resolve_precision(tcfg.precision, self.device)
+        self.cfg, self.geo, self.tcfg = cfg, geo, tcfg
+        self.height, self.width = frames.shape[1:3]
+        torch.manual_seed(tcfg.seed)
+        self.data = FrameSet(frames, geo, self.device, uses_dwt=cfg.uses_dwt, pad_mode=pad_mode)
+        cl = tcfg.channels_last and self.device.type != "mps"
+        self.channels_last = cl
+        self.encoder = _prepare(build_encoder(cfg), self.device, cl)
+        self.decoder = _prepare(build_decoder(cfg), self.device, cl)
+        params = list(self.encoder.parameters()) + list(self.decoder.parameters())
+        self.params = params
+        self.opt = torch.optim.Adam(params, lr=tcfg.lr, betas=tcfg.betas)
+        self.generator = torch.Generator().manual_seed(tcfg.seed)
+        self.history: list[dict] = []
+        self.seconds = 0.0
+
+    # --------------------------------------------------------------------------------------
+    def _forward(self, idx: torch.Tensor):
+        b = self.data.batch(idx)
+        x = b.enc_input
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(self.device, self.precision):
+            emb = self.encoder(x)
+            out = synthesize(self.decoder, self.cfg, emb, b.ll_min, b.ll_max)
+        return b, emb, out
+
+    def run(self, progress: bool = True, on_eval: Callable[[dict], None] | None = None) -> None:
+        tc = self.tcfg
+        n = self.data.n
+        steps_per_epoch = math.ceil(n / tc.batch_size)
+        total = tc.epochs * steps_per_epoch
+        eval_every = tc.eval_every or max(1, tc.epochs // 10)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, unit="it", desc="encode", dynamic_ncols=True, leave=False)
+        self.encoder.train()
+        self.decoder.train()
+        it = 0
+        t0 = time.perf_counter()
+        last_psnr = float("nan")
+        try:
+            for epoch in range(tc.epochs):
+                perm = torch.randperm(n, generator=self.generator)
+                loss_sum = 0.0
+                for s in range(steps_per_epoch):
+                    idx = perm[s * tc.batch_size:(s + 1) * tc.batch_size].to(self.device)
+                    for g in self.opt.param_groups:
+                        g["lr"] = tc.lr * lr_factor(it, total, tc.warmup)
+                    b, _, out = self._forward(idx)
+                    loss = snerv_loss(out, b, tc.loss_weights)
+                    self.opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if tc.grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_(self.params, tc.grad_clip)
+                    self.opt.step()
+                    loss_sum += float(loss.detach())
+                    it += 1
+                    if bar is not None:
+                        bar.update(1)
+                if (epoch + 1) % eval_every == 0 or epoch + 1 == tc.epochs:
+                    self.seconds += time.perf_counter() - t0
+                    m = self.evaluate(with_msssim=False)
+                    t0 = time.perf_counter()
+                    last_psnr = m["psnr"]
+                    rec = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "psnr": last_psnr,
+                           "seconds": round(self.seconds, 3)}
+                    self.history.append(rec)
+                    if on_eval:
+                        on_eval(rec)
+                if bar is not None:
+                    bar.set_postfix(epoch=f"{epoch + 1}/{tc.epochs}", loss=f"{loss_sum / steps_per_epoch:.4f}",
+                                    psnr=f"{last_psnr:.2f}")
+        finally:
+            self.seconds += time.perf_counter() - t0
+            if bar is not None:
+                bar.close()
+
+    # --------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def embeddings(self, chunk: int = 8) -> torch.Tensor:
+        self.encoder.eval()
+        outs = []
+        for i in range(0, self.data.n, chunk):
+            idx = torch.arange(i, min(i + chunk, self.data.n), device=self.device)
+            x = self.data.batch(idx).enc_input
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast(self.device, self.precision):
+                outs.append(self.encoder(x).float())
+        self.encoder.train()
+        return torch.cat(outs).contiguous().cpu()
+
+    def ll_minmax(self) -> torch.Tensor:
+        if not self.cfg.uses_dwt:
+            return torch.zeros(self.data.n, 0)
+        return torch.stack([self.data.ll_min, self.data.ll_max], dim=1).float().cpu()
+
+    @torch.no_grad()
+    def evaluate(self, with_msssim: bool = True, chunk: int = 8) -> dict:
+        """PSNR (and MS-SSIM) of the current float model over the whole clip, on the original size."""
+        self.encoder.eval()
+        self.decoder.eval()
+        psnrs, msssims = [], []
+        for i in range(0, self.data.n, chunk):
+            idx = torch.arange(i, min(i + chunk, self.data.n), device=self.device)
+            b, _, out = self._forward(idx)
+            rec = crop_frames(out.frame.clamp(0, 1), self.height, self.width)
+            ref = crop_frames(b.frame, self.height, self.width)
+            psnrs.append(psnr_per_frame(rec, ref).cpu())
+            if with_msssim:
+                msssims.append(ms_ssim_per_frame(rec, ref)[0].cpu())
+        self.encoder.train()
+        self.decoder.train()
+        res = {"psnr": float(torch.cat(psnrs).mean())}
+        if with_msssim:
+            res["ms_ssim"] = float(torch.cat(msssims).mean())
+        return res
+
+    def result(self) -> FitResult:
+        m = self.evaluate(with_msssim=True)
+        dec = self.decoder.to(memory_format=torch.contiguous_format).float().cpu()
+        return FitResult(cfg=self.cfg, geometry=self.geo, decoder=dec, embeddings=self.embeddings(),
+                         ll_minmax=self.ll_minmax(), psnr=m["psnr"], ms_ssim=m["ms_ssim"],
+                         train_seconds=self.seconds, history=list(self.history), encoder=self.encoder,
+                         precision=self.precision)

