@@ -151,6 +151,102 @@ def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, pre
                    f"{res.train_seconds:.1f} s ({res.precision})")
 
 
+def compression_options(f):
+    """Pruning, quantisation and stream layout."""
+    opts = [
+        click.option("--prune", type=click.FloatRange(0, 0.95, max_open=True), default=0.1, show_default=True,
+                     help="Fraction of decoder weights removed by global magnitude pruning (rate control may raise it)."),
+        click.option("--weight-bits", type=click.IntRange(2, 16), default=8, show_default=True,
+                     help="Bits per decoder weight and bias (rate control may change it by 1-2)."),
+        click.option("--emb-bits", type=click.IntRange(2, 16), default=6, show_default=True,
+                     help="Bits per embedding value."),
+        click.option("--finetune", type=click.FloatRange(0), default=0.1, show_default=True,
+                     help="Fine-tune epochs after pruning, as a fraction of the training epochs."),
+        click.option("--chunk-frames", type=click.IntRange(1, 1024), default=8, show_default=True,
+                     help="Frames per independently decodable embedding chunk (1 = strictly per frame)."),
+    ]
+    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
+
+
+@cli.command()
+@click.argument("input", metavar="INPUT")
+@click.option("-o", "--output", required=True, metavar="OUT.snv", help="The stream to write (atomically).")
+@click.option("--bpp", type=click.FloatRange(0, 64, min_open=True),
+              help="Target bits per pixel of the whole file; it lands within 5%. Sizes the model for you.")
+@video_options
+@model_options
+@train_options
+@compression_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, params, strides, preset, epochs, lr,
+           batch_size, device, precision, seed, quiet, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
+    """Encode INPUT (a video, or an image pattern like frames/%05d.png) into a .snv stream.
+
+    Overfits the network, prunes, quantises and entropy-codes it. Give --bpp for a target rate, or a
+    model size (--c1 / --params); the default is c1=64, N_RB=2. Ends with a summary line measured by
+    decoding the written bytes.
+    """
+    from .codec import CompressionConfig
+    from .codec import encode as encode_api
+
+    cc = CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
+                           chunk_frames=chunk_frames)
+    res = encode_api(input, output, bpp=bpp, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides,
+                     frames=frames, size=size, crop=crop, resize=resize, preset=preset, epochs=epochs, device=device,
+                     precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr, batch_size=batch_size)
+    if as_json:
+        d = {k: v for k, v in res.__dict__.items() if k not in ("stream", "history")}
+        click.echo(json.dumps(d, default=str))
+    else:
+        click.echo(f"{output}: {res.summary()}")
+
+
+@cli.command()
+@click.argument("stream", metavar="IN.snv")
+@click.option("-o", "--output", required=True, metavar="OUT",
+              help="Frames to write: .mp4/.mkv/.mov (H.264), .y4m (lossless 4:4:4), or a %05d.png pattern.")
+@click.option("--frames", metavar="START:END", help="Decode only these frames (random access). Default: all.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+              help="Where to run the network.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="fp32", show_default=True,
+              help="fp32 reproduces the conformance checksums; bf16 is faster and a little less exact.")
+@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True, help="Frames per network call.")
+@click.option("--lossless", is_flag=True, help="For .mp4: write lossless RGB H.264 instead of high-quality 4:2:0.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def decode(stream, output, frames, device, precision, batch_size, lossless, quiet):
+    """Decode a .snv stream into video frames, at the original size, frame count and frame rate."""
+    from .codec import decode as decode_api
+
+    res = decode_api(stream, output, frames=frames, device=device, precision=precision, batch_size=batch_size,
+                     lossless=lossless, progress=not quiet)
+    n = len(res.frames)
+    click.echo(f"{output}: {n} frames {res.header.width}x{res.header.height} @ {float(res.fps):.3f} fps, "
+               f"{res.seconds:.2f} s ({n / max(res.seconds, 1e-9):.1f} frames/s)")
+
+
+@cli.command()
+@click.argument("stream", metavar="IN.snv")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+def info(stream, as_json):
+    """Show what is inside a .snv stream: version, model, video, and the bit budget by section."""
+    from .codec import info as info_api
+
+    d = info_api(stream)
+    if as_json:
+        click.echo(json.dumps(d, indent=2))
+        return
+    click.echo(f"snv {d['format_version']}  model {d['model']} (id {d['model_id']})  c1={d['c1']} n_rb={d['n_rb']} "
+               f"strides={','.join(map(str, d['strides']))}  embedding {'x'.join(map(str, d['embedding']))}")
+    click.echo(f"video {d['width']}x{d['height']} (padded +{d['padding'][0]} rows, +{d['padding'][1]} cols), "
+               f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
+    click.echo(f"decoder {d['decoder_params']} parameters, {'/'.join(map(str, d['weight_bits']))}-bit, "
+               f"{100 * d['weight_zero_fraction']:.1f}% zero; embeddings {d['embedding_bits']}-bit, "
+               f"LL ranges {d['ll_range_bits']}-bit, {d['chunk_frames']} frames per chunk")
+    click.echo(f"size {d['bytes']} bytes = {d['bpp']:.5f} bpp")
+    for name, sec in d["sections"].items():
+        click.echo(f"  {name:<8} {sec['bytes']:>10} bytes  {sec['bpp']:.5f} bpp  {100 * sec['bytes'] / d['bytes']:5.1f}%")
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="snerv")
 

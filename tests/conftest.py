@@ -40,3 +40,13 @@ def tiny_clip(carphone_path) -> np.ndarray:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def tiny_stream(carphone_path) -> bytes:
+    """A small real stream: 3 carphone frames at 24x40, a tiny model, a few steps."""
+    from snervcodec.codec import encode
+    from snervcodec.video import read_video
+
+    v = read_video(carphone_path, frames="0:3", size="24x40")
+    return encode(v, c1=8, n_rb=1, epochs=2, device="cpu", precision="fp32", progress=False).stream

@@ -49,3 +49,34 @@ def test_fit_summary_json(runner, carphone_path):
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output.strip().splitlines()[-1])
     assert summary["frames"] == 2 and summary["c1"] == 12 and summary["psnr"] > 0
+
+
+@pytest.mark.parametrize("cmd", [["encode"], ["decode"], ["info"]])
+def test_codec_help(runner, cmd):
+    res = runner.invoke(cli, [*cmd, "--help"])
+    assert res.exit_code == 0 and "Usage" in res.output
+
+
+def test_encode_decode_info_cli(runner, carphone_path, tmp_path):
+    out = tmp_path / "c.snv"
+    res = runner.invoke(cli, ["encode", str(carphone_path), "-o", str(out), "--frames", "0:2", "--size", "24x32",
+                              "--c1", "8", "--n-rb", "0", "--epochs", "2", "--device", "cpu", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "bpp" in res.output and "PSNR" in res.output and out.exists()
+    res = runner.invoke(cli, ["info", str(out)])
+    assert res.exit_code == 0 and "DECW" in res.output and "snv 1.0" in res.output
+    res = runner.invoke(cli, ["info", str(out), "--json"])
+    assert json.loads(res.output)["frames"] == 2
+    res = runner.invoke(cli, ["decode", str(out), "-o", str(tmp_path / "r.y4m"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "r.y4m").exists()
+
+
+def test_decode_bad_stream_is_one_line(runner, tmp_path):
+    bad = tmp_path / "bad.snv"
+    bad.write_bytes(b"\x89SNV\x01\x00" + bytes(20))
+    res = runner.invoke(cli, ["decode", str(bad), "-o", str(tmp_path / "x.mp4")])
+    assert res.exit_code == 1 and res.output.startswith("snerv: error:") and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "x.mp4").exists()
+    res = runner.invoke(cli, ["info", str(tmp_path / "missing.snv")])
+    assert res.exit_code == 1 and "no such file" in res.output

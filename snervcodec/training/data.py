@@ -35,12 +35,13 @@ class FrameSet:
     """The padded clip and its precomputed wavelet targets."""
 
     def __init__(self, frames: np.ndarray, geo: Geometry, device: torch.device, uses_dwt: bool = True,
-                 pad_mode: str = "replicate"):
+                 pad_mode: str = "replicate", ll_range_bits: int | None = None):
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
         x = pad_frames(x, geo, pad_mode)
         self.n = x.shape[0]
         self.frames = x.to(device)
         self.uses_dwt = uses_dwt
+        self.ll_range = None  # (lo, hi, q_min, q_max, min_values, max_values) when quantised
         if uses_dwt:
             v = x.to(torch.int16)
             a, b = v[..., 0::2, 0::2], v[..., 0::2, 1::2]
@@ -51,6 +52,14 @@ class FrameSet:
             lo = s_ll.flatten(1).amin(1).float() * _SCALE
             hi = s_ll.flatten(1).amax(1).float() * _SCALE
             hi = torch.where(hi > lo, hi, lo + 1e-3)  # flat frames: avoid a zero range
+            if ll_range_bits:
+                # The per-frame (min, max) pairs are transmitted with ``ll_range_bits`` bits: train with
+                # the transmitted values from the start so that decoding normalises exactly as training did.
+                from ..compress.quant import quantize_minmax
+
+                q = quantize_minmax(lo.numpy(), hi.numpy(), ll_range_bits)
+                self.ll_range = q
+                lo, hi = torch.from_numpy(q[4]), torch.from_numpy(q[5])
             self.ll_min, self.ll_max = lo.to(device), hi.to(device)
 
     def batch(self, idx: torch.Tensor) -> Batch:

@@ -63,13 +63,14 @@ class Trainer:
     """Holds the data, networks and optimiser of one fit; :meth:`run` trains, :meth:`evaluate` measures."""
 
     def __init__(self, frames: np.ndarray, cfg: ModelConfig, geo: Geometry, tcfg: TrainConfig,
-                 device: str | torch.device = "auto", pad_mode: str = "replicate"):
+                 device: str | torch.device = "auto", pad_mode: str = "replicate", ll_range_bits: int | None = None):
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.precision = resolve_precision(tcfg.precision, self.device)
         self.cfg, self.geo, self.tcfg = cfg, geo, tcfg
         self.height, self.width = frames.shape[1:3]
         torch.manual_seed(tcfg.seed)
-        self.data = FrameSet(frames, geo, self.device, uses_dwt=cfg.uses_dwt, pad_mode=pad_mode)
+        self.data = FrameSet(frames, geo, self.device, uses_dwt=cfg.uses_dwt, pad_mode=pad_mode,
+                             ll_range_bits=ll_range_bits)
         cl = tcfg.channels_last and self.device.type != "mps"
         self.channels_last = cl
         self.encoder = _prepare(build_encoder(cfg), self.device, cl)
@@ -185,6 +186,81 @@ class Trainer:
         if with_msssim:
             res["ms_ssim"] = float(torch.cat(msssims).mean())
         return res
+
+    def finetune_decoder(self, embeddings: torch.Tensor, epochs: int, lr: float, mask=None, progress: bool = False,
+                         desc: str = "fine-tune") -> None:
+        """Train the decoder alone on fixed (quantised) embeddings, keeping pruned weights at zero.
+
+        Cosine schedule from ``lr`` to 0, a fresh Adam (so pruned weights, whose gradients are
+        masked, never move), and the same loss as training.
+        """
+        if epochs <= 0:
+            return
+        tc = self.tcfg
+        emb_all = embeddings.to(self.device)
+        opt = torch.optim.Adam(self.decoder.parameters(), lr=lr, betas=tc.betas)
+        hooks = mask.hook_gradients(self.decoder) if mask is not None else []
+        n = self.data.n
+        steps = math.ceil(n / tc.batch_size)
+        total, it = epochs * steps, 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, unit="it", desc=desc, dynamic_ncols=True, leave=False)
+        t0 = time.perf_counter()
+        self.decoder.train()
+        try:
+            for _ in range(epochs):
+                perm = torch.randperm(n, generator=self.generator)
+                for s in range(steps):
+                    idx = perm[s * tc.batch_size:(s + 1) * tc.batch_size].to(self.device)
+                    for g in opt.param_groups:
+                        g["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * it / total))
+                    b = self.data.batch(idx)
+                    emb = emb_all[idx]
+                    if self.channels_last:
+                        emb = emb.contiguous(memory_format=torch.channels_last)
+                    with autocast(self.device, self.precision):
+                        out = synthesize(self.decoder, self.cfg, emb, b.ll_min, b.ll_max)
+                    loss = snerv_loss(out, b, tc.loss_weights)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if tc.grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_(self.decoder.parameters(), tc.grad_clip)
+                    opt.step()
+                    if mask is not None:
+                        mask.apply(self.decoder)
+                    it += 1
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+        finally:
+            for h in hooks:
+                h.remove()
+            if bar is not None:
+                bar.close()
+            self.seconds += time.perf_counter() - t0
+
+    @torch.no_grad()
+    def evaluate_with(self, decoder: nn.Module, embeddings: torch.Tensor, chunk: int = 8) -> dict:
+        """PSNR / MS-SSIM of ``decoder`` on given embeddings (float output clamped, original size)."""
+        decoder.eval()
+        psnrs, msssims = [], []
+        for i in range(0, self.data.n, chunk):
+            idx = torch.arange(i, min(i + chunk, self.data.n), device=self.device)
+            b = self.data.batch(idx)
+            emb = embeddings[i:i + chunk].to(self.device)
+            if self.channels_last:
+                emb = emb.contiguous(memory_format=torch.channels_last)
+            with autocast(self.device, self.precision):
+                out = synthesize(decoder, self.cfg, emb, b.ll_min, b.ll_max)
+            rec = crop_frames(out.frame.clamp(0, 1), self.height, self.width)
+            ref = crop_frames(b.frame, self.height, self.width)
+            psnrs.append(psnr_per_frame(rec, ref).cpu())
+            msssims.append(ms_ssim_per_frame(rec, ref)[0].cpu())
+        decoder.train()
+        return {"psnr": float(torch.cat(psnrs).mean()), "ms_ssim": float(torch.cat(msssims).mean())}
 
     def result(self) -> FitResult:
         m = self.evaluate(with_msssim=True)

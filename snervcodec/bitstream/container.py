@@ -1,0 +1,105 @@
+"""Container framing: magic, version, header, then CRC-checked sections (bitstream/SPEC.md).
+
+    magic "\\x89SNV" | major u8 | minor u8 | flags u16 | header_len u32 | header | crc32 u32
+    section*: tag[4] | length u32 | payload | crc32(tag | length | payload) u32
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from ..errors import FormatError
+from .bytesio import Reader, Writer
+from .header import StreamHeader
+
+MAGIC = b"\x89SNV"
+FORMAT_VERSION = (1, 0)
+MAX_HEADER_LEN = 4096
+REQUIRED_SECTIONS = (b"DECW", b"EMBD")
+
+
+@dataclass
+class Container:
+    version: tuple[int, int]
+    header: StreamHeader
+    sections: dict[bytes, bytes]
+    section_sizes: dict[str, int]  # bytes on disk per part, framing included
+    header_bytes: int
+
+
+def write_container(header: StreamHeader, sections: list[tuple[bytes, bytes]]) -> bytes:
+    body = Writer()
+    header.write(body)
+    hb = body.getvalue()
+    w = Writer()
+    w.raw(MAGIC)
+    w.u8(FORMAT_VERSION[0])
+    w.u8(FORMAT_VERSION[1])
+    w.u16(0)
+    w.u32(len(hb))
+    w.raw(hb)
+    w.u32(zlib.crc32(w.getvalue()))
+    for tag, payload in sections:
+        if len(tag) != 4:
+            raise ValueError("section tags are 4 bytes")
+        start = len(w.buf)
+        w.raw(tag)
+        w.u32(len(payload))
+        w.raw(payload)
+        w.u32(zlib.crc32(bytes(w.buf[start:])))
+    return w.getvalue()
+
+
+def read_container(data: bytes, model_uses_dwt) -> Container:
+    """Parse and check framing, header and checksums. ``model_uses_dwt(model_id)`` answers whether a
+    model works on the LL grid (or raises FormatError for an unknown id)."""
+    r = Reader(data, "stream")
+    if len(data) < 4 or r.raw(4) != MAGIC:
+        raise FormatError("not a .snv stream (bad magic bytes)")
+    major, minor = r.u8(), r.u8()
+    if major > FORMAT_VERSION[0]:
+        raise FormatError(f"stream format version {major}.{minor} is newer than this decoder's "
+                          f"{FORMAT_VERSION[0]}.{FORMAT_VERSION[1]}: upgrade snervcodec")
+    if major < 1:
+        raise FormatError(f"unknown stream format version {major}.{minor}")
+    flags = r.u16()
+    if flags != 0:
+        raise FormatError(f"header flags {flags:#x} are reserved and must be 0 in version 1")
+    hlen = r.u32()
+    if hlen > MAX_HEADER_LEN:
+        raise FormatError(f"header length {hlen} exceeds {MAX_HEADER_LEN}")
+    hstart = r.pos
+    hr = Reader(r.raw(hlen), "header")
+    crc = r.u32()
+    if zlib.crc32(bytes(r.data[:hstart + hlen])) != crc:
+        raise FormatError("header checksum mismatch (corrupted stream)")
+    header = StreamHeader.read(hr)
+    if minor == FORMAT_VERSION[1]:
+        hr.expect_end()  # a newer minor may append header fields; ours must have none left
+    header.validate(model_uses_dwt(header.model_id))
+    sizes = {"header": r.pos}
+    sections: dict[bytes, bytes] = {}
+    while r.remaining:
+        start = r.pos
+        tag = r.raw(4)
+        length = r.u32()
+        if length > r.remaining:
+            raise FormatError(f"truncated stream: section {tag!r} declares {length} bytes, {r.remaining} left")
+        payload = r.raw(length)
+        crc = r.u32()
+        if zlib.crc32(bytes(r.data[start:start + 8 + length])) != crc:
+            raise FormatError(f"section {tag!r} checksum mismatch (corrupted stream)")
+        if tag in sections:
+            raise FormatError(f"section {tag!r} appears twice")
+        if tag in REQUIRED_SECTIONS:
+            sections[tag] = payload
+            sizes[tag.decode()] = r.pos - start
+        elif tag[:1].islower():
+            sizes[tag.decode(errors="replace")] = r.pos - start  # optional section: skipped
+        else:
+            raise FormatError(f"unknown critical section {tag!r}")
+    for tag in REQUIRED_SECTIONS:
+        if tag not in sections:
+            raise FormatError(f"truncated stream: section {tag.decode()} missing")
+    return Container((major, minor), header, sections, sizes, sizes["header"])

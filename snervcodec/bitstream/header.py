@@ -1,0 +1,146 @@
+"""The stream header, declared as a table of fields (name, type, allowed range), written and read
+in table order and range-checked both ways. See bitstream/SPEC.md, section "Header"."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from fractions import Fraction
+
+from ..errors import FormatError
+from .bytesio import Reader, Writer
+
+# Limits that keep a lying header from driving a large allocation (SPEC.md "Limits").
+MAX_SIDE = 32768
+MAX_PADDED_PIXELS = 1 << 28
+MAX_FRAMES = 1 << 24
+MAX_EMB_NUMEL = 1 << 16
+MAX_BLOCKS = 8
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # u8 | u16 | u32
+    lo: int
+    hi: int
+
+
+# Order = byte order in the header. Per-block fields (strides, kernels) follow ``n_blocks``.
+FIELDS: tuple[Field, ...] = (
+    Field("model_id", "u8", 1, 255),
+    Field("n_blocks", "u8", 3, MAX_BLOCKS),
+    Field("c1", "u16", 1, 4096),
+    Field("n_rb", "u8", 0, 64),
+    Field("emb_channels", "u8", 1, 64),
+    Field("emb_h", "u16", 1, 4096),
+    Field("emb_w", "u16", 1, 4096),
+    Field("reduce_milli", "u16", 1001, 4000),
+    Field("lower_width", "u16", 1, 4096),
+    Field("width", "u32", 1, MAX_SIDE),
+    Field("height", "u32", 1, MAX_SIDE),
+    Field("pad_w", "u32", 0, MAX_SIDE),
+    Field("pad_h", "u32", 0, MAX_SIDE),
+    Field("n_frames", "u32", 1, MAX_FRAMES),
+    Field("fps_num", "u32", 1, (1 << 31) - 1),
+    Field("fps_den", "u32", 1, (1 << 31) - 1),
+    Field("chunk_frames", "u16", 1, 1024),
+)
+STRIDE_RANGE = (1, 8)
+KERNEL_RANGE = (1, 15)
+MAX_PIX_FMT = 32
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    model_id: int
+    n_blocks: int
+    c1: int
+    n_rb: int
+    emb_channels: int
+    emb_h: int
+    emb_w: int
+    reduce_milli: int
+    lower_width: int
+    width: int
+    height: int
+    pad_w: int
+    pad_h: int
+    n_frames: int
+    fps_num: int
+    fps_den: int
+    chunk_frames: int
+    strides: tuple[int, ...]
+    kernels: tuple[int, ...]
+    pix_fmt: str = ""
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_frames // self.chunk_frames)
+
+    def validate(self, uses_dwt: bool) -> "StreamHeader":
+        """Range and consistency checks (raise FormatError). ``uses_dwt`` comes from the model id."""
+        for f in FIELDS:
+            v = getattr(self, f.name)
+            if not isinstance(v, int) or not f.lo <= v <= f.hi:
+                raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
+        if len(self.strides) != self.n_blocks or len(self.kernels) != self.n_blocks:
+            raise FormatError("header: strides/kernels do not match n_blocks")
+        if any(not STRIDE_RANGE[0] <= s <= STRIDE_RANGE[1] for s in self.strides):
+            raise FormatError(f"header: strides {self.strides} outside {STRIDE_RANGE}")
+        if any(not KERNEL_RANGE[0] <= k <= KERNEL_RANGE[1] or k % 2 == 0 for k in self.kernels):
+            raise FormatError(f"header: kernels {self.kernels} must be odd and in {KERNEL_RANGE}")
+        if self.emb_channels * self.emb_h * self.emb_w > MAX_EMB_NUMEL:
+            raise FormatError("header: embedding larger than the format allows")
+        p = math.prod(self.strides) * (2 if uses_dwt else 1)
+        ph, pw = self.emb_h * p, self.emb_w * p
+        if (ph, pw) != (self.height + self.pad_h, self.width + self.pad_w):
+            raise FormatError(f"header: network grid {ph}x{pw} does not match the padded frame "
+                              f"{self.height + self.pad_h}x{self.width + self.pad_w}")
+        if self.pad_h >= p or self.pad_w >= p:
+            raise FormatError("header: padding larger than one embedding cell")
+        if ph * pw > MAX_PADDED_PIXELS:
+            raise FormatError(f"header: frame {ph}x{pw} exceeds the format's {MAX_PADDED_PIXELS} pixels")
+        if len(self.pix_fmt) > MAX_PIX_FMT or not self.pix_fmt.isascii():
+            raise FormatError("header: bad pixel format name")
+        return self
+
+    def write(self, w: Writer) -> None:
+        for f in FIELDS:
+            getattr(w, f.kind)(getattr(self, f.name))
+        for s in self.strides:
+            w.u8(s)
+        for k in self.kernels:
+            w.u8(k)
+        pf = self.pix_fmt.encode("ascii")
+        w.u8(len(pf))
+        w.raw(pf)
+
+    @classmethod
+    def read(cls, r: Reader) -> "StreamHeader":
+        vals = {}
+        for f in FIELDS:
+            v = getattr(r, f.kind)()
+            if not f.lo <= v <= f.hi:
+                raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
+            vals[f.name] = v
+        n = vals["n_blocks"]
+        vals["strides"] = tuple(r.u8() for _ in range(n))
+        vals["kernels"] = tuple(r.u8() for _ in range(n))
+        n_pf = r.u8()
+        if n_pf > MAX_PIX_FMT:
+            raise FormatError(f"header: pixel format name of {n_pf} bytes (at most {MAX_PIX_FMT})")
+        raw = r.raw(n_pf)
+        try:
+            vals["pix_fmt"] = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise FormatError("header: pixel format name is not ASCII") from None
+        return cls(**vals)
+
+    def pretty(self) -> list[tuple[str, str]]:
+        out = [(f.name, str(getattr(self, f.name))) for f in fields(self)]
+        return out

@@ -1,0 +1,213 @@
+"""Section payloads: entropy-coded decoder weights (DECW) and per-frame embeddings (EMBD).
+
+Every count that drives an allocation is checked against the bytes that remain before anything is
+allocated (bitstream/SPEC.md, "Limits").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..entropy import MAX_ALPHABET, SymbolModel
+from ..errors import FormatError
+from .bytesio import Reader, Writer
+
+_KIND_IDS = {"constant": 0, "counts": 1, "laplace": 2}
+_KIND_NAMES = {v: k for k, v in _KIND_IDS.items()}
+MAX_CHUNK_SYMBOLS = 1 << 22
+
+
+# ------------------------------------------------------------------------------------------------
+# Symbol models
+
+def write_model(w: Writer, m: SymbolModel) -> None:
+    w.u8(_KIND_IDS[m.kind])
+    w.u16(m.lo)
+    w.u16(m.hi)
+    if m.kind == "counts":
+        w.u8(m.table_bits)
+        for v in m.table:
+            w.varint(v)
+    elif m.kind == "laplace":
+        w.u16(m.centre)
+        w.u16(m.decay)
+
+
+def read_model(r: Reader, bits: int) -> SymbolModel:
+    kind_id = r.u8()
+    if kind_id not in _KIND_NAMES:
+        raise FormatError(f"{r.what}: unknown entropy model {kind_id}")
+    kind = _KIND_NAMES[kind_id]
+    lo, hi = r.u16(), r.u16()
+    if not lo <= hi < (1 << bits) or hi - lo + 1 > MAX_ALPHABET:
+        raise FormatError(f"{r.what}: symbol range {lo}..{hi} invalid for {bits}-bit symbols")
+    if kind == "constant":
+        if lo != hi:
+            raise FormatError(f"{r.what}: constant model with a range")
+        return SymbolModel("constant", lo, hi)
+    if kind == "counts":
+        tb = r.u8()
+        k = hi - lo + 1
+        if not 8 <= tb <= 16 or k >= (1 << tb):
+            raise FormatError(f"{r.what}: table precision {tb} invalid for {k} symbols")
+        if k > r.remaining:
+            raise FormatError(f"truncated {r.what}: frequency table of {k} entries")
+        table = tuple(r.varint(1 << tb) for _ in range(k))
+        if min(table) < 1 or sum(table) != (1 << tb):
+            raise FormatError(f"{r.what}: frequency table does not sum to 2^{tb}")
+        return SymbolModel("counts", lo, hi, table_bits=tb, table=table)
+    centre, decay = r.u16(), r.u16()
+    if not lo <= centre <= hi or not 1 <= decay <= 65535:
+        raise FormatError(f"{r.what}: bad Laplace parameters")
+    return SymbolModel("laplace", lo, hi, centre=centre, decay=decay)
+
+
+def _write_words(w: Writer, words: np.ndarray) -> None:
+    w.u32(len(words))
+    w.array(words, "u4")
+
+
+def _read_words(r: Reader) -> np.ndarray:
+    n = r.u32()
+    if n * 4 > r.remaining:
+        raise FormatError(f"truncated {r.what}: {n} coded words declared, {r.remaining} bytes left")
+    return r.array(n, "u4")
+
+
+def _write_quant(w: Writer, bits: int, per_channel: bool, scale: np.ndarray, zero: np.ndarray) -> None:
+    w.u8(bits)
+    w.u8(1 if per_channel else 0)
+    w.array(scale, "f4")
+    w.array(zero, "u2")
+
+
+def _read_quant(r: Reader, n_channels: int) -> tuple[int, bool, np.ndarray, np.ndarray]:
+    bits, flags = r.u8(), r.u8()
+    if not 2 <= bits <= 16:
+        raise FormatError(f"{r.what}: {bits}-bit quantisation is outside 2..16")
+    if flags & ~1:
+        raise FormatError(f"{r.what}: reserved quantisation flags set")
+    per_channel = bool(flags & 1)
+    n = n_channels if per_channel else 1
+    if n * 6 > r.remaining:
+        raise FormatError(f"truncated {r.what}: quantisation parameters")
+    scale = r.array(n, "f4")
+    zero = r.array(n, "u2").astype(np.int32)
+    if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+        raise FormatError(f"{r.what}: quantisation scale must be finite and positive")
+    if np.any(zero >= (1 << bits)):
+        raise FormatError(f"{r.what}: zero point outside the {bits}-bit range")
+    return bits, per_channel, scale.astype(np.float32), zero
+
+
+# ------------------------------------------------------------------------------------------------
+# Decoder weights
+
+@dataclass
+class CodedTensor:
+    bits: int
+    per_channel: bool
+    scale: np.ndarray  # float32
+    zero: np.ndarray  # int32
+    model: SymbolModel
+    words: np.ndarray  # uint32
+
+
+def write_weights(tensors: list[CodedTensor]) -> bytes:
+    w = Writer()
+    w.u16(len(tensors))
+    for t in tensors:
+        _write_quant(w, t.bits, t.per_channel, t.scale, t.zero)
+        write_model(w, t.model)
+        _write_words(w, t.words)
+    return w.getvalue()
+
+
+def read_weights(payload: bytes, shapes: list[tuple[int, ...]]) -> list[CodedTensor]:
+    r = Reader(payload, "DECW section")
+    n = r.u16()
+    if n != len(shapes):
+        raise FormatError(f"DECW section holds {n} tensors, the architecture has {len(shapes)}")
+    out = []
+    for shape in shapes:
+        bits, pc, scale, zero = _read_quant(r, shape[0] if len(shape) > 1 else 1)
+        model = read_model(r, bits)
+        out.append(CodedTensor(bits, pc, scale, zero, model, _read_words(r)))
+    r.expect_end()
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Embeddings
+
+@dataclass
+class CodedEmbeddings:
+    bits: int
+    per_channel: bool
+    scale: np.ndarray
+    zero: np.ndarray
+    model: SymbolModel
+    mm_bits: int  # 0 when the model has no LL range (HNeRV)
+    mm_lo: float
+    mm_hi: float
+    mm_model: SymbolModel | None
+    chunks: list[np.ndarray]  # coded words of each chunk of frames
+
+
+def write_embeddings(e: CodedEmbeddings) -> bytes:
+    w = Writer()
+    _write_quant(w, e.bits, e.per_channel, e.scale, e.zero)
+    write_model(w, e.model)
+    w.u8(e.mm_bits)
+    if e.mm_bits:
+        w.f32(e.mm_lo)
+        w.f32(e.mm_hi)
+        write_model(w, e.mm_model)
+    for c in e.chunks:  # index: words per chunk
+        w.varint(len(c))
+    for c in e.chunks:
+        w.array(c, "u4")
+    return w.getvalue()
+
+
+@dataclass
+class EmbeddingIndex:
+    """A parsed EMBD section: models, and where each chunk's words lie (nothing decoded yet)."""
+
+    coded: CodedEmbeddings
+    payload: bytes
+    offsets: np.ndarray  # byte offset of each chunk in payload
+    lengths: np.ndarray  # words per chunk
+
+    def chunk_words(self, i: int) -> np.ndarray:
+        start = int(self.offsets[i])
+        return np.frombuffer(self.payload, dtype="<u4", count=int(self.lengths[i]), offset=start).astype(np.uint32)
+
+
+def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_minmax: bool) -> EmbeddingIndex:
+    r = Reader(payload, "EMBD section")
+    bits, pc, scale, zero = _read_quant(r, emb_channels)
+    model = read_model(r, bits)
+    mm_bits = r.u8()
+    mm_lo = mm_hi = 0.0
+    mm_model = None
+    if with_minmax != bool(mm_bits):
+        raise FormatError("EMBD section: LL range presence does not match the model")
+    if mm_bits:
+        if not 2 <= mm_bits <= 16:
+            raise FormatError(f"EMBD section: {mm_bits}-bit LL ranges outside 2..16")
+        mm_lo, mm_hi = r.finite_f32("LL range low"), r.finite_f32("LL range high")
+        if not mm_hi > mm_lo:
+            raise FormatError("EMBD section: empty LL range")
+        mm_model = read_model(r, mm_bits)
+    if n_chunks > r.remaining:  # each index entry takes at least one byte
+        raise FormatError(f"truncated EMBD section: index of {n_chunks} chunks, {r.remaining} bytes left")
+    lengths = np.array([r.varint(1 << 30) for _ in range(n_chunks)], dtype=np.int64)
+    total = int(lengths.sum()) * 4
+    if total != r.remaining:
+        raise FormatError(f"EMBD section: index promises {total} bytes of chunks, {r.remaining} present")
+    offsets = r.pos + np.concatenate([[0], np.cumsum(lengths)[:-1] * 4]).astype(np.int64)
+    coded = CodedEmbeddings(bits, pc, scale, zero, model, mm_bits, mm_lo, mm_hi, mm_model, [])
+    return EmbeddingIndex(coded, bytes(payload), offsets, lengths)

@@ -1,0 +1,165 @@
+"""Robustness of the .snv reader: every failure is a FormatError with a clear message."""
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from snervcodec.bitstream.container import MAGIC
+from snervcodec.codec import decode, info, parse_stream
+from snervcodec.errors import FormatError
+
+
+def _sections(data: bytes):
+    """(start, end) of the header block and of each section's frame."""
+    hlen = struct.unpack_from("<I", data, 8)[0]
+    spans = [(0, 12 + hlen + 4)]
+    pos = spans[0][1]
+    while pos < len(data):
+        length = struct.unpack_from("<I", data, pos + 4)[0]
+        spans.append((pos, pos + 8 + length + 4))
+        pos += 8 + length + 4
+    return spans
+
+
+def fix_crcs(data: bytes) -> bytes:
+    """Recompute every checksum (an adversary's lying stream, not random corruption)."""
+    b = bytearray(data)
+    try:
+        spans = _sections(bytes(b))
+    except struct.error:
+        return bytes(b)
+    s, e = spans[0]
+    if e <= len(b):
+        struct.pack_into("<I", b, e - 4, zlib.crc32(bytes(b[:e - 4])))
+    for s, e in spans[1:]:
+        if e <= len(b):
+            struct.pack_into("<I", b, e - 4, zlib.crc32(bytes(b[s:e - 4])))
+    return bytes(b)
+
+
+def test_truncation_at_every_offset(tiny_stream):
+    for n in range(len(tiny_stream)):
+        with pytest.raises(FormatError):
+            parse_stream(tiny_stream[:n])
+
+
+def test_truncation_decode_error_message(tiny_stream):
+    with pytest.raises(FormatError, match="truncated|missing"):
+        decode(tiny_stream[:-3])
+
+
+def test_random_byte_flips_are_caught(tiny_stream):
+    rng = np.random.default_rng(7)
+    for _ in range(1000):
+        b = bytearray(tiny_stream)
+        for pos in rng.integers(0, len(b), size=rng.integers(1, 4)):
+            b[pos] ^= int(rng.integers(1, 256))
+        with pytest.raises(FormatError):
+            parse_stream(bytes(b))
+
+
+def test_flips_with_repaired_checksums_never_crash(tiny_stream):
+    """A lying stream with valid checksums: decoding succeeds or raises FormatError, nothing else."""
+    rng = np.random.default_rng(11)
+    outcomes = {"ok": 0, "format": 0}
+    for _ in range(1000):
+        b = bytearray(tiny_stream)
+        pos = int(rng.integers(4, len(b)))
+        b[pos] ^= int(rng.integers(1, 256))
+        try:
+            decode(fix_crcs(bytes(b)), device="cpu")
+            outcomes["ok"] += 1
+        except FormatError:
+            outcomes["format"] += 1
+    assert outcomes["format"] > 0
+
+
+def _with_header_field(data: bytes, offset: int, fmt: str, value) -> bytes:
+    b = bytearray(data)
+    struct.pack_into(fmt, b, 12 + offset, value)
+    return fix_crcs(bytes(b))
+
+
+def _offsets():
+    """Byte offset of each fixed header field inside the header body (SPEC.md section 2)."""
+    from snervcodec.bitstream.header import FIELDS
+
+    size = {"u8": 1, "u16": 2, "u32": 4}
+    out, pos = {}, 0
+    for f in FIELDS:
+        out[f.name] = pos
+        pos += size[f.kind]
+    return out
+
+
+OFF = _offsets()
+
+
+def test_spec_offsets_match_the_table():
+    assert OFF["c1"] == 2 and OFF["width"] == 14 and OFF["n_frames"] == 30 and OFF["chunk_frames"] == 42
+
+
+@pytest.mark.parametrize("field,fmt,value,match", [
+    ("n_frames", "<I", 1_000_000_000, "n_frames"),
+    ("n_frames", "<I", 1 << 24, "index|chunks"),
+    ("width", "<I", 1_000_000, "width"),
+    ("height", "<I", 1_000_000, "height"),
+    ("c1", "<H", 4096, "parameter"),
+    ("emb_h", "<H", 4000, "grid|padded|embedding"),
+    ("chunk_frames", "<H", 0, "chunk_frames"),
+])
+def test_lying_header_values(tiny_stream, field, fmt, value, match):
+    with pytest.raises(FormatError, match=match):
+        decode(_with_header_field(tiny_stream, OFF[field], fmt, value))
+
+
+def test_absurd_section_length(tiny_stream):
+    b = bytearray(tiny_stream)
+    start = _sections(tiny_stream)[1][0]
+    struct.pack_into("<I", b, start + 4, 0xFFFFFFFF)
+    with pytest.raises(FormatError, match="truncated"):
+        parse_stream(bytes(b))
+
+
+def test_absurd_header_length(tiny_stream):
+    b = bytearray(tiny_stream)
+    struct.pack_into("<I", b, 8, 0x7FFFFFFF)
+    with pytest.raises(FormatError, match="header length"):
+        parse_stream(bytes(b))
+
+
+def test_newer_major_version_is_refused_by_name(tiny_stream):
+    b = bytearray(tiny_stream)
+    b[4] = 2
+    with pytest.raises(FormatError, match=r"2\.0 is newer than this decoder's 1\.0"):
+        decode(fix_crcs(bytes(b)))
+
+
+def test_not_a_stream():
+    with pytest.raises(FormatError, match="magic"):
+        parse_stream(b"RIFF" + bytes(100))
+    with pytest.raises(FormatError):
+        parse_stream(b"")
+
+
+def test_unknown_model_id(tiny_stream):
+    with pytest.raises(FormatError, match="unknown model id"):
+        parse_stream(_with_header_field(tiny_stream, 0, "<B", 77))
+
+
+def test_optional_section_is_skipped_and_unknown_critical_refused(tiny_stream):
+    def section(tag):
+        payload = b"hello"
+        body = tag + struct.pack("<I", len(payload)) + payload
+        return body + struct.pack("<I", zlib.crc32(body))
+
+    assert parse_stream(tiny_stream + section(b"note")).header.n_frames == 3
+    with pytest.raises(FormatError, match="unknown critical section"):
+        parse_stream(tiny_stream + section(b"XTRA"))
+
+
+def test_magic_bytes(tiny_stream):
+    assert tiny_stream[:4] == MAGIC and tiny_stream[4:6] == bytes([1, 0])
+    assert info(tiny_stream)["format_version"] == "1.0"

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from snervcodec.entropy import PRECISION, SymbolModel, decode_symbols, encode_symbols, fit_model
+from snervcodec.compress.quant import empirical_bits
+
+
+@pytest.mark.parametrize("dist", ["laplace", "gauss", "uniform", "skewed", "two"])
+def test_round_trip_and_efficiency(dist, rng):
+    n = 50000
+    s = {
+        "laplace": np.clip(np.round(rng.laplace(128, 5, n)), 0, 255),
+        "gauss": np.clip(np.round(rng.normal(30, 6, n)), 0, 63),
+        "uniform": rng.integers(0, 64, n),
+        "skewed": np.where(rng.random(n) < 0.97, 7, rng.integers(0, 16, n)),
+        "two": rng.integers(3, 5, n),
+    }[dist].astype(np.int64)
+    m = fit_model(s)
+    words = encode_symbols(s, m)
+    assert np.array_equal(decode_symbols(words, m, n), s)
+    coded = 32 * len(words)
+    assert coded <= empirical_bits(s) * 1.01 + 64  # within 1% of the empirical entropy (+ flush)
+
+
+def test_constant_costs_nothing():
+    s = np.full(1000, 9)
+    m = fit_model(s)
+    assert m.kind == "constant" and len(encode_symbols(s, m)) == 0
+    assert np.array_equal(decode_symbols(np.zeros(0, np.uint32), m, 1000), s)
+
+
+@pytest.mark.parametrize("model", [
+    SymbolModel("laplace", 0, 255, centre=128, decay=60000),
+    SymbolModel("laplace", 3, 40, centre=3, decay=1),
+    SymbolModel("counts", 0, 4, table_bits=8, table=(1, 100, 150, 4, 1)),
+])
+def test_tables_are_exact_dyadic_and_coded_ideally(model, rng):
+    f = model.frequencies()
+    assert f.sum() == 1 << PRECISION and f.min() >= 1
+    # constriction's perfect quantiser keeps a dyadic table unchanged: coded length = ideal + flush
+    sym = rng.choice(np.arange(model.lo, model.hi + 1), size=20000, p=f / f.sum())
+    hist = np.bincount(sym - model.lo, minlength=model.alphabet)
+    words = encode_symbols(sym, model)
+    assert abs(32 * len(words) - model.ideal_bits(hist)) <= 64
+    assert np.array_equal(decode_symbols(words, model, len(sym)), sym)
+
+
+def test_laplace_table_is_integer_only():
+    # pinned values: any change of the integer recipe breaks old streams
+    m = SymbolModel("laplace", 0, 4, centre=2, decay=32768)
+    assert m.frequencies().tolist() == [1677722, 3355443, 6710886, 3355443, 1677722]
