@@ -247,6 +247,72 @@ def info(stream, as_json):
         click.echo(f"  {name:<8} {sec['bytes']:>10} bytes  {sec['bpp']:.5f} bpp  {100 * sec['bytes'] / d['bytes']:5.1f}%")
 
 
+def _floats(ctx, param, value):
+    if value is None or value == "":
+        return []
+    try:
+        return [float(v) for v in value.split(",")]
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of numbers, e.g. 0.05,0.1,0.2") from None
+
+
+def _words(ctx, param, value):
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+@cli.command()
+@click.option("--clip", "clips", multiple=True, metavar="NAME|PATH",
+              help="bunny, carphone (the bundled clips) or a video path; repeatable. Default: bunny and carphone.")
+@click.option("--frames", metavar="START:END", help="Frames of user clips (PATH) to use.")
+@click.option("--size", metavar="HxW", help="Resize user clips (PATH) to HxW.")
+@click.option("--snerv-bpp", callback=_floats, metavar="B,B,...", help="SNeRV-B operating points (target bpp).")
+@click.option("--hnerv-bpp", callback=_floats, metavar="B,B,...",
+              help="HNeRV baseline points at the same targets (the paper's comparison).")
+@click.option("--anchors", callback=_words, default="x264,x265", show_default=True, help="Anchor codecs.")
+@click.option("--profiles", callback=_words, default="literature,strong", show_default=True,
+              help="literature: preset medium, CRF sweep; strong: veryslow, tune psnr, QP sweep, one GOP.")
+@click.option("--epochs", type=click.IntRange(1), help="SNeRV training epochs per point.")
+@click.option("--full", is_flag=True, help="The GPU-sized set: Bunny at 640x1280, carphone 2x, 300 epochs, 4 rates.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+              help="Where SNeRV trains and decodes.")
+@click.option("--out", default="results/bench", show_default=True, metavar="DIR",
+              help="Results, cache, report.md and RD plots go here; re-runs reuse cached points.")
+def bench(clips, frames, size, snerv_bpp, hnerv_bpp, anchors, profiles, epochs, full, device, out):
+    """Rate-distortion benchmark: SNeRV against x264/x265 (and HNeRV), BD-rate, decode fps, plots.
+
+    The default is sized for a 2-core CPU (about an hour): Bunny (132 frames, 192x384) and carphone
+    (120 frames, 144x176), SNeRV at 0.05 / 0.1 / 0.2 bpp, 60 epochs. Interrupt it at will: finished
+    points are cached and a re-run resumes.
+    """
+    import os
+
+    from .bench.report import write_reports
+    from .bench.runner import BenchConfig, ClipSpec, builtin_clip, run
+
+    specs = []
+    for c in clips or ("bunny", "carphone"):
+        if c in ("bunny", "carphone"):
+            specs.append(builtin_clip(c, full=full))
+        else:
+            from pathlib import Path
+
+            specs.append(ClipSpec(Path(c).stem, c, frames=frames, size=size))
+    cfg = BenchConfig(clips=specs, device=device, out=out)
+    if full:
+        cfg.snerv_bpp, cfg.hnerv_bpp, cfg.epochs = [0.02, 0.05, 0.1, 0.2], [0.02, 0.05, 0.1, 0.2], 300
+    if snerv_bpp:
+        cfg.snerv_bpp = snerv_bpp
+    if hnerv_bpp:
+        cfg.hnerv_bpp = hnerv_bpp
+    if epochs:
+        cfg.epochs = epochs
+    cfg.anchors, cfg.profiles = anchors, profiles
+    os.environ.setdefault("SNERV_BENCH_COMMAND", "snerv bench " + " ".join(sys.argv[2:]))
+    results = run(cfg, log=lambda m: click.echo(m, err=True))
+    for p in write_reports(results, out):
+        click.echo(str(p))
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="snerv")
 

@@ -51,7 +51,7 @@ from .video import Video, parse_frame_range, write_video
 MAX_DECODER_PARAMS = 1 << 25
 MIN_PARAM_BITS = 1.0 / 256  # a real stream spends far more; a lying header claiming more is refused
 
-# Calibration for rate control, measured on Bunny and carphone (benchmarks/calibrate.py prints them).
+# Calibration for rate control, measured on Bunny and carphone (benchmarks/rate_control.py prints them).
 BITS_PER_PARAM = {6: 4.3, 7: 5.2, 8: 6.2, 9: 7.2, 10: 8.2}
 BITS_PER_EMB_SYMBOL = 4.6
 STREAM_OVERHEAD_BITS = 8 * 64

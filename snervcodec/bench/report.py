@@ -1,0 +1,157 @@
+"""Reports from a results file: BD-rate summary, a Markdown table, RD plots (PNG, matplotlib)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from .bdrate import OverlapWarning, bd_psnr, bd_rate, overlap_fraction
+
+
+def _curve(points: list[dict], codec: str, profile: str | None = None) -> list[dict]:
+    pts = [p for p in points if p["codec"] == codec and (profile is None or p["profile"] == profile)]
+    return sorted(pts, key=lambda p: p["bpp"])
+
+
+def _bd(anchor: list[dict], test: list[dict], metric: str) -> dict:
+    """BD-rate / BD-quality of ``test`` against ``anchor`` on ``metric`` (pchip), with the overlap."""
+    if len(anchor) < 2 or len(test) < 2:
+        return {"bd_rate": None, "bd_quality": None, "overlap": None, "note": "fewer than two points"}
+    ra, da = [p["bpp"] for p in anchor], [p[metric] for p in anchor]
+    rt, dt = [p["bpp"] for p in test], [p[metric] for p in test]
+    out = {"overlap": overlap_fraction(da, dt), "note": ""}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out["bd_rate"] = bd_rate(ra, da, rt, dt)
+        except ValueError as e:
+            out["bd_rate"], out["note"] = None, str(e)
+        try:
+            out["bd_quality"] = bd_psnr(ra, da, rt, dt)
+        except ValueError as e:
+            out["bd_quality"] = None
+            out["note"] = (out["note"] + "; " if out["note"] else "") + str(e)
+    if any(issubclass(w.category, OverlapWarning) for w in caught):
+        out["note"] = (out["note"] + "; " if out["note"] else "") + "overlap below 75%"
+    return out
+
+
+def summarise(results: dict) -> dict:
+    summary = {}
+    for name, clip in results["clips"].items():
+        pts = clip["points"]
+        snerv = _curve(pts, "snerv-b")
+        rows = {}
+        anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in ("x264", "x265")})
+        for codec, profile in anchors:
+            a = _curve(pts, codec, profile)
+            rows[f"{codec}/{profile}"] = {m: _bd(a, snerv, m) for m in ("rgb_psnr", "ms_ssim")}
+        hnerv = _curve(pts, "hnerv")
+        if hnerv:
+            rows["hnerv"] = {m: _bd(hnerv, snerv, m) for m in ("rgb_psnr", "ms_ssim")}
+            pairs = []
+            for h in hnerv:
+                same = [s for s in snerv if s.get("target_bpp") == h.get("target_bpp")]
+                if same:
+                    pairs.append({"target_bpp": h["target_bpp"], "snerv_bpp": same[0]["bpp"], "hnerv_bpp": h["bpp"],
+                                  "snerv_psnr": same[0]["rgb_psnr"], "hnerv_psnr": h["rgb_psnr"],
+                                  "delta_psnr": same[0]["rgb_psnr"] - h["rgb_psnr"]})
+            rows["hnerv_equal_size"] = pairs
+        summary[name] = rows
+    return summary
+
+
+def _fmt(v, nd=2, pct=False):
+    if v is None:
+        return "n/a"
+    return f"{v:+.{nd}f}%" if pct else f"{v:.{nd}f}"
+
+
+def markdown(results: dict) -> str:
+    prov = results["provenance"]
+    lines = [f"# snervcodec benchmark ({prov['date']})", "",
+             f"Machine: {prov['machine']['processor']}, {prov['machine']['cores']} cores, "
+             f"CUDA: {prov['machine']['cuda'] or 'none'}. torch {prov['versions']['torch']}, "
+             f"PyAV {prov['versions']['av']}, snervcodec {prov['versions']['snervcodec']}. "
+             f"SNeRV epochs: {prov['settings']['epochs']}.", ""]
+    for name, clip in results["clips"].items():
+        spec = clip["spec"]
+        prep = ", ".join(f"{k} {v}" for k, v in spec.items() if k in ("frames", "crop", "size") and v)
+        lines += [f"## {name}: {clip['frames']} frames, {clip['size'][0]}x{clip['size'][1]}"
+                  + (f" ({prep})" if prep else ""), "",
+                  "| codec | profile | setting | bpp | RGB PSNR | YUV420 PSNR | MS-SSIM | encode s | decode fps |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for p in sorted(clip["points"], key=lambda p: (p["codec"], p["profile"], p["bpp"])):
+            lines.append(f"| {p['codec']} | {p['profile']} | {p['setting']} | {p['bpp']:.4f} | {p['rgb_psnr']:.2f} | "
+                         f"{p['yuv420_psnr']:.2f} | {_fmt(p['ms_ssim'], 4)} | {p['encode_seconds']:.1f} | "
+                         f"{p['decode_fps']:.1f} |")
+        win = {p["ms_ssim_window"] for p in clip["points"]}
+        if win != {11}:
+            lines += ["", f"MS-SSIM window: {sorted(win)} (the default 11 needs a shorter side above 160 px)."]
+        rows = results["summary"].get(name, {})
+        lines += ["", "BD-rate of SNeRV-B against each anchor (pchip; negative = SNeRV needs fewer bits):", "",
+                  "| anchor | BD-rate (RGB PSNR) | BD-PSNR | overlap | BD-rate (MS-SSIM) | overlap | note |",
+                  "|---|---|---|---|---|---|---|"]
+        for anchor, r in rows.items():
+            if anchor == "hnerv_equal_size":
+                continue
+            p, m = r["rgb_psnr"], r["ms_ssim"]
+            lines.append(f"| {anchor} | {_fmt(p['bd_rate'], 1, True)} | {_fmt(p['bd_quality'])} dB | "
+                         f"{_fmt(p['overlap'] and 100 * p['overlap'], 0)}% | {_fmt(m['bd_rate'], 1, True)} | "
+                         f"{_fmt(m['overlap'] and 100 * m['overlap'], 0)}% | {'; '.join(x for x in (p['note'], m['note']) if x)} |")
+        for pair in rows.get("hnerv_equal_size", []):
+            lines.append("")
+            lines.append(f"SNeRV-B vs HNeRV at target {pair['target_bpp']} bpp: SNeRV {pair['snerv_psnr']:.2f} dB at "
+                         f"{pair['snerv_bpp']:.4f} bpp, HNeRV {pair['hnerv_psnr']:.2f} dB at {pair['hnerv_bpp']:.4f} bpp "
+                         f"({pair['delta_psnr']:+.2f} dB).")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plots(results: dict, out_dir: Path) -> list[Path]:
+    """bpp-PSNR and bpp-MS-SSIM per clip, one curve per codec and profile."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for name, clip in results["clips"].items():
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        curves = sorted({(p["codec"], p["profile"]) for p in clip["points"]})
+        for codec, profile in curves:
+            pts = _curve(clip["points"], codec, profile)
+            label = codec if profile == "snervcodec" else f"{codec} ({profile})"
+            style = "o-" if codec.startswith("snerv") else ("s--" if codec == "hnerv" else ".:")
+            for ax, metric in zip(axes, ("rgb_psnr", "ms_ssim")):
+                xs = [p["bpp"] for p in pts if p[metric] is not None]
+                ys = [p[metric] for p in pts if p[metric] is not None]
+                ax.plot(xs, ys, style, label=label)
+        for ax, ylabel in zip(axes, ("RGB PSNR (dB)", "MS-SSIM")):
+            ax.set_xscale("log")
+            ax.set_xlabel("bits per pixel (real file size)")
+            ax.set_ylabel(ylabel)
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"{name}: {clip['frames']} frames, {clip['size'][0]}x{clip['size'][1]}")
+        fig.tight_layout()
+        path = out_dir / f"rd-{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_reports(results: dict, out_dir: str | Path) -> list[Path]:
+    from ..fsutil import write_bytes_atomic
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "report.md"
+    write_bytes_atomic(md, markdown(results).encode())
+    paths = [md]
+    try:
+        paths += plots(results, out_dir)
+    except ImportError:
+        warnings.warn("matplotlib is not installed: no RD plots (pip install -e '.[bench]')", stacklevel=2)
+    return paths

