@@ -210,7 +210,7 @@ def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, para
               help="Where to run the network.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="fp32", show_default=True,
               help="fp32 reproduces the conformance checksums; bf16 is faster and a little less exact.")
-@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True, help="Frames per network call.")
+@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True, help="Frames per network call; batches start at multiples of it, so --frames gives the same pixels as a full decode with the same value.")
 @click.option("--lossless", is_flag=True, help="For .mp4: write lossless RGB H.264 instead of high-quality 4:2:0.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def decode(stream, output, frames, device, precision, batch_size, lossless, quiet):

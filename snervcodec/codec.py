@@ -327,25 +327,33 @@ def decode(source: str | os.PathLike | bytes, output: str | os.PathLike | None =
     decoder = decoder.to(dev).eval()
     if dev.type != "mps":
         decoder = decoder.to(memory_format=torch.channels_last)
-    emb, mm = decode_embeddings(ps, start, end)
+    # Batches are aligned to absolute frame indices (frames kB .. kB+B-1), so a frame is always
+    # synthesised in the same batch whatever range was asked for: random access is bit-exact with a
+    # full decode (convolution kernels may round differently for different batch compositions).
+    b = max(1, int(batch_size))
+    a0, a1 = start // b * b, min(-(-end // b) * b, h.n_frames)
+    emb, mm = decode_embeddings(ps, a0, a1)
     out = np.empty((end - start, h.height, h.width, 3), dtype=np.uint8)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=end - start, unit="frame", desc="decode", leave=False)
-    for i in range(0, end - start, batch_size):
-        e = emb[i:i + batch_size].to(dev)
+    for i in range(0, a1 - a0, b):
+        e = emb[i:i + b].to(dev)
         if dev.type != "mps":
             e = e.contiguous(memory_format=torch.channels_last)
-        lo = mm[i:i + batch_size, 0].to(dev) if mm is not None else None
-        hi = mm[i:i + batch_size, 1].to(dev) if mm is not None else None
+        lo = mm[i:i + b, 0].to(dev) if mm is not None else None
+        hi = mm[i:i + b, 1].to(dev) if mm is not None else None
         with autocast(dev, prec):
             x = synthesize(decoder, cfg, e, lo, hi).frame
         x = x[..., :h.height, :h.width].clamp(0, 1).mul(255).round().to(torch.uint8)
-        out[i:i + len(x)] = x.permute(0, 2, 3, 1).cpu().numpy()
-        if bar is not None:
-            bar.update(len(x))
+        f0, f1 = a0 + i, a0 + i + len(x)          # absolute frames in this batch
+        k0, k1 = max(f0, start), min(f1, end)     # the requested part of it
+        if k1 > k0:
+            out[k0 - start:k1 - start] = x[k0 - f0:k1 - f0].permute(0, 2, 3, 1).cpu().numpy()
+            if bar is not None:
+                bar.update(k1 - k0)
     if bar is not None:
         bar.close()
     if output is not None:
