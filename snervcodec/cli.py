@@ -76,13 +76,17 @@ def model_options(f):
 
     opts = [
         click.option("--model", type=click.Choice(list(MODELS)), default="snerv-b", show_default=True,
-                     help="Network: snerv-b (SNeRV backbone) or hnerv (the HNeRV baseline)."),
+                     help="Network: snerv-b (SNeRV backbone), snerv-t / snerv-t-2d (temporal extension: "
+                          "better frame interpolation, 3D or 2D convolutions), or hnerv (the HNeRV baseline)."),
         click.option("--c1", type=click.IntRange(1, 4096), help="Width of the first up-sampling block (sets the model size)."),
         click.option("--n-rb", type=click.IntRange(0, 64), help="Residual blocks per MFU fusion block (paper: 2-10)."),
         click.option("--params", callback=_params, metavar="N",
                      help="Size the decoder to about N parameters (e.g. 580k, 3M) instead of giving --c1."),
         click.option("--strides", callback=_strides, metavar="S,S,S,S,S",
                      help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
+        click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
+                     help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
+                          "3x5x10 at 640x1280; default 2; rate control may coarsen it)."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 
@@ -127,14 +131,15 @@ def cli():
 @model_options
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, preset, epochs, lr, batch_size, device,
-        precision, seed, quiet, as_json):
+def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, t_scale, preset, epochs, lr, batch_size,
+        device, precision, seed, quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
     from .api import fit as fit_api
     from .models import decoder_params
 
-    res = fit_api(input, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, frames=frames, size=size,
+    res = fit_api(input, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
+                  frames=frames, size=size,
                   crop=crop, preset=preset, epochs=epochs, device=device, precision=precision, seed=seed,
                   progress=not quiet, lr=lr, batch_size=batch_size)
     summary = {
@@ -178,8 +183,8 @@ def compression_options(f):
 @train_options
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, params, strides, preset, epochs, lr,
-           batch_size, device, precision, seed, quiet, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
+def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, params, strides, t_scale, preset, epochs,
+           lr, batch_size, device, precision, seed, quiet, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, or an image pattern like frames/%05d.png) into a .snv stream.
 
     Overfits the network, prunes, quantises and entropy-codes it. Give --bpp for a target rate, or a
@@ -192,6 +197,7 @@ def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, para
     cc = CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
                            chunk_frames=chunk_frames)
     res = encode_api(input, output, bpp=bpp, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides,
+                     t_scale=t_scale,
                      frames=frames, size=size, crop=crop, resize=resize, preset=preset, epochs=epochs, device=device,
                      precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr, batch_size=batch_size)
     if as_json:
@@ -236,7 +242,9 @@ def info(stream, as_json):
         click.echo(json.dumps(d, indent=2))
         return
     click.echo(f"snv {d['format_version']}  model {d['model']} (id {d['model_id']})  c1={d['c1']} n_rb={d['n_rb']} "
-               f"strides={','.join(map(str, d['strides']))}  embedding {'x'.join(map(str, d['embedding']))}")
+               f"strides={','.join(map(str, d['strides']))}  embedding {'x'.join(map(str, d['embedding']))}"
+               + (f"  temporal embeddings {'x'.join(map(str, d['temporal_embeddings']))} (t_scale {d['t_scale']})"
+                  if "temporal_embeddings" in d else ""))
     click.echo(f"video {d['width']}x{d['height']} (padded +{d['padding'][0]} rows, +{d['padding'][1]} cols), "
                f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
     click.echo(f"decoder {d['decoder_params']} parameters, {'/'.join(map(str, d['weight_bits']))}-bit, "

@@ -36,12 +36,13 @@ from .bitstream.payload import (
 )
 from .compress.prune import PruneMask, global_magnitude_mask
 from .compress.quant import QTensor, dequantize, empirical_bits, minmax_grid, quantize_best
-from .device import autocast, resolve_device, resolve_precision
+from .device import autocast, resolve_device, resolve_precision, to_channels_last
 from .entropy import ChunkDecoder, ChunkEncoder, SymbolModel, decode_symbols, encode_symbols, fit_model
 from .errors import BudgetError, ConfigError, FormatError, SnervError
 from .fsutil import same_file, write_bytes_atomic
 from .metrics import ms_ssim_per_frame, psnr_per_frame
 from .models import MODELS, ModelConfig, build_decoder, decoder_params, size_for_budget, spec_by_id
+from .models.config import TEMPORAL_MODELS
 from .models.geometry import Geometry
 from .models.synthesis import synthesize
 from .training import Trainer, make_train_config
@@ -123,6 +124,7 @@ def header_for(cfg: ModelConfig, geo: Geometry, n_frames: int, fps: Fraction, pi
         lower_width=cfg.lower_width, width=geo.width, height=geo.height, pad_w=geo.pad_w, pad_h=geo.pad_h,
         n_frames=n_frames, fps_num=fps.numerator, fps_den=fps.denominator, chunk_frames=chunk_frames,
         strides=tuple(cfg.strides), kernels=tuple(cfg.kernels), pix_fmt=(pix_fmt or "")[:32],
+        t_scale=cfg.t_scale, t_channels=cfg.t_channels,
     )
 
 
@@ -130,16 +132,17 @@ def config_from_header(h: StreamHeader) -> ModelConfig:
     spec = spec_by_id(h.model_id)
     return ModelConfig(name=spec.name, c1=h.c1, n_rb=h.n_rb, strides=h.strides, emb_hw=(h.emb_h, h.emb_w),
                        kernels=h.kernels, emb_channels=h.emb_channels, reduce_milli=h.reduce_milli,
-                       lower_width=h.lower_width)  # type: ignore[arg-type]
+                       lower_width=h.lower_width, t_scale=h.t_scale, t_channels=h.t_channels)  # type: ignore[arg-type]
 
 
-def _uses_dwt(model_id: int) -> bool:
+def _model_kind(model_id: int) -> tuple[bool, bool]:
+    """(uses the DWT, has temporal embeddings) for a model id of the frozen table."""
     try:
         name = spec_by_id(model_id).name
     except KeyError:
         raise FormatError(f"unknown model id {model_id} (this decoder knows "
                           f"{', '.join(f'{s.id}={s.name}' for s in MODELS.values())})") from None
-    return name != "hnerv"
+    return name != "hnerv", name in TEMPORAL_MODELS
 
 
 # ------------------------------------------------------------------------------------------------
@@ -229,9 +232,12 @@ def code_embeddings(qe: QuantEmbeddings, ll_bits: int, chunk_frames: int) -> tup
 # ------------------------------------------------------------------------------------------------
 # Stream assembly
 
-def build_stream(header: StreamHeader, coded_model: CodedModel, coded_emb: CodedEmbeddings) -> bytes:
-    return write_container(header, [(b"DECW", write_weights(coded_model.tensors)),
-                                    (b"EMBD", write_embeddings(coded_emb))])
+def build_stream(header: StreamHeader, coded_model: CodedModel, coded_emb: CodedEmbeddings,
+                 coded_temb: CodedEmbeddings | None = None) -> bytes:
+    sections = [(b"DECW", write_weights(coded_model.tensors)), (b"EMBD", write_embeddings(coded_emb))]
+    if coded_temb is not None:
+        sections.append((b"TEMB", write_embeddings(coded_temb)))
+    return write_container(header, sections)
 
 
 @dataclass
@@ -243,11 +249,12 @@ class ParsedStream:
     weights: list[CodedTensor]
     shapes: dict[str, tuple[int, ...]]
     embeddings: object  # EmbeddingIndex
+    temporal: object = None  # EmbeddingIndex of the TEMB section (SNeRV(T))
 
 
 def parse_stream(data: bytes) -> ParsedStream:
     """Check framing, header, checksums and every size field; decode nothing heavy."""
-    c = read_container(data, _uses_dwt)
+    c = read_container(data, _model_kind)
     cfg = config_from_header(c.header)
     with torch.device("meta"):
         try:
@@ -262,14 +269,18 @@ def parse_stream(data: bytes) -> ParsedStream:
         raise FormatError(f"DECW section of {len(c.sections[b'DECW'])} bytes cannot hold {n_params} parameters")
     weights = read_weights(c.sections[b"DECW"], list(shapes.values()))
     emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt)
-    return ParsedStream(c.header, cfg, c.version, c.section_sizes, weights, shapes, emb)
+    temb = None
+    if cfg.temporal:
+        temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB")
+    return ParsedStream(c.header, cfg, c.version, c.section_sizes, weights, shapes, emb, temb)
 
 
-def decode_embeddings(ps: ParsedStream, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Embeddings (and LL ranges) of frames [start, end), decoding only the chunks that hold them."""
-    h, cfg, idx = ps.header, ps.cfg, ps.embeddings
+def _decode_chunked(h: StreamHeader, idx, start: int, end: int, channels: int, hw: tuple[int, int],
+                    tag: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Values (T, channels, *hw) and LL ranges of frames [start, end) of an EMBD / TEMB section,
+    decoding only the chunks that hold them."""
     e = idx.coded
-    per_frame = cfg.emb_numel
+    per_frame = channels * hw[0] * hw[1]
     cf = h.chunk_frames
     embs, mms = [], []
     cache: dict = {}
@@ -283,19 +294,31 @@ def decode_embeddings(ps: ParsedStream, start: int, end: int) -> tuple[torch.Ten
         except FormatError:
             raise
         except Exception as ex:
-            raise FormatError(f"EMBD section: chunk {ci} does not decode ({ex})") from None
+            raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
     first = start - (start // cf) * cf
-    sym = np.stack(embs[first:first + end - start]).reshape(end - start, cfg.emb_channels, *cfg.emb_hw)
+    sym = np.stack(embs[first:first + end - start]).reshape(end - start, channels, *hw)
     qt = QTensor(sym.transpose(1, 0, 2, 3).copy(), e.scale, e.zero, e.bits, e.per_channel,
-                 (cfg.emb_channels, end - start, *cfg.emb_hw))
+                 (channels, end - start, *hw))
     emb = dequantize(qt).transpose(0, 1).contiguous()
     mm = None
     if e.mm_bits:
         q = np.stack(mms[first:first + end - start])  # (N, 2)
         mm = torch.from_numpy(minmax_grid(e.mm_lo, e.mm_hi, q, e.mm_bits))
         if torch.any(mm[:, 1] <= mm[:, 0]):
-            raise FormatError("EMBD section: empty LL range for a frame")
+            raise FormatError(f"{tag} section: empty LL range for a frame")
     return emb, mm
+
+
+def decode_embeddings(ps: ParsedStream, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Embeddings (and LL ranges) of frames [start, end), decoding only the chunks that hold them."""
+    return _decode_chunked(ps.header, ps.embeddings, start, end, ps.cfg.emb_channels, ps.cfg.emb_hw, "EMBD")
+
+
+def decode_temporal(ps: ParsedStream, start: int, end: int) -> torch.Tensor | None:
+    """SNeRV(T)'s temporal embeddings (backward, forward) of frames [start, end); None for other models."""
+    if ps.temporal is None:
+        return None
+    return _decode_chunked(ps.header, ps.temporal, start, end, 2 * ps.cfg.t_channels, ps.cfg.temb_hw, "TEMB")[0]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -326,13 +349,14 @@ def decode(source: str | os.PathLike | bytes, output: str | os.PathLike | None =
     decoder.load_state_dict(state, assign=True)
     decoder = decoder.to(dev).eval()
     if dev.type != "mps":
-        decoder = decoder.to(memory_format=torch.channels_last)
+        decoder = to_channels_last(decoder)
     # Batches are aligned to absolute frame indices (frames kB .. kB+B-1), so a frame is always
     # synthesised in the same batch whatever range was asked for: random access is bit-exact with a
     # full decode (convolution kernels may round differently for different batch compositions).
     b = max(1, int(batch_size))
     a0, a1 = start // b * b, min(-(-end // b) * b, h.n_frames)
     emb, mm = decode_embeddings(ps, a0, a1)
+    temb = decode_temporal(ps, a0, a1)
     out = np.empty((end - start, h.height, h.width, 3), dtype=np.uint8)
     bar = None
     if progress:
@@ -345,8 +369,13 @@ def decode(source: str | os.PathLike | bytes, output: str | os.PathLike | None =
             e = e.contiguous(memory_format=torch.channels_last)
         lo = mm[i:i + b, 0].to(dev) if mm is not None else None
         hi = mm[i:i + b, 1].to(dev) if mm is not None else None
+        te = None
+        if temb is not None:
+            te = temb[i:i + b].to(dev)
+            if dev.type != "mps":
+                te = te.contiguous(memory_format=torch.channels_last)
         with autocast(dev, prec):
-            x = synthesize(decoder, cfg, e, lo, hi).frame
+            x = synthesize(decoder, cfg, e, lo, hi, te).frame
         x = x[..., :h.height, :h.width].clamp(0, 1).mul(255).round().to(torch.uint8)
         f0, f1 = a0 + i, a0 + i + len(x)          # absolute frames in this batch
         k0, k1 = max(f0, start), min(f1, end)     # the requested part of it
@@ -398,6 +427,8 @@ def info(source: str | os.PathLike | bytes) -> dict:
         "weight_zero_fraction": _zero_fraction(ps),
         "weight_entropy_models": models,
         "embedding_bits": e.bits, "ll_range_bits": e.mm_bits,
+        **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
+            "temporal_embedding_bits": ps.temporal.coded.bits} if cfg.temporal else {}),
         "sections": {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in ps.sections.items()},
     }
 
@@ -413,13 +444,16 @@ def _zero_fraction(ps: ParsedStream) -> float:
 # Encoding
 
 def _plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
-                uses_dwt: bool) -> ModelConfig:
+                uses_dwt: bool, temporal: dict | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
 
     Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
     small for it, steps down a ladder: fewer residual blocks, narrower minimum widths, then 8 or 4
     embedding channels (every one of these is a header field, so any decoder follows).
+    ``temporal`` holds SNeRV(T)'s ``t_scale`` / ``t_channels``; its temporal embeddings are paid per
+    frame like the main one.
     """
+    temporal = temporal or {}
     pixels = geo.height * geo.width * n_frames
     target = bpp * pixels
     n_chunks = -(-n_frames // cc.chunk_frames)
@@ -427,18 +461,27 @@ def _plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int |
     n_tensors = 4 * len(geo.strides) + 40
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     smallest_bits = math.inf
-    for emb_c in (16, 8, 4):
-        emb_bits = n_frames * (emb_c * cells * BITS_PER_EMB_SYMBOL * cc.emb_bits / 6 + (12 if uses_dwt else 0))
-        emb_bits += n_chunks * 24 + 8 * 200
+    # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
+    t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
+                 {**temporal, "t_scale": 4 * temporal["t_scale"]}] if temporal else [{}]
+    combos = [(emb_c, tf) for emb_c in (16, 8, 4) for tf in t_options]
+    for k, (emb_c, tf) in enumerate(combos):
+        t_numel = 0
+        if tf:
+            t_numel = ModelConfig(name=name, c1=4, n_rb=0, strides=geo.strides, emb_hw=geo.emb_hw,  # type: ignore[arg-type]
+                                  **tf).temb_numel
+        emb_bits = n_frames * ((emb_c * cells + t_numel) * BITS_PER_EMB_SYMBOL * cc.emb_bits / 6
+                               + (12 if uses_dwt else 0))
+        emb_bits += n_chunks * (48 if tf else 24) + 8 * (400 if tf else 200)
         fixed = STREAM_OVERHEAD_BITS + emb_bits + n_tensors * TENSOR_OVERHEAD_BITS
         budget = (target - fixed) / bpp_param
         ladder = [(n_rb, 12), (1 if n_rb is None else n_rb, 12), (0 if n_rb is None else n_rb, 8),
                   (0 if n_rb is None else n_rb, 6), (0 if n_rb is None else n_rb, 4)]
         for nrb, lw in ladder:
-            arch = {"lower_width": lw, "emb_channels": emb_c}
+            arch = {"lower_width": lw, "emb_channels": emb_c, **tf}
             smallest = ModelConfig(name=name, c1=4, n_rb=nrb or 0, strides=geo.strides, emb_hw=geo.emb_hw, **arch)  # type: ignore[arg-type]
             smallest_bits = min(smallest_bits, fixed + decoder_params(smallest) * bpp_param)
-            if emb_bits > 0.5 * target and emb_c > 4:
+            if emb_bits > 0.5 * target and k < len(combos) - 1:
                 continue  # embeddings would eat most of the budget: fewer channels first
             try:
                 return size_for_budget(name, geo, budget, nrb, decoder_params, **arch)  # type: ignore[arg-type]
@@ -503,8 +546,9 @@ def _pruned_copy(decoder: nn.Module, fraction: float) -> nn.Module:
 
 def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None = None, model: str = "snerv-b",
            c1: int | None = None, n_rb: int | None = None, params: float | None = None,
-           strides: tuple[int, ...] | None = None, frames: str | None = None, size: str | None = None,
-           crop: str | None = None, resize: str = "bicubic", preset: str | None = "fast", epochs: int | None = None,
+           strides: tuple[int, ...] | None = None, t_scale: int | None = None, frames: str | None = None,
+           size: str | None = None, crop: str | None = None, resize: str = "bicubic", preset: str | None = "fast",
+           epochs: int | None = None,
            device: str = "auto", precision: str = "auto", seed: int = 0,
            compression: CompressionConfig | None = None, progress: bool = True, on_eval=None,
            **train_overrides) -> EncodeResult:
@@ -528,20 +572,27 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     t, h, w, _ = video.frames.shape
     if t > (1 << 24):
         raise ConfigError("more frames than the format allows")
-    cfg, geo = model_config(model, h, w, c1=c1, n_rb=n_rb, params=params, strides=strides)
+    cfg, geo = model_config(model, h, w, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale)
     if bpp is not None:
-        cfg = _plan_model(model, geo, t, bpp, n_rb, cc, cfg.uses_dwt)
-    tcfg = make_train_config(preset, epochs=epochs, precision=precision, seed=seed, **train_overrides)
+        tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
+        cfg = _plan_model(model, geo, t, bpp, n_rb, cc, cfg.uses_dwt, tf)
+    tcfg = make_train_config(preset, model=model, epochs=epochs, precision=precision, seed=seed, **train_overrides)
     ll_bits = cc.ll_range_bits if cfg.uses_dwt else None
     trainer = Trainer(video.frames, cfg, geo, tcfg, device=device, ll_range_bits=ll_bits)
     trainer.run(progress=progress, on_eval=on_eval)
     float_metrics = trainer.evaluate(with_msssim=False)
 
     # 1. embeddings: quantise once; the decoder is fine-tuned on exactly these values
-    qe = quantize_embeddings(trainer.embeddings(), cc.emb_bits, trainer.data.ll_range)
+    emb, temb = trainer.encode_all()
+    qe = quantize_embeddings(emb, cc.emb_bits, trainer.data.ll_range)
     coded_emb, emb_stats = code_embeddings(qe, cc.ll_range_bits, cc.chunk_frames)
-    header = header_for(cfg, geo, t, video.meta.fps, video.meta.pix_fmt, cc.chunk_frames)
     emb_bytes = len(write_embeddings(coded_emb)) + 12
+    qte = coded_temb = None
+    if temb is not None:  # SNeRV(T): temporal embeddings, quantised like the main ones (TEMB section)
+        qte = quantize_embeddings(temb, cc.emb_bits, None)
+        coded_temb, temb_stats = code_embeddings(qte, cc.ll_range_bits, cc.chunk_frames)
+        emb_bytes += len(write_embeddings(coded_temb)) + 12
+    header = header_for(cfg, geo, t, video.meta.fps, video.meta.pix_fmt, cc.chunk_frames)
     header_bytes = len(write_container(header, []))
 
     # 2. choose pruning fraction and bit depth (rate control), prune, fine-tune with the mask fixed
@@ -554,7 +605,7 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     mask.apply(decoder)
     ft_epochs = max(1, round(cc.finetune * tcfg.epochs)) if tcfg.epochs > 0 and cc.finetune > 0 else 0
     trainer.finetune_decoder(qe.values, ft_epochs, cc.finetune_lr, mask=mask if prune > 0 else None,
-                             progress=progress)
+                             progress=progress, temporal=qte.values if qte is not None else None)
 
     # 3. quantise and entropy-code the weights; correct the residual rate error once more
     dec_cpu = _cpu_copy(decoder)
@@ -563,7 +614,7 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
         prune = max(prune, prune2)
     else:
         coded_model = code_weights(dec_cpu, wbits)
-    stream = build_stream(header, coded_model, coded_emb)
+    stream = build_stream(header, coded_model, coded_emb, coded_temb)
 
     # 4. honest metrics: decode the bytes we are about to write
     dec = decode(stream, device=str(trainer.device), precision="fp32")
@@ -577,12 +628,15 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     parsed = parse_stream(stream)
     sections = {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in parsed.sections.items()}
     entropy = {"weights": coded_model.stats, "embeddings": emb_stats}
+    if coded_temb is not None:
+        entropy["temporal_embeddings"] = temb_stats
     return EncodeResult(
         stream=stream, path=os.fspath(output) if output is not None else None, bytes=len(stream),
         bpp=8 * len(stream) / pixels, psnr=psnr, ms_ssim=msssim, float_psnr=float_metrics["psnr"],
         seconds=time.perf_counter() - t0,
         model={"name": cfg.name, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
                "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": decoder_params(cfg),
+               **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw]} if cfg.temporal else {}),
                "precision": trainer.precision, "epochs": tcfg.epochs, "finetune_epochs": ft_epochs},
         compression={**asdict(cc), "prune": prune, "weight_bits": wbits}, sections=sections, entropy=entropy,
         target_bpp=bpp, history=trainer.history,

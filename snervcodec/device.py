@@ -60,3 +60,15 @@ def autocast(device: torch.device, precision: str):
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def to_channels_last(module: torch.nn.Module) -> torch.nn.Module:
+    """Channels-last weights for every 2D convolution (``channels_last_3d`` for the Conv3d of
+    SNeRV(T)); ``Module.to(memory_format=...)`` would refuse the 5-D weights."""
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.dim() == 4:
+                p.data = p.data.contiguous(memory_format=torch.channels_last)
+            elif p.dim() == 5:
+                p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
+    return module

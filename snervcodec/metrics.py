@@ -29,8 +29,12 @@ def _gauss(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
     return w
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, win: int = 11, sigma: float = 1.5, data_range: float = 1.0) -> torch.Tensor:
-    """Mean SSIM of (N, C, H, W) tensors (valid filtering, as pytorch-msssim)."""
+def ssim(x: torch.Tensor, y: torch.Tensor, win: int = 11, sigma: float = 1.5, data_range: float = 1.0,
+         mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean SSIM of (N, C, H, W) tensors (valid filtering, as pytorch-msssim).
+
+    ``mask`` (N, 1, H, W), 1 = known pixel: average only over windows lying wholly in known pixels
+    (the in-painting loss ignores masked pixels)."""
     n, c, h, w = x.shape
     win = min(win, h, w) if min(h, w) < win else win
     g = _gauss(win, sigma, x)
@@ -44,7 +48,10 @@ def ssim(x: torch.Tensor, y: torch.Tensor, win: int = 11, sigma: float = 1.5, da
     s_xx, s_yy, s_xy = xx - mu_xx, yy - mu_yy, xy - mu_xy
     num = (2 * mu_xy + c1) * (2 * s_xy + c2)
     den = (mu_xx + mu_yy + c1) * (s_xx + s_yy + c2)
-    return (num / den).mean()
+    if mask is None:
+        return (num / den).mean()
+    m = -F.max_pool2d(-mask.to(num.dtype), win, stride=1)  # 1 where the whole window is known
+    return ((num / den) * m).sum() / (m.sum() * c).clamp_min(1.0)
 
 
 def psnr_per_frame(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

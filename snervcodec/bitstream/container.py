@@ -14,9 +14,9 @@ from .bytesio import Reader, Writer
 from .header import StreamHeader
 
 MAGIC = b"\x89SNV"
-FORMAT_VERSION = (1, 0)
+FORMAT_VERSION = (1, 1)  # the newest this code reads; it writes 1.0 unless a 1.1 feature is used
 MAX_HEADER_LEN = 4096
-REQUIRED_SECTIONS = (b"DECW", b"EMBD")
+CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB")  # TEMB (1.1): temporal embeddings, SNeRV(T) only
 
 
 @dataclass
@@ -35,7 +35,7 @@ def write_container(header: StreamHeader, sections: list[tuple[bytes, bytes]]) -
     w = Writer()
     w.raw(MAGIC)
     w.u8(FORMAT_VERSION[0])
-    w.u8(FORMAT_VERSION[1])
+    w.u8(header.minor_version)
     w.u16(0)
     w.u32(len(hb))
     w.raw(hb)
@@ -51,9 +51,9 @@ def write_container(header: StreamHeader, sections: list[tuple[bytes, bytes]]) -
     return w.getvalue()
 
 
-def read_container(data: bytes, model_uses_dwt) -> Container:
-    """Parse and check framing, header and checksums. ``model_uses_dwt(model_id)`` answers whether a
-    model works on the LL grid (or raises FormatError for an unknown id)."""
+def read_container(data: bytes, model_kind) -> Container:
+    """Parse and check framing, header and checksums. ``model_kind(model_id)`` answers
+    ``(uses_dwt, temporal)`` for a model id (or raises FormatError for an unknown id)."""
     r = Reader(data, "stream")
     if len(data) < 4 or r.raw(4) != MAGIC:
         raise FormatError("not a .snv stream (bad magic bytes)")
@@ -74,10 +74,12 @@ def read_container(data: bytes, model_uses_dwt) -> Container:
     crc = r.u32()
     if zlib.crc32(bytes(r.data[:hstart + hlen])) != crc:
         raise FormatError("header checksum mismatch (corrupted stream)")
-    header = StreamHeader.read(hr)
-    if minor == FORMAT_VERSION[1]:
-        hr.expect_end()  # a newer minor may append header fields; ours must have none left
-    header.validate(model_uses_dwt(header.model_id))
+    header = StreamHeader.read(hr, minor)
+    if minor <= FORMAT_VERSION[1]:
+        hr.expect_end()  # a newer minor may append header fields; known minors must have none left
+    uses_dwt, temporal = model_kind(header.model_id)
+    header.validate(uses_dwt, temporal)
+    required = (b"DECW", b"EMBD", b"TEMB") if temporal else (b"DECW", b"EMBD")
     sizes = {"header": r.pos}
     sections: dict[bytes, bytes] = {}
     while r.remaining:
@@ -92,14 +94,14 @@ def read_container(data: bytes, model_uses_dwt) -> Container:
             raise FormatError(f"section {tag!r} checksum mismatch (corrupted stream)")
         if tag in sections:
             raise FormatError(f"section {tag!r} appears twice")
-        if tag in REQUIRED_SECTIONS:
+        if tag in required:
             sections[tag] = payload
             sizes[tag.decode()] = r.pos - start
         elif tag[:1].islower():
             sizes[tag.decode(errors="replace")] = r.pos - start  # optional section: skipped
         else:
             raise FormatError(f"unknown critical section {tag!r}")
-    for tag in REQUIRED_SECTIONS:
+    for tag in required:
         if tag not in sections:
             raise FormatError(f"truncated stream: section {tag.decode()} missing")
     return Container((major, minor), header, sections, sizes, sizes["header"])

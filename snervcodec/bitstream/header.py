@@ -46,6 +46,11 @@ FIELDS: tuple[Field, ...] = (
     Field("fps_den", "u32", 1, (1 << 31) - 1),
     Field("chunk_frames", "u16", 1, 1024),
 )
+# Appended in format 1.1 (present when minor >= 1): the temporal extension's embeddings.
+TEMPORAL_FIELDS: tuple[Field, ...] = (
+    Field("t_scale", "u8", 0, 64),
+    Field("t_channels", "u8", 0, 16),
+)
 STRIDE_RANGE = (1, 8)
 KERNEL_RANGE = (1, 15)
 MAX_PIX_FMT = 32
@@ -73,6 +78,21 @@ class StreamHeader:
     strides: tuple[int, ...]
     kernels: tuple[int, ...]
     pix_fmt: str = ""
+    t_scale: int = 0  # 1.1: UB2 grid / temporal embedding grid (0: no temporal embeddings)
+    t_channels: int = 0  # 1.1: channels of each (backward, forward) temporal embedding
+
+    @property
+    def minor_version(self) -> int:
+        """Streams without temporal embeddings stay byte-identical to format 1.0."""
+        return 1 if self.t_scale or self.t_channels else 0
+
+    @property
+    def temb_hw(self) -> tuple[int, int]:
+        if not self.t_scale:
+            return (0, 0)
+        h = self.emb_h * self.strides[0] * self.strides[1]
+        w = self.emb_w * self.strides[0] * self.strides[1]
+        return -(-h // self.t_scale), -(-w // self.t_scale)
 
     @property
     def fps(self) -> Fraction:
@@ -82,9 +102,10 @@ class StreamHeader:
     def n_chunks(self) -> int:
         return -(-self.n_frames // self.chunk_frames)
 
-    def validate(self, uses_dwt: bool) -> "StreamHeader":
-        """Range and consistency checks (raise FormatError). ``uses_dwt`` comes from the model id."""
-        for f in FIELDS:
+    def validate(self, uses_dwt: bool, temporal: bool = False) -> "StreamHeader":
+        """Range and consistency checks (raise FormatError). ``uses_dwt`` and ``temporal`` come from
+        the model id."""
+        for f in FIELDS + TEMPORAL_FIELDS:
             v = getattr(self, f.name)
             if not isinstance(v, int) or not f.lo <= v <= f.hi:
                 raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
@@ -107,6 +128,13 @@ class StreamHeader:
             raise FormatError(f"header: frame {ph}x{pw} exceeds the format's {MAX_PADDED_PIXELS} pixels")
         if len(self.pix_fmt) > MAX_PIX_FMT or not self.pix_fmt.isascii():
             raise FormatError("header: bad pixel format name")
+        if temporal != bool(self.t_scale and self.t_channels) or (self.t_scale == 0) != (self.t_channels == 0):
+            raise FormatError("header: temporal embedding fields do not match the model "
+                              f"(t_scale {self.t_scale}, t_channels {self.t_channels})")
+        if temporal:
+            th, tw = self.temb_hw
+            if 2 * self.t_channels * th * tw > MAX_EMB_NUMEL:
+                raise FormatError("header: temporal embeddings larger than the format allows")
         return self
 
     def write(self, w: Writer) -> None:
@@ -119,9 +147,13 @@ class StreamHeader:
         pf = self.pix_fmt.encode("ascii")
         w.u8(len(pf))
         w.raw(pf)
+        if self.minor_version >= 1:
+            for f in TEMPORAL_FIELDS:
+                getattr(w, f.kind)(getattr(self, f.name))
 
     @classmethod
-    def read(cls, r: Reader) -> "StreamHeader":
+    def read(cls, r: Reader, minor: int = 0) -> "StreamHeader":
+        """Read the fields of format 1.``minor`` (fields of later minors are left unread)."""
         vals = {}
         for f in FIELDS:
             v = getattr(r, f.kind)()
@@ -139,6 +171,12 @@ class StreamHeader:
             vals["pix_fmt"] = raw.decode("ascii")
         except UnicodeDecodeError:
             raise FormatError("header: pixel format name is not ASCII") from None
+        if minor >= 1:
+            for f in TEMPORAL_FIELDS:
+                v = getattr(r, f.kind)()
+                if not f.lo <= v <= f.hi:
+                    raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
+                vals[f.name] = v
         return cls(**vals)
 
     def pretty(self) -> list[tuple[str, str]]:

@@ -186,28 +186,30 @@ class EmbeddingIndex:
         return np.frombuffer(self.payload, dtype="<u4", count=int(self.lengths[i]), offset=start).astype(np.uint32)
 
 
-def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_minmax: bool) -> EmbeddingIndex:
-    r = Reader(payload, "EMBD section")
+def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_minmax: bool,
+                    tag: str = "EMBD") -> EmbeddingIndex:
+    """EMBD, or TEMB (format 1.1: SNeRV(T)'s temporal embeddings, the same layout without LL ranges)."""
+    r = Reader(payload, f"{tag} section")
     bits, pc, scale, zero = _read_quant(r, emb_channels)
     model = read_model(r, bits)
     mm_bits = r.u8()
     mm_lo = mm_hi = 0.0
     mm_model = None
     if with_minmax != bool(mm_bits):
-        raise FormatError("EMBD section: LL range presence does not match the model")
+        raise FormatError(f"{tag} section: LL range presence does not match the model")
     if mm_bits:
         if not 2 <= mm_bits <= 16:
-            raise FormatError(f"EMBD section: {mm_bits}-bit LL ranges outside 2..16")
+            raise FormatError(f"{tag} section: {mm_bits}-bit LL ranges outside 2..16")
         mm_lo, mm_hi = r.finite_f32("LL range low"), r.finite_f32("LL range high")
         if not mm_hi > mm_lo:
-            raise FormatError("EMBD section: empty LL range")
+            raise FormatError(f"{tag} section: empty LL range")
         mm_model = read_model(r, mm_bits)
     if n_chunks > r.remaining:  # each index entry takes at least one byte
-        raise FormatError(f"truncated EMBD section: index of {n_chunks} chunks, {r.remaining} bytes left")
+        raise FormatError(f"truncated {tag} section: index of {n_chunks} chunks, {r.remaining} bytes left")
     lengths = np.array([r.varint(1 << 30) for _ in range(n_chunks)], dtype=np.int64)
     total = int(lengths.sum()) * 4
     if total != r.remaining:
-        raise FormatError(f"EMBD section: index promises {total} bytes of chunks, {r.remaining} present")
+        raise FormatError(f"{tag} section: index promises {total} bytes of chunks, {r.remaining} present")
     offsets = r.pos + np.concatenate([[0], np.cumsum(lengths)[:-1] * 4]).astype(np.int64)
     coded = CodedEmbeddings(bits, pc, scale, zero, model, mm_bits, mm_lo, mm_hi, mm_model, [])
     return EmbeddingIndex(coded, bytes(payload), offsets, lengths)

@@ -2,10 +2,11 @@
 
 from .config import ModelConfig, ModelName
 from .geometry import Geometry, choose_geometry, crop_frames, pad_frames, size_for_budget
-from .registry import MODELS, build_decoder, build_encoder, decoder_params, spec_by_id
+from .registry import MODELS, arch_defaults, build_decoder, build_encoder, decoder_params, spec_by_id
 
 __all__ = [
     "MODELS",
+    "arch_defaults",
     "Geometry",
     "ModelConfig",
     "ModelName",

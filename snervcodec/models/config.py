@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-ModelName = Literal["snerv-b", "hnerv"]
+ModelName = Literal["snerv-b", "hnerv", "snerv-t", "snerv-t-2d"]
+TEMPORAL_MODELS = ("snerv-t", "snerv-t-2d")
 
 # HNeRV encoder widths: 64 on every stage but the last, which gives the embedding channels.
 ENC_WIDTH = 64
@@ -30,10 +31,18 @@ class ModelConfig:
     reduce_milli: int = 1200  # width reduction factor x1000 (1.2), an integer so streams are exact
     lower_width: int = 12
     enc_width: int = ENC_WIDTH
+    # Temporal extension (snerv-t, snerv-t-2d; Sec. 3.3): the temporal embeddings' grid is the UB2
+    # grid divided by ``t_scale`` (rounded up): 2 / 4 / 8 give 3x20x40 / 3x10x20 / 3x5x10 at 640x1280.
+    t_scale: int = 0
+    t_channels: int = 0
 
     def __post_init__(self):
         if len(self.kernels) != len(self.strides):
             raise ValueError("kernels and strides must have the same length")
+        if self.temporal and (self.t_scale < 1 or self.t_channels < 1 or len(self.strides) < 3):
+            raise ValueError("temporal models need t_scale >= 1, t_channels >= 1 and at least 3 blocks")
+        if not self.temporal and (self.t_scale or self.t_channels):
+            raise ValueError(f"{self.name} has no temporal embeddings")
 
     @property
     def reduce(self) -> float:
@@ -66,6 +75,29 @@ class ModelConfig:
     @property
     def emb_numel(self) -> int:
         return self.emb_channels * self.emb_hw[0] * self.emb_hw[1]
+
+    @property
+    def temporal(self) -> bool:
+        return self.name in TEMPORAL_MODELS
+
+    @property
+    def ub2_hw(self) -> tuple[int, int]:
+        """Grid after the first two up-sampling blocks, where the temporal branches join."""
+        p = self.strides[0] * self.strides[1]
+        return self.emb_hw[0] * p, self.emb_hw[1] * p
+
+    @property
+    def temb_hw(self) -> tuple[int, int]:
+        """Spatial size of each temporal embedding (backward, forward); (0, 0) without them."""
+        if not self.temporal:
+            return (0, 0)
+        h, w = self.ub2_hw
+        return -(-h // self.t_scale), -(-w // self.t_scale)
+
+    @property
+    def temb_numel(self) -> int:
+        """Temporal embedding values per frame: backward and forward together."""
+        return 2 * self.t_channels * self.temb_hw[0] * self.temb_hw[1] if self.temporal else 0
 
     def with_(self, **changes) -> "ModelConfig":
         return replace(self, **changes)

@@ -11,6 +11,7 @@ import torch.nn as nn
 from .config import ModelConfig
 from .hnerv import HNeRVDecoder
 from .snerv import SNeRVDecoder, count_decoder_params, encoder_for
+from .snerv_t import SNeRVT2DDecoder, SNeRVTDecoder, SNeRVTEncoder
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class ModelSpec:
     name: str
     description: str
     decoder: Callable[[ModelConfig], nn.Module]
+    encoder: Callable[[ModelConfig], nn.Module] = encoder_for
+    defaults: tuple[tuple[str, int], ...] = ()  # architecture fields the variant sets by default
 
 
 MODELS: dict[str, ModelSpec] = {}
@@ -32,7 +35,11 @@ def register(spec: ModelSpec) -> None:
 
 register(ModelSpec(1, "snerv-b", "SNeRV backbone, Ours(B) (Sec. 3.2)", SNeRVDecoder))
 register(ModelSpec(2, "hnerv", "HNeRV baseline (no DWT, MFU or HFR)", HNeRVDecoder))
-# Reserved for the temporal extension (Sec. 3.3): 3 = "snerv-t", 4 = "snerv-t-2d".
+_T_DEFAULTS = (("t_scale", 2), ("t_channels", 3))  # 3x20x40 temporal embeddings at 640x1280
+register(ModelSpec(3, "snerv-t", "SNeRV temporal extension, Ours(T) (Sec. 3.3)", SNeRVTDecoder, SNeRVTEncoder,
+                   _T_DEFAULTS))
+register(ModelSpec(4, "snerv-t-2d", "Ours(T) with Conv2d over stacked time steps", SNeRVT2DDecoder, SNeRVTEncoder,
+                   _T_DEFAULTS))
 
 
 def spec_by_id(model_id: int) -> ModelSpec:
@@ -47,7 +54,12 @@ def build_decoder(cfg: ModelConfig) -> nn.Module:
 
 
 def build_encoder(cfg: ModelConfig) -> nn.Module:
-    return encoder_for(cfg)
+    return MODELS[cfg.name].encoder(cfg)
+
+
+def arch_defaults(name: str) -> dict[str, int]:
+    """Architecture fields a variant needs besides the common ones (e.g. the temporal embedding)."""
+    return dict(MODELS[name].defaults)
 
 
 def decoder_params(cfg: ModelConfig, include_head: bool = True) -> int:

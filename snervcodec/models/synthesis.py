@@ -19,12 +19,18 @@ class Synthesis:
 
 
 def synthesize(decoder: nn.Module, cfg: ModelConfig, emb: torch.Tensor, ll_min: torch.Tensor | None = None,
-               ll_max: torch.Tensor | None = None) -> Synthesis:
-    """Run ``decoder`` on embeddings. SNeRV de-normalises its LL with the per-frame (min, max) and
-    applies the IDWT in float32 (exact inverse); HNeRV predicts the frame directly."""
+               ll_max: torch.Tensor | None = None, temb: torch.Tensor | None = None) -> Synthesis:
+    """Run ``decoder`` on embeddings (and, for SNeRV(T), the temporal embeddings ``temb``). SNeRV
+    de-normalises its LL with the per-frame (min, max) and applies the IDWT in float32 (exact
+    inverse); HNeRV predicts the frame directly."""
     if not cfg.uses_dwt:
         return Synthesis(decoder(emb).float())
-    ll_norm, hf = decoder(emb)
+    if cfg.temporal:
+        if temb is None:
+            raise ValueError(f"{cfg.name} needs temporal embeddings")
+        ll_norm, hf = decoder(emb, temb)
+    else:
+        ll_norm, hf = decoder(emb)
     ll_norm, hf = ll_norm.float(), hf.float()
     lo = ll_min.view(-1, 1, 1, 1).float()
     hi = ll_max.view(-1, 1, 1, 1).float()

@@ -47,9 +47,13 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def make_train_config(preset: str | None = None, **overrides) -> TrainConfig:
-    """defaults < preset < overrides (``None`` overrides are ignored)."""
-    values: dict = {}
+def make_train_config(preset: str | None = None, model: str | None = None, **overrides) -> TrainConfig:
+    """defaults < model defaults < preset < overrides (``None`` overrides are ignored).
+
+    SNeRV(T) warms up over 20% of the iterations instead of 10% (architecture.md, Training)."""
+    from ..models.config import TEMPORAL_MODELS
+
+    values: dict = {"warmup": 0.2} if model in TEMPORAL_MODELS else {}
     if preset is not None:
         if preset not in PRESETS:
             raise ConfigError(f"unknown preset {preset!r} (one of {', '.join(PRESETS)})")

@@ -3,6 +3,11 @@
 Frames stay in memory as uint8; the Haar coefficients are kept as exact integers
 (``2*255*LL = a+b+c+d`` and likewise for the HF bands, all in int16), so the wavelet targets cost
 no arithmetic per step and no float memory. Everything lives on the training device.
+
+For SNeRV(T) a batch also carries the temporal encoders' inputs (Sec. 3.3): the LL bands of
+frames t-1, t, t+1 (mirrored at the clip ends) normalised jointly with the min and max of the
+three, and the temporal Haar low band of each pair divided by 2, (LL_t + LL_t+-1) / (2*sqrt2).
+The decoder's target stays LL_t normalised with frame t's own (transmitted) min and max.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import numpy as np
 import torch
 
 from ..models.geometry import Geometry, pad_frames
+from ..wavelet import temporal_haar
 
 _SCALE = 1.0 / 510.0  # Haar of x/255 with the orthonormal 1/2 factor
 
@@ -24,23 +30,41 @@ class Batch:
     hf: torch.Tensor  # (N, 3, 3, H/2, W/2) raw Haar units
     ll_min: torch.Tensor  # (N,)
     ll_max: torch.Tensor  # (N,)
+    temporal: tuple[torch.Tensor, torch.Tensor] | None = None  # SNeRV(T): backward, forward low bands
+    known: torch.Tensor | None = None  # (N, 1, H, W) 1 = pixel seen in training (in-painting), else None
 
     @property
-    def enc_input(self) -> torch.Tensor:
-        """What the encoder sees: the normalised LL band (SNeRV) or the frame (HNeRV)."""
-        return self.ll_norm
+    def enc_inputs(self) -> tuple[torch.Tensor, ...]:
+        """What the encoder sees: the normalised LL band (SNeRV; plus the two temporal low bands
+        for SNeRV(T)) or the frame (HNeRV)."""
+        return (self.ll_norm,) if self.temporal is None else (self.ll_norm, *self.temporal)
+
+
+def neighbours(idx: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of frames t-1 and t+1, mirrored at the ends (frame 0's previous is frame 1)."""
+    if n == 1:
+        return idx, idx
+    prev = torch.where(idx == 0, idx + 1, idx - 1)
+    nxt = torch.where(idx == n - 1, idx - 1, idx + 1)
+    return prev, nxt
 
 
 class FrameSet:
     """The padded clip and its precomputed wavelet targets."""
 
     def __init__(self, frames: np.ndarray, geo: Geometry, device: torch.device, uses_dwt: bool = True,
-                 pad_mode: str = "replicate", ll_range_bits: int | None = None):
+                 pad_mode: str = "replicate", ll_range_bits: int | None = None, temporal: bool = False,
+                 known: np.ndarray | None = None):
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
         x = pad_frames(x, geo, pad_mode)
         self.n = x.shape[0]
         self.frames = x.to(device)
         self.uses_dwt = uses_dwt
+        self.temporal = temporal and uses_dwt
+        self.known = None
+        if known is not None:  # (T, H, W) bool; the padding counts as known (it is ours)
+            k = torch.from_numpy(np.ascontiguousarray(known, dtype=np.uint8)).unsqueeze(1)
+            self.known = pad_frames(k, geo, "replicate").to(device)
         self.ll_range = None  # (lo, hi, q_min, q_max, min_values, max_values) when quantised
         if uses_dwt:
             v = x.to(torch.int16)
@@ -52,6 +76,7 @@ class FrameSet:
             lo = s_ll.flatten(1).amin(1).float() * _SCALE
             hi = s_ll.flatten(1).amax(1).float() * _SCALE
             hi = torch.where(hi > lo, hi, lo + 1e-3)  # flat frames: avoid a zero range
+            self.raw_min, self.raw_max = lo.to(device), hi.to(device)  # exact, for the joint normalisation
             if ll_range_bits:
                 # The per-frame (min, max) pairs are transmitted with ``ll_range_bits`` bits: train with
                 # the transmitted values from the start so that decoding normalises exactly as training did.
@@ -64,10 +89,25 @@ class FrameSet:
 
     def batch(self, idx: torch.Tensor) -> Batch:
         frame = self.frames[idx].float().mul_(1.0 / 255.0)
+        known = self.known[idx].float() if self.known is not None else None
         if not self.uses_dwt:
-            return Batch(frame, frame, frame.new_zeros(0), frame.new_zeros(0), frame.new_zeros(0))
+            return Batch(frame, frame, frame.new_zeros(0), frame.new_zeros(0), frame.new_zeros(0), known=known)
         lo, hi = self.ll_min[idx], self.ll_max[idx]
         ll = self.coef_ll[idx].float().mul_(_SCALE)
         ll_norm = (ll - lo.view(-1, 1, 1, 1)) / (hi - lo).view(-1, 1, 1, 1)
         hf = self.coef_hf[idx].float().mul_(_SCALE)
-        return Batch(frame, ll_norm, hf, lo, hi)
+        return Batch(frame, ll_norm, hf, lo, hi, self._temporal(idx, ll) if self.temporal else None, known)
+
+    def _temporal(self, idx: torch.Tensor, ll_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        prev, nxt = neighbours(idx, self.n)
+        lo = torch.minimum(torch.minimum(self.raw_min[prev], self.raw_min[idx]), self.raw_min[nxt]).view(-1, 1, 1, 1)
+        hi = torch.maximum(torch.maximum(self.raw_max[prev], self.raw_max[idx]), self.raw_max[nxt]).view(-1, 1, 1, 1)
+        scale = 1.0 / (hi - lo)
+
+        def norm(x):
+            return (x - lo) * scale
+
+        t = norm(ll_t)
+        bwd = temporal_haar(t, norm(self.coef_ll[prev].float().mul_(_SCALE)))[0] * 0.5
+        fwd = temporal_haar(t, norm(self.coef_ll[nxt].float().mul_(_SCALE)))[0] * 0.5
+        return bwd, fwd
