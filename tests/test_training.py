@@ -73,3 +73,58 @@ def test_training_is_deterministic(tiny_clip):
 def test_hnerv_baseline_trains(tiny_clip):
     res = fit(tiny_clip, model="hnerv", c1=24, n_rb=0, epochs=20, precision="fp32", device="cpu", progress=False)
     assert res.ll_minmax.shape == (4, 0) and res.psnr > 12
+
+
+def test_temporal_models_warm_up_longer():
+    assert make_train_config("fast", model="snerv-t").warmup == 0.2
+    assert make_train_config("fast", model="snerv-b").warmup == 0.1
+    assert make_train_config("fast", model="snerv-t", warmup=0.05).warmup == 0.05
+
+
+def test_masked_ssim_with_everything_known_is_plain_ssim(rng):
+    a, b = (torch.from_numpy(rng.random((2, 3, 32, 32))).float() for _ in range(2))
+    assert float(ssim(a, b, mask=torch.ones(2, 1, 32, 32))) == pytest.approx(float(ssim(a, b)), abs=1e-6)
+
+
+@pytest.mark.parametrize("model", ["snerv-b", "hnerv"])
+def test_inpainting_loss_ignores_masked_pixels(tiny_clip, model):
+    """No gradient flows from masked pixels: changing them leaves the loss unchanged."""
+    from snervcodec.models.synthesis import Synthesis
+    from snervcodec.training.loss import snerv_loss
+
+    geo = choose_geometry(48, 64, uses_dwt=model != "hnerv")
+    known = np.ones((4, 48, 64), dtype=bool)
+    known[:, 8:28, 16:40] = False
+    fs = FrameSet(tiny_clip, geo, torch.device("cpu"), uses_dwt=model != "hnerv", known=known)
+    b = fs.batch(torch.tensor([0, 1]))
+    frame = b.frame.clone().requires_grad_(True)
+    if model == "hnerv":
+        out = Synthesis(frame * 0.9)
+    else:
+        ll = b.ll_norm.clone().requires_grad_(True)
+        hf = b.hf.clone().requires_grad_(True)
+        out = Synthesis(frame * 0.9, ll * 0.9, hf * 0.9)
+    snerv_loss(out, b).backward()
+    assert float(frame.grad[..., 8:28, 16:40].abs().max()) == 0.0
+    assert float(frame.grad.abs().sum()) > 0
+    if model != "hnerv":
+        assert float(ll.grad[..., 4:14, 8:20].abs().max()) == 0.0
+        assert float(hf.grad[..., 4:14, 8:20].abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("model", ["snerv-t", "snerv-b"])
+def test_training_on_a_subset_and_evaluating_held_out_frames(tiny_clip, model):
+    """Interpolation: train on frames 0 and 2, evaluate frames 1 and 3 through the encoder."""
+    from snervcodec.api import model_config
+    from snervcodec.training.trainer import Trainer
+
+    cfg, geo = model_config(model, 48, 64, c1=12, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=2, precision="fp32"), device="cpu",
+                 train_frames=[0, 2])
+    tr.run(progress=False)
+    assert len(tr.history) == 2 and tr.history[-1]["epoch"] == 2
+    held = tr.evaluate(with_msssim=False, frames=[1, 3])["psnr"]
+    seen = tr.evaluate(with_msssim=False, frames=[0, 2])["psnr"]
+    assert math.isfinite(held) and math.isfinite(seen)
+    with pytest.raises(ValueError):
+        Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1), device="cpu", train_frames=[7])
