@@ -1,0 +1,49 @@
+"""The paper's tasks (regression, interpolation, in-painting) at equal size, on a tiny clip."""
+
+import json
+
+import numpy as np
+import pytest
+
+from snervcodec.bench.tasks import TaskConfig, equal_size_configs, inpaint_mask, markdown, per_frame_values, run
+from snervcodec.models import decoder_params
+
+
+def test_equal_size_configs_match_the_reference_total():
+    cfgs = equal_size_configs(192, 384, 32, ["snerv-b", "snerv-t", "snerv-t-2d", "hnerv"])
+    totals = {k: decoder_params(c) + 32 * per_frame_values(c) for k, c in cfgs.items()}
+    ref = totals["snerv-b"]
+    assert cfgs["snerv-b"].c1 == 64
+    for name, t in totals.items():
+        assert 0.9 * ref <= t <= ref, name  # the largest c1 that fits
+    assert per_frame_values(cfgs["snerv-t"]) == 128 + 2 + 2 * 3 * 6 * 12
+
+
+def test_inpaint_masks():
+    fixed = inpaint_mask(3, 192, 384, "fixed")
+    assert fixed.shape == (3, 192, 384) and np.array_equal(fixed[0], fixed[2])
+    assert (~fixed[0]).sum() == 5 * 50 * 50  # five disjoint boxes
+    assert not fixed[0, 96, 192] and fixed[0, 0, 0]
+    rnd = inpaint_mask(2, 192, 384, "random", seed=3)
+    assert np.array_equal(rnd, inpaint_mask(2, 192, 384, "random", seed=3))
+    assert 0 < (~rnd[0]).sum() <= 10 * 50 * 50
+
+
+def test_tiny_run_caches_and_reports(tiny_clip, tmp_path):
+    tc = TaskConfig(models=["snerv-b", "snerv-t"], tasks=["interpolation", "inpaint-fixed"], epochs=1,
+                    ref_c1=32, ref_n_rb=1, n_rb=1, precision="fp32", device="cpu", out=str(tmp_path))
+    logs = []
+    res = run(tiny_clip, tc, log=logs.append)
+    assert len(res["rows"]) == 4
+    interp = [r for r in res["rows"] if r["task"] == "interpolation"]
+    assert all(r["train_frames"] == 2 and r["eval_frames"] == 2 for r in interp)
+    assert all(np.isfinite(r["psnr"]) for r in res["rows"])
+    again = run(tiny_clip, tc, log=logs.append)  # every pair comes from the cache
+    assert sum("cached" in line for line in logs) == 4
+    assert again["rows"] == json.loads(json.dumps(res["rows"]))
+    md = markdown(res)
+    assert "| snerv-t |" in md and "interpolation" in md
+    with pytest.raises(ValueError):
+        from snervcodec.bench.tasks import run_task
+
+        run_task(tiny_clip, equal_size_configs(48, 64, 4, ["snerv-b"], 12, 1, 1)["snerv-b"], "dance", tc)
