@@ -80,3 +80,18 @@ def test_decode_bad_stream_is_one_line(runner, tmp_path):
     assert not (tmp_path / "x.mp4").exists()
     res = runner.invoke(cli, ["info", str(tmp_path / "missing.snv")])
     assert res.exit_code == 1 and "no such file" in res.output
+
+
+def test_temporal_model_from_the_cli(runner, carphone_path, tmp_path):
+    out = tmp_path / "t.snv"
+    res = runner.invoke(cli, ["encode", str(carphone_path), "-o", str(out), "--frames", "0:3", "--size", "32x48",
+                              "--model", "snerv-t", "--t-scale", "4", "--c1", "8", "--n-rb", "0", "--epochs", "1",
+                              "--device", "cpu", "-q"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["info", str(out)])
+    assert res.exit_code == 0 and "snv 1.1" in res.output and "TEMB" in res.output and "t_scale 4" in res.output
+    res = runner.invoke(cli, ["decode", str(out), "-o", str(tmp_path / "t.y4m"), "--frames", "1:2", "-q"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["fit", str(carphone_path), "--frames", "0:2", "--size", "32x48", "--t-scale", "2",
+                              "--epochs", "1", "-q"])
+    assert res.exit_code == 1 and "t_scale is for snerv-t" in res.output

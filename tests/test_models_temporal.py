@@ -134,19 +134,25 @@ def test_same_size_2d_variant_needs_fewer_macs():
         sizes[name] = (cfg, decoder_params(cfg))
     macs = {name: _macs(cfg) for name, (cfg, _) in sizes.items()}
     assert abs(sizes["snerv-t"][1] - sizes["snerv-t-2d"][1]) / 600e3 < 0.05
-    assert macs["snerv-t-2d"] < 0.8 * macs["snerv-t"]
+    assert macs["snerv-t-2d"] < 0.8 * macs["snerv-t"], macs
 
 
 def _macs(cfg) -> int:
+    from snervcodec.models.snerv_t import TUB
+
     dec = build_decoder(cfg)
     total = 0
 
     def hook(m, inp, out):
         nonlocal total
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)):
+        if isinstance(m, torch.nn.Conv2d):
             total += out.numel() * m.in_channels // m.groups * math.prod(m.kernel_size)
         elif isinstance(m, torch.nn.ConvTranspose2d):
             total += inp[0].numel() * m.out_channels * math.prod(m.kernel_size)
+        elif isinstance(m, TUB) and m.mode == "3d":  # its Conv3d weights run through temporal_conv
+            hw = out[0].shape[0] * out[0].shape[-2] * out[0].shape[-1]
+            for conv, depth in ((m.conv1, 3), (m.conv2, 1 if m.last else 3)):
+                total += depth * hw * conv.out_channels * conv.in_channels * math.prod(conv.kernel_size)
 
     hs = [m.register_forward_hook(hook) for m in dec.modules()]
     with torch.no_grad():
@@ -154,3 +160,16 @@ def _macs(cfg) -> int:
     for h in hs:
         h.remove()
     return total
+
+
+@pytest.mark.parametrize("pad", [True, False])
+def test_temporal_conv_equals_conv3d(pad):
+    from snervcodec.models.snerv_t import temporal_conv
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv3d(5, 7, 3, padding=(1 if pad else 0, 1, 1))
+    branches = [torch.randn(2, 5, 6, 9) for _ in range(3)]
+    ref = conv(torch.stack(branches, dim=2))
+    got = torch.stack(temporal_conv(branches, conv, pad), dim=2)
+    assert got.shape == ref.shape == (2, 7, 3 if pad else 1, 6, 9)
+    assert torch.allclose(got, ref, atol=1e-5)

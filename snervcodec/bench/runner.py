@@ -123,10 +123,10 @@ def _cpu_name() -> str:
     return platform.processor()
 
 
-def _snerv_point(clip: ClipSpec, video, model: str, bpp: float, cfg: BenchConfig) -> dict:
+def _snerv_point(clip: ClipSpec, video, model: str, bpp: float, cfg: BenchConfig, keep: Path | None = None) -> dict:
     from ..codec import decode, encode
 
-    res = encode(video, bpp=bpp, model=model, epochs=cfg.epochs, device=cfg.device, precision=cfg.precision,
+    res = encode(video, keep, bpp=bpp, model=model, epochs=cfg.epochs, device=cfg.device, precision=cfg.precision,
                  seed=cfg.seed, progress=False)
     decode(res.stream, device=cfg.device)  # warm-up
     t0 = time.perf_counter()
@@ -167,7 +167,8 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
             for bpp in bpps:
                 key = _key({**base, "codec": model, "bpp": bpp, "epochs": cfg.epochs, "seed": cfg.seed,
                             "precision": cfg.precision, "version": snervcodec.__version__})
-                jobs.append((key, f"{model} bpp={bpp}", lambda m=model, b=bpp: _snerv_point(clip, video, m, b, cfg)))
+                jobs.append((key, f"{model} bpp={bpp}", lambda m=model, b=bpp, k=key: _snerv_point(
+                    clip, video, m, b, cfg, cache.root / f"{k}.snv")))  # the stream is kept beside its result
         for codec in cfg.anchors:
             for profile in cfg.profiles:
                 for q in (cfg.crf if profile == "literature" else cfg.qp):

@@ -109,6 +109,26 @@ class TemporalStem(nn.Module):
         return self.up(F.gelu(self.proj(temb)))[..., :hw[0], :hw[1]]
 
 
+def temporal_conv(branches: list[torch.Tensor], conv: nn.Conv3d, pad_time: bool) -> list[torch.Tensor]:
+    """``conv`` (a Conv3d with temporal kernel 3) over the time steps ``branches``, exactly, as one
+    Conv2d on the channel-stacked temporal windows with the same weights, the time steps batched.
+
+    Same parameters and result as ``conv(torch.stack(branches, 2))``; oneDNN's 2D path runs several
+    times faster than its 3D one on CPUs (the 5x slower SNeRV(T) training it replaces was measured
+    on an AVX2 CPU), and it keeps channels-last 4-D tensors throughout.
+    """
+    seq = list(branches)
+    if pad_time:
+        z = torch.zeros_like(seq[0])
+        seq = [z, *seq, z]
+    n_out = len(seq) - 2
+    windows = torch.cat([torch.cat(seq[d:d + 3], dim=1) for d in range(n_out)], dim=0)  # (n_out*N, 3C, H, W)
+    w = conv.weight  # (O, C, 3, kh, kw)
+    w2 = w.permute(0, 2, 1, 3, 4).reshape(w.shape[0], 3 * w.shape[1], w.shape[3], w.shape[4])
+    y = F.conv2d(windows, w2, conv.bias, padding=conv.padding[1:])
+    return list(y.chunk(n_out, dim=0))
+
+
 class TUB(nn.Module):
     """Temporally extended up-sampling block (Sec. 3.3). ``last`` merges the three time steps."""
 
@@ -125,12 +145,12 @@ class TUB(nn.Module):
 
     def forward(self, branches: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         ys = [up(x) for up, x in zip(self.ups, branches)]
-        if self.mode == "3d":
-            z = torch.stack(ys, dim=2)  # (N, C, 3, H, W)
-            out = F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(z), 0.1)), 0.1)
+        if self.mode == "3d":  # Conv3d over the depth axis [bwd, cur, fwd], computed by temporal_conv
+            h = [F.leaky_relu(t, 0.1) for t in temporal_conv(ys, self.conv1, True)]
+            out = [F.leaky_relu(t, 0.1) for t in temporal_conv(h, self.conv2, not self.last)]
             if self.last:
-                return (out[:, :, 0] + ys[1],)
-            return tuple((out + z).unbind(dim=2))
+                return (out[0] + ys[1],)
+            return tuple(o + y for o, y in zip(out, ys))
         z = torch.cat(ys, dim=1)
         out = F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(z), 0.1)), 0.1)
         if self.last:
