@@ -98,7 +98,7 @@ def markdown(results: dict) -> str:
             p, m = r["rgb_psnr"], r["ms_ssim"]
             lines.append(f"| {anchor} | {_fmt(p['bd_rate'], 1, True)} | {_fmt(p['bd_quality'])} dB | "
                          f"{_fmt(p['overlap'] and 100 * p['overlap'], 0)}% | {_fmt(m['bd_rate'], 1, True)} | "
-                         f"{_fmt(m['overlap'] and 100 * m['overlap'], 0)}% | {'; '.join(x for x in (p['note'], m['note']) if x)} |")
+                         f"{_fmt(m['overlap'] and 100 * m['overlap'], 0)}% | {'; '.join(f'{k}: {x}' for k, x in (('PSNR', p['note']), ('MS-SSIM', m['note'])) if x)} |")
         for pair in rows.get("hnerv_equal_size", []):
             lines.append("")
             lines.append(f"SNeRV-B vs HNeRV at target {pair['target_bpp']} bpp: SNeRV {pair['snerv_psnr']:.2f} dB at "
