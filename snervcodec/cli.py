@@ -145,6 +145,7 @@ def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, t_s
     summary = {
         "model": res.cfg.name, "c1": res.cfg.c1, "n_rb": res.cfg.n_rb, "strides": list(res.cfg.strides),
         "embedding": [res.cfg.emb_channels, *res.cfg.emb_hw], "frames": int(res.embeddings.shape[0]),
+        **({"temporal_embeddings": [2, res.cfg.t_channels, *res.cfg.temb_hw]} if res.cfg.temporal else {}),
         "decoder_params": decoder_params(res.cfg), "psnr": round(res.psnr, 4), "ms_ssim": round(res.ms_ssim, 6),
         "train_seconds": round(res.train_seconds, 2), "precision": res.precision,
     }
