@@ -16,6 +16,7 @@ Metrics are those of the float model (the paper's tasks are not about compressio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -89,11 +90,10 @@ def inpaint_mask(n: int, h: int, w: int, kind: str, seed: int = 0, box: int = BO
 
 def run_task(frames: np.ndarray, cfg: ModelConfig, task: str, tc: TaskConfig, progress: bool = False) -> dict:
     """Train ``cfg`` for one task and measure it (float model)."""
-    from ..models.geometry import choose_geometry as _geo
     from ..training import Trainer, make_train_config
 
     n, h, w, _ = frames.shape
-    geo = _geo(h, w, uses_dwt=cfg.uses_dwt, strides=cfg.strides)
+    geo = choose_geometry(h, w, uses_dwt=cfg.uses_dwt, strides=cfg.strides)
     tcfg = make_train_config(None, model=cfg.name, epochs=tc.epochs, precision=tc.precision, seed=tc.seed)
     kw: dict = {}
     eval_frames = None
@@ -130,7 +130,7 @@ def run(frames: np.ndarray, tc: TaskConfig, log: Callable[[str], None] = print, 
     (out / "cache").mkdir(parents=True, exist_ok=True)
     n, h, w, _ = frames.shape
     cfgs = equal_size_configs(h, w, n, tc.models, tc.ref_c1, tc.ref_n_rb, tc.n_rb)
-    clip_id = hashlib_digest(frames)
+    clip_id = hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:12]
     rows = []
     for task in tc.tasks:
         for name in tc.models:
@@ -146,12 +146,6 @@ def run(frames: np.ndarray, tc: TaskConfig, log: Callable[[str], None] = print, 
                     f"{row['train_seconds']:.0f} s")
             rows.append(row)
     return {"settings": asdict(tc), "frames": n, "size": [h, w], "rows": rows}
-
-
-def hashlib_digest(frames: np.ndarray) -> str:
-    import hashlib
-
-    return hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:12]
 
 
 def markdown(results: dict) -> str:
