@@ -280,18 +280,22 @@ def _words(ctx, param, value):
 @click.option("--anchors", callback=_words, default="x264,x265", show_default=True, help="Anchor codecs.")
 @click.option("--profiles", callback=_words, default="literature,strong", show_default=True,
               help="literature: preset medium, CRF sweep; strong: veryslow, tune psnr, QP sweep, one GOP.")
-@click.option("--epochs", type=click.IntRange(1), help="SNeRV training epochs per point.")
+@click.option("--epochs", type=click.IntRange(1), help="SNeRV training epochs per point (default 20; --full: 300).")
+@click.option("--refine", type=click.IntRange(0), default=6, show_default=True,
+              help="Extra CRF/QP points per anchor inside the quality range of the SNeRV points, where the "
+                   "BD-rate is integrated (0: the coarse sweep 22-51 only).")
 @click.option("--full", is_flag=True, help="The GPU-sized set: Bunny at 640x1280, carphone 2x, 300 epochs, 4 rates.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
               help="Where SNeRV trains and decodes.")
 @click.option("--out", default="results/bench", show_default=True, metavar="DIR",
               help="Results, cache, report.md and RD plots go here; re-runs reuse cached points.")
-def bench(clips, frames, size, snerv_bpp, hnerv_bpp, anchors, profiles, epochs, full, device, out):
+def bench(clips, frames, size, snerv_bpp, hnerv_bpp, anchors, profiles, epochs, refine, full, device, out):
     """Rate-distortion benchmark: SNeRV against x264/x265 (and HNeRV), BD-rate, decode fps, plots.
 
     The default is sized for a 2-core CPU (about an hour): Bunny (132 frames, 192x384) and carphone
-    (120 frames, 144x176), SNeRV at 0.05 / 0.1 / 0.2 bpp, 60 epochs. Interrupt it at will: finished
-    points are cached and a re-run resumes.
+    (120 frames, 144x176), SNeRV at 0.05 / 0.1 / 0.2 bpp and HNeRV at 0.1 bpp, 20 epochs; x264/x265
+    over CRF/QP 22-51, refined inside SNeRV's quality range. Interrupt it at will: finished points
+    are cached and a re-run resumes.
     """
     import os
 
@@ -306,7 +310,7 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, anchors, profiles, epochs, 
             from pathlib import Path
 
             specs.append(ClipSpec(Path(c).stem, c, frames=frames, size=size))
-    cfg = BenchConfig(clips=specs, device=device, out=out)
+    cfg = BenchConfig(clips=specs, device=device, out=out, refine=refine)
     if full:
         cfg.snerv_bpp, cfg.hnerv_bpp, cfg.epochs = [0.02, 0.05, 0.1, 0.2], [0.02, 0.05, 0.1, 0.2], 300
     if snerv_bpp:

@@ -4,10 +4,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from snervcodec.bench.anchors import encode_anchor, options_for
+from snervcodec.bench.anchors import encode_anchor, ffmpeg_cli_size, ffmpeg_exe, options_for
 from snervcodec.bench.quality import evaluate, rgb_to_yuv420
 from snervcodec.bench.report import markdown, write_reports
-from snervcodec.bench.runner import BenchConfig, ClipSpec, run
+from snervcodec.bench import runner
+from snervcodec.bench.runner import BenchConfig, ClipSpec, bracket, refinement, run
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,16 @@ def test_strong_profile_is_one_gop():
     assert "keyint=132" in opts["x265-params"] and opts["tune"] == "psnr" and opts["preset"] == "veryslow"
 
 
+@pytest.mark.parametrize("codec", ["x264", "x265"])
+@pytest.mark.parametrize("profile", ["literature", "strong"])
+def test_ffmpeg_command_line_agrees(small, codec, profile):
+    exe = ffmpeg_exe()
+    assert exe, "no ffmpeg: install the dev extra (imageio-ffmpeg)"
+    pyav = encode_anchor(small.frames, small.meta.fps, codec, profile, 30).bytes
+    cli = ffmpeg_cli_size(small.frames, small.meta.fps, codec, profile, 30, exe)
+    assert abs(cli / pyav - 1) < (0.001 if codec == "x264" else 0.02)  # x265's builds differ slightly
+
+
 def test_metrics(small):
     same = evaluate(small.frames, small.frames, 100)
     assert same["rgb_psnr"] > 99 and same["ms_ssim"] == pytest.approx(1.0, abs=1e-5)
@@ -68,6 +79,8 @@ def test_runner_caches_and_reports(carphone_path, tmp_path):
     assert {p["codec"] for p in pts} == {"snerv-b", "hnerv", "x264"} and len(pts) == 6
     assert all(p["bpp"] > 0 and p["decode_fps"] > 0 for p in pts)
     assert "x264/literature" in res["summary"]["tiny"]
+    (check,) = res["clips"]["tiny"]["ffmpeg_cli_check"]  # imageio-ffmpeg (dev extra) provides the CLI
+    assert check["q"] == 30 and abs(check["delta"]) < 0.02
     logs.clear()
     again = run(cfg, log=logs.append)
     assert all("cached" in m for m in logs) and again["clips"]["tiny"]["points"] == pts
@@ -76,3 +89,55 @@ def test_runner_caches_and_reports(carphone_path, tmp_path):
     paths = write_reports(saved, tmp_path)
     assert (tmp_path / "report.md").exists() and (tmp_path / "rd-tiny.png").stat().st_size > 1000
     assert "BD-rate" in markdown(saved)
+
+
+SWEEP = {22: 38.0, 26: 36.0, 30: 34.0, 34: 32.0, 38: 30.0, 42: 28.0, 46: 26.0, 51: 23.0}
+
+
+def test_bracket_encloses_the_quality_range():
+    assert bracket(SWEEP, 27.0, 33.0) == (30, 46)
+    assert bracket(SWEEP, 28.0, 34.0) == (30, 42)  # equal quality counts as enclosing
+    assert bracket(SWEEP, 20.0, 40.0) == (22, 51)  # the sweep falls short: its ends stand in
+
+
+def test_refinement_fills_the_bracket_evenly():
+    new = refinement(SWEEP, 27.0, 33.0, 6)
+    assert len(new) == 6 and all(30 < q < 46 and q not in SWEEP for q in new)
+    assert new[0] == 31 and new[-1] == 45
+    assert refinement(SWEEP, 27.0, 33.0, 0) == []
+    assert refinement(SWEEP, 28.5, 29.5, 6) == [39, 40, 41]  # fewer free values than asked
+
+
+def _fake(codec, q=None, psnr=None, bpp=None):
+    psnr = psnr if psnr is not None else 50.0 - q / 2
+    bpp = bpp if bpp is not None else 2.0 ** (-q / 6)
+    return {"codec": codec, "profile": "snervcodec" if q is None else "literature", "q": q,
+            "setting": f"crf={q}" if q is not None else "bpp", "target_bpp": bpp, "bpp": bpp, "rgb_psnr": psnr,
+            "yuv420_psnr": psnr, "ms_ssim": 1 - 1 / psnr, "ms_ssim_window": 3, "encode_seconds": 0.0,
+            "decode_fps": 1.0}
+
+
+def test_runner_refines_anchors_inside_the_snerv_range(carphone_path, tmp_path, monkeypatch):
+    calls = []
+
+    def anchor_point(video, codec, profile, q):
+        calls.append(q)
+        return _fake(codec, q)
+
+    snerv = {0.02: 31.0, 0.04: 34.0}
+    monkeypatch.setattr(runner, "_anchor_point", anchor_point)
+    monkeypatch.setattr(runner, "_snerv_point", lambda clip, video, model, bpp, cfg, keep: _fake(model, psnr=snerv[bpp], bpp=bpp))
+    clip = ClipSpec("tiny", str(carphone_path), frames="0:2", size="16x16")
+    cfg = BenchConfig(clips=[clip], snerv_bpp=[0.02, 0.04], hnerv_bpp=[], anchors=["x264"], profiles=["literature"],
+                      cli_check=False, out=str(tmp_path))
+    res = run(cfg, log=lambda m: None)
+    # coarse sweep, then 6 values between q=30 (35 dB >= 34) and q=38 (31 dB <= 31)
+    assert calls[:8] == cfg.crf and calls[8:] == [31, 32, 33, 35, 36, 37]
+    md = markdown(res)
+    # BD uses the tightest bracket of all points: q=32 (34 dB) to q=38 (31 dB)
+    assert "crf=32*" in md and "crf=38*" in md and "crf=31*" not in md and "crf=42*" not in md
+    row = res["summary"]["tiny"]["x264/literature"]["rgb_psnr"]
+    assert row["overlap"] == pytest.approx(1.0) and row["bd_rate"] > 0  # SNeRV 2 dB below the anchor at 0.02 bpp
+    calls.clear()
+    run(cfg, log=lambda m: None)
+    assert calls == []  # everything cached

@@ -78,6 +78,14 @@ def _strip_x264_sei(data: bytes) -> tuple[int, int]:
 X265_MIN_SIDE = 64
 
 
+def _yuv420p(frames: np.ndarray) -> list:
+    """RGB frames -> yuv420p VideoFrames, converted once by swscale (the input every anchor sees)."""
+    import av
+
+    return [av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24").reformat(format="yuv420p")
+            for f in frames]
+
+
 def encode_anchor(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Profile, quality: int) -> AnchorResult:
     """Encode with x264/x265 (elementary stream in memory) and decode back to RGB."""
     import av
@@ -90,8 +98,7 @@ def encode_anchor(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Prof
         raise ValueError(f"x265 anchors need frames of at least {X265_MIN_SIDE} px a side (the bundled libx265 "
                          f"crashes below that), got {h}x{w}")
     opts = options_for(codec, profile, quality, t)
-    yuv = [av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24").reformat(format="yuv420p")
-           for f in frames]
+    yuv = _yuv420p(frames)
     buf = io.BytesIO()
     t0 = time.perf_counter()
     c = av.open(buf, "w", format=fmt)
@@ -140,27 +147,52 @@ def versions() -> dict:
     return info
 
 
-def ffmpeg_cli_size(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Profile, quality: int) -> int | None:
-    """Cross-check with the ``ffmpeg`` command line when it is installed: elementary stream size."""
+def ffmpeg_exe() -> str | None:
+    """The ``ffmpeg`` command line for the cross-check: the one on PATH, else imageio-ffmpeg's static
+    build when that package is installed (the ``dev``/``bench`` extras), else None."""
     import shutil
+
+    exe = shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return None
+
+
+def ffmpeg_version(exe: str) -> str:
+    import subprocess
+
+    out = subprocess.run([exe, "-version"], capture_output=True, text=True, check=True).stdout
+    return out.splitlines()[0] if out else "?"
+
+
+def ffmpeg_cli_size(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Profile, quality: int,
+                    exe: str | None = None) -> int | None:
+    """Cross-check with the ``ffmpeg`` command line: the elementary stream's size (measured like
+    :func:`encode_anchor`'s) for the same yuv420p input and options; None without an ``ffmpeg``."""
     import subprocess
     import tempfile
     from pathlib import Path
 
-    exe = shutil.which("ffmpeg")
+    exe = exe or ffmpeg_exe()
     if exe is None:
         return None
-    from ..video import write_video
-
-    opts = options_for(codec, profile, quality, len(frames))
+    lib, fmt = _LIB[codec]
+    t, h, w, _ = frames.shape
+    opts = options_for(codec, profile, quality, t)
     with tempfile.TemporaryDirectory() as d:
-        src = Path(d) / "in.y4m"
-        write_video(src, frames, fps, y4m_format="yuv420p")
-        out = Path(d) / ("out.h264" if codec == "x264" else "out.hevc")
-        cmd = [exe, "-v", "error", "-y", "-i", str(src), "-c:v", _LIB[codec][0]]
+        src, out = Path(d) / "in.yuv", Path(d) / f"out.{fmt}"
+        with open(src, "wb") as f:
+            for frame in _yuv420p(frames):  # the very planes encode_anchor feeds to the encoder
+                f.write(frame.to_ndarray().tobytes())
+        cmd = [exe, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}",
+               "-r", str(fps), "-i", str(src), "-c:v", lib]
         for k, v in opts.items():
             cmd += [f"-{k}", v]
-        cmd += [str(out)]
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd + ["-f", fmt, str(out)], check=True, capture_output=True)
         data = out.read_bytes()
     return _strip_x264_sei(data)[0] if codec == "x264" else len(data)

@@ -36,6 +36,19 @@ def _bd(anchor: list[dict], test: list[dict], metric: str) -> dict:
     return out
 
 
+def _bracketed(anchor: list[dict], test: list[dict], metric: str) -> list[dict]:
+    """The anchor points from the tightest CRF/QP interval enclosing the test curve's quality range:
+    BD integrates over the overlap only, and points far outside it would only bend the interpolant."""
+    from .runner import anchor_q, bracket
+
+    anchor = [p for p in anchor if p[metric] is not None]
+    got = [p[metric] for p in test if p[metric] is not None]
+    if len(anchor) < 2 or not got:
+        return anchor
+    a, b = bracket({anchor_q(p): p[metric] for p in anchor}, min(got), max(got))
+    return [p for p in anchor if a <= anchor_q(p) <= b]
+
+
 def summarise(results: dict) -> dict:
     summary = {}
     for name, clip in results["clips"].items():
@@ -45,7 +58,7 @@ def summarise(results: dict) -> dict:
         anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in ("x264", "x265")})
         for codec, profile in anchors:
             a = _curve(pts, codec, profile)
-            rows[f"{codec}/{profile}"] = {m: _bd(a, snerv, m) for m in ("rgb_psnr", "ms_ssim")}
+            rows[f"{codec}/{profile}"] = {m: _bd(_bracketed(a, snerv, m), snerv, m) for m in ("rgb_psnr", "ms_ssim")}
         hnerv = _curve(pts, "hnerv")
         if hnerv:
             rows["hnerv"] = {m: _bd(hnerv, snerv, m) for m in ("rgb_psnr", "ms_ssim")}
@@ -81,13 +94,26 @@ def markdown(results: dict) -> str:
                   + (f" ({prep})" if prep else ""), "",
                   "| codec | profile | setting | bpp | RGB PSNR | YUV420 PSNR | MS-SSIM | encode s | decode fps |",
                   "|---|---|---|---|---|---|---|---|---|"]
+        snerv = _curve(clip["points"], "snerv-b")
+        used = {id(p) for c in {(p["codec"], p["profile"]) for p in clip["points"] if p["codec"] in ("x264", "x265")}
+                for p in _bracketed(_curve(clip["points"], *c), snerv, "rgb_psnr")} if snerv else set()
         for p in sorted(clip["points"], key=lambda p: (p["codec"], p["profile"], p["bpp"])):
-            lines.append(f"| {p['codec']} | {p['profile']} | {p['setting']} | {p['bpp']:.4f} | {p['rgb_psnr']:.2f} | "
+            setting = p["setting"] + ("*" if id(p) in used else "")
+            lines.append(f"| {p['codec']} | {p['profile']} | {setting} | {p['bpp']:.4f} | {p['rgb_psnr']:.2f} | "
                          f"{p['yuv420_psnr']:.2f} | {_fmt(p['ms_ssim'], 4)} | {p['encode_seconds']:.1f} | "
                          f"{p['decode_fps']:.1f} |")
         win = {p["ms_ssim_window"] for p in clip["points"]}
         if win != {11}:
             lines += ["", f"MS-SSIM window: {sorted(win)} (the default 11 needs a shorter side above 160 px)."]
+        if used:
+            lines += ["", "\\* the anchor points the BD-rate on RGB PSNR uses: the tightest CRF/QP interval enclosing the "
+                      "PSNR range of the SNeRV points (the MS-SSIM BD-rate brackets the MS-SSIM range the same way)."]
+        checks = clip.get("ffmpeg_cli_check") or []
+        if checks:
+            lines += ["", f"Cross-check with the ffmpeg command line ({prov['versions'].get('ffmpeg_cli')}), same "
+                      "yuv420p input and options, size difference against PyAV's bundled FFmpeg: "
+                      + "; ".join(f"{c['codec']} {c['profile']} q={c['q']}: {100 * c['delta']:+.2f}%" for c in checks)
+                      + "."]
         rows = results["summary"].get(name, {})
         lines += ["", "BD-rate of SNeRV-B against each anchor (pchip; negative = SNeRV needs fewer bits):", "",
                   "| anchor | BD-rate (RGB PSNR) | BD-PSNR | overlap | BD-rate (MS-SSIM) | overlap | note |",

@@ -67,9 +67,11 @@ class BenchConfig:
     hnerv_bpp: list[float] = field(default_factory=lambda: [0.1])
     anchors: list[str] = field(default_factory=lambda: ["x264", "x265"])
     profiles: list[str] = field(default_factory=lambda: ["literature", "strong"])
-    crf: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46])
-    qp: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46])
-    epochs: int = 60
+    crf: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46, 51])
+    qp: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46, 51])
+    cli_check: bool = True  # one point per anchor curve re-encoded by the ffmpeg command line, when there is one
+    refine: int = 6  # extra CRF/QP values per anchor inside SNeRV's quality range (0: coarse sweep only)
+    epochs: int = 20
     device: str = "auto"
     precision: str = "auto"
     seed: int = 0
@@ -145,10 +147,45 @@ def _anchor_point(video, codec: str, profile: str, q: int) -> dict:
 
     r = encode_anchor(video.frames, video.meta.fps, codec, profile, q)  # type: ignore[arg-type]
     m = evaluate(r.frames, video.frames, r.bytes)
-    m.update({"codec": codec, "profile": profile, "setting": ("crf" if profile == "literature" else "qp") + f"={q}",
+    m.update({"codec": codec, "profile": profile, "q": q,
+              "setting": ("crf" if profile == "literature" else "qp") + f"={q}",
               "options": r.options, "settings_sei_bytes_excluded": r.sei_bytes, "encode_seconds": r.encode_seconds,
               "decode_fps": len(r.frames) / r.decode_seconds, "decode_device": "cpu (FFmpeg)"})
     return m
+
+
+def anchor_q(point: dict) -> int:
+    """The CRF/QP of an anchor point (older cached points only carry it in ``setting``)."""
+    return int(point["q"]) if "q" in point else int(point["setting"].split("=", 1)[1])
+
+
+def bracket(quality: dict[int, float], lo: float, hi: float) -> tuple[int, int]:
+    """The tightest CRF/QP interval whose anchor qualities enclose [lo, hi].
+
+    ``quality`` maps CRF/QP to quality (higher q, lower quality). The result runs from the largest
+    q still at or above ``hi`` to the smallest q at or below ``lo``; where the sweep does not reach
+    that far, the end of the sweep stands in (the overlap figure then shows the shortfall).
+    """
+    qs = sorted(quality)
+    above = [q for q in qs if quality[q] >= hi]
+    below = [q for q in qs if quality[q] <= lo]
+    return (max(above) if above else qs[0]), (min(below) if below else qs[-1])
+
+
+def refinement(quality: dict[int, float], lo: float, hi: float, n: int) -> list[int]:
+    """Up to ``n`` CRF/QP values not yet run inside the bracket of [lo, hi], evenly spread.
+
+    The coarse sweep covers every rate a user may ask for; these extra points put the anchor curve
+    densely over the quality range of SNeRV's points, where the BD integral is taken, so the
+    interpolation there rests on measured points and the overlap is high.
+    """
+    if n <= 0 or not quality:
+        return []
+    a, b = bracket(quality, lo, hi)
+    free = [q for q in range(a + 1, b) if q not in quality]
+    if len(free) <= n:
+        return free
+    return sorted({free[round(i)] for i in np.linspace(0, len(free) - 1, n)})
 
 
 def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
@@ -158,9 +195,13 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
     results = {"provenance": provenance(cfg), "clips": {}}
     import snervcodec
 
+    from .anchors import ffmpeg_cli_size, ffmpeg_exe, ffmpeg_version
+
+    exe = ffmpeg_exe() if cfg.cli_check and cfg.anchors else None
+    version = ffmpeg_version(exe) if exe else None
+    results["provenance"]["versions"]["ffmpeg_cli"] = version
     for clip in cfg.clips:
         video = clip.load()
-        points = []
         base = {"clip": asdict(clip), "frames": int(video.frames.shape[0])}
         jobs = []
         for model, bpps in (("snerv-b", cfg.snerv_bpp), ("hnerv", cfg.hnerv_bpp)):
@@ -169,13 +210,8 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
                             "precision": cfg.precision, "version": snervcodec.__version__})
                 jobs.append((key, f"{model} bpp={bpp}", lambda m=model, b=bpp, k=key: _snerv_point(
                     clip, video, m, b, cfg, cache.root / f"{k}.snv")))  # the stream is kept beside its result
-        for codec in cfg.anchors:
-            for profile in cfg.profiles:
-                for q in (cfg.crf if profile == "literature" else cfg.qp):
-                    key = _key({**base, "codec": codec, "profile": profile, "q": q})
-                    jobs.append((key, f"{codec} {profile} q={q}",
-                                 lambda c=codec, p=profile, qq=q: _anchor_point(video, c, p, qq)))
-        for key, label, job in jobs:
+
+        def do(key: str, label: str, job: Callable[[], dict]) -> dict:
             hit = cache.get(key)
             if hit is None:
                 t0 = time.perf_counter()
@@ -184,9 +220,48 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
                 log(f"{clip.name}: {label}: {hit['bpp']:.4f} bpp, {hit['rgb_psnr']:.2f} dB ({time.perf_counter() - t0:.0f} s)")
             else:
                 log(f"{clip.name}: {label}: cached")
-            points.append(hit)
+            return hit
+
+        pixels = int(np.prod(video.frames.shape[:3]))
+
+        def cli_check(sweep: list[int], curve: list[dict]) -> dict:
+            """The middle point of a sweep re-encoded by the ffmpeg command line (sizes only)."""
+            q = sorted(sweep)[len(sweep) // 2]
+            pyav = next(p for p in curve if anchor_q(p) == q)
+            codec, profile = pyav["codec"], pyav["profile"]
+            key = _key({**base, "codec": codec, "profile": profile, "q": q, "ffmpeg": version})
+            label = f"{clip.name}: {codec} {profile} q={q} ffmpeg CLI cross-check"
+            hit = cache.get(key)
+            if hit is None:
+                size = ffmpeg_cli_size(video.frames, video.meta.fps, codec, profile, q, exe)
+                hit = {"codec": codec, "profile": profile, "q": q, "cli_bpp": 8 * size / pixels}
+                cache.put(key, hit)
+                log(f"{label}: {hit['cli_bpp']:.4f} bpp (PyAV {pyav['bpp']:.4f})")
+            else:
+                log(f"{label}: cached")
+            return {**hit, "pyav_bpp": pyav["bpp"], "delta": hit["cli_bpp"] / pyav["bpp"] - 1}
+
+        points = [do(*job) for job in jobs]
+        snerv = [p["rgb_psnr"] for p in points if p["codec"] == "snerv-b"]
+        checks: list[dict] = []
+        for codec in cfg.anchors:
+            for profile in cfg.profiles:
+                def anchor(q: int, c=codec, p=profile) -> dict:
+                    key = _key({**base, "codec": c, "profile": p, "q": q})
+                    return do(key, f"{c} {p} q={q}", lambda: _anchor_point(video, c, p, q))
+
+                sweep = cfg.crf if profile == "literature" else cfg.qp
+                curve = [anchor(q) for q in sweep]
+                if exe:
+                    checks.append(cli_check(sweep, curve))
+                if snerv:
+                    lo, hi = min(snerv), max(snerv)
+                    quality = {anchor_q(p): p["rgb_psnr"] for p in curve}
+                    curve += [anchor(q) for q in refinement(quality, lo, hi, cfg.refine)]
+                points += sorted(curve, key=anchor_q)
         results["clips"][clip.name] = {"spec": asdict(clip), "frames": int(video.frames.shape[0]),
-                                       "size": list(video.frames.shape[1:3]), "points": points}
+                                       "size": list(video.frames.shape[1:3]), "points": points,
+                                       "ffmpeg_cli_check": checks}
     from .report import summarise
 
     with warnings.catch_warnings(record=True):
