@@ -13,26 +13,28 @@ def _curve(points: list[dict], codec: str, profile: str | None = None) -> list[d
     return sorted(pts, key=lambda p: p["bpp"])
 
 
-def _bd(anchor: list[dict], test: list[dict], metric: str) -> dict:
-    """BD-rate / BD-quality of ``test`` against ``anchor`` on ``metric`` (pchip), with the overlap."""
-    if len(anchor) < 2 or len(test) < 2:
+def _bd(anchor: list[dict], test: list[dict], metric: str, bracketed: bool = False) -> dict:
+    """BD-rate / BD-quality of ``test`` against ``anchor`` on ``metric`` (pchip), with the quality
+    overlap. ``bracketed`` (x264/x265 sweeps): BD-rate uses the anchor points that enclose the test
+    curve's quality range, BD-quality those that enclose its rate range."""
+    by_quality = _bracketed(anchor, test, metric) if bracketed else anchor
+    by_rate = _bracketed(anchor, test, "bpp") if bracketed else anchor
+    if min(len(by_quality), len(by_rate), len(test)) < 2:
         return {"bd_rate": None, "bd_quality": None, "overlap": None, "note": "fewer than two points"}
-    ra, da = [p["bpp"] for p in anchor], [p[metric] for p in anchor]
     rt, dt = [p["bpp"] for p in test], [p[metric] for p in test]
-    out = {"overlap": overlap_fraction(da, dt), "note": ""}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            out["bd_rate"] = bd_rate(ra, da, rt, dt)
-        except ValueError as e:
-            out["bd_rate"], out["note"] = None, str(e)
-        try:
-            out["bd_quality"] = bd_psnr(ra, da, rt, dt)
-        except ValueError as e:
-            out["bd_quality"] = None
-            out["note"] = (out["note"] + "; " if out["note"] else "") + str(e)
-    if any(issubclass(w.category, OverlapWarning) for w in caught):
-        out["note"] = (out["note"] + "; " if out["note"] else "") + "overlap below 75%"
+    out = {"overlap": overlap_fraction([p[metric] for p in by_quality], dt)}
+    notes = []
+    for name, fn, pts, what in (("bd_rate", bd_rate, by_quality, "quality"), ("bd_quality", bd_psnr, by_rate, "rate")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out[name] = fn([p["bpp"] for p in pts], [p[metric] for p in pts], rt, dt)
+            except ValueError as e:
+                out[name] = None
+                notes.append(str(e))
+        if any(issubclass(w.category, OverlapWarning) for w in caught):
+            notes.append(f"{what} overlap below 75%")
+    out["note"] = "; ".join(notes)
     return out
 
 
@@ -58,10 +60,11 @@ def summarise(results: dict) -> dict:
         anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in ("x264", "x265")})
         for codec, profile in anchors:
             a = _curve(pts, codec, profile)
-            rows[f"{codec}/{profile}"] = {m: _bd(_bracketed(a, snerv, m), snerv, m) for m in ("rgb_psnr", "ms_ssim")}
+            rows[f"{codec}/{profile}"] = {m: _bd(a, snerv, m, bracketed=True) for m in ("rgb_psnr", "ms_ssim")}
         hnerv = _curve(pts, "hnerv")
         if hnerv:
-            rows["hnerv"] = {m: _bd(hnerv, snerv, m) for m in ("rgb_psnr", "ms_ssim")}
+            if len(hnerv) >= 2:  # a curve; a single point is the equal-size comparison below
+                rows["hnerv"] = {m: _bd(hnerv, snerv, m) for m in ("rgb_psnr", "ms_ssim")}
             pairs = []
             for h in hnerv:
                 same = [s for s in snerv if s.get("target_bpp") == h.get("target_bpp")]
@@ -107,7 +110,8 @@ def markdown(results: dict) -> str:
             lines += ["", f"MS-SSIM window: {sorted(win)} (the default 11 needs a shorter side above 160 px)."]
         if used:
             lines += ["", "\\* the anchor points the BD-rate on RGB PSNR uses: the tightest CRF/QP interval enclosing the "
-                      "PSNR range of the SNeRV points (the MS-SSIM BD-rate brackets the MS-SSIM range the same way)."]
+                      "PSNR range of the SNeRV points (the MS-SSIM BD-rate brackets the MS-SSIM range, and BD-PSNR "
+                      "the rate range, the same way)."]
         checks = clip.get("ffmpeg_cli_check") or []
         if checks:
             lines += ["", f"Cross-check with the ffmpeg command line ({prov['versions'].get('ffmpeg_cli')}), same "

@@ -195,7 +195,7 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
     results = {"provenance": provenance(cfg), "clips": {}}
     import snervcodec
 
-    from .anchors import ffmpeg_cli_size, ffmpeg_exe, ffmpeg_version
+    from .anchors import THREAD_TYPE, ffmpeg_cli_size, ffmpeg_exe, ffmpeg_version
 
     exe = ffmpeg_exe() if cfg.cli_check and cfg.anchors else None
     version = ffmpeg_version(exe) if exe else None
@@ -229,7 +229,8 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
             q = sorted(sweep)[len(sweep) // 2]
             pyav = next(p for p in curve if anchor_q(p) == q)
             codec, profile = pyav["codec"], pyav["profile"]
-            key = _key({**base, "codec": codec, "profile": profile, "q": q, "ffmpeg": version})
+            key = _key({**base, "codec": codec, "profile": profile, "q": q, "ffmpeg": version,
+                        "thread_type": THREAD_TYPE})
             label = f"{clip.name}: {codec} {profile} q={q} ffmpeg CLI cross-check"
             hit = cache.get(key)
             if hit is None:
@@ -247,7 +248,7 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
         for codec in cfg.anchors:
             for profile in cfg.profiles:
                 def anchor(q: int, c=codec, p=profile) -> dict:
-                    key = _key({**base, "codec": c, "profile": p, "q": q})
+                    key = _key({**base, "codec": c, "profile": p, "q": q, "thread_type": THREAD_TYPE})
                     return do(key, f"{c} {p} q={q}", lambda: _anchor_point(video, c, p, q))
 
                 sweep = cfg.crf if profile == "literature" else cfg.qp
