@@ -24,9 +24,10 @@ import numpy as np
 Codec = Literal["x264", "x265"]
 Profile = Literal["literature", "strong"]
 
-# Sweeps chosen to cover 0.01-0.5 bpp on small clips; the runner reports the overlap with SNeRV.
-CRF_SWEEP = (22, 26, 30, 34, 38, 42, 46)
-QP_SWEEP = (22, 26, 30, 34, 38, 42, 46)
+# Coarse sweeps (the whole useful range, 51 = the maximum); the runner refines them inside the quality
+# range of the SNeRV points (runner.refinement) and reports the overlap.
+CRF_SWEEP = (22, 26, 30, 34, 38, 42, 46, 51)
+QP_SWEEP = (22, 26, 30, 34, 38, 42, 46, 51)
 
 THREAD_TYPE = "AUTO"  # frame + slice flags: libx264 and the decoders pick frame threads, like the ffmpeg CLI
 

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..fsutil import write_bytes_atomic
+from .anchors import CRF_SWEEP, QP_SWEEP
 from .quality import evaluate
 
 
@@ -67,8 +68,8 @@ class BenchConfig:
     hnerv_bpp: list[float] = field(default_factory=lambda: [0.1])
     anchors: list[str] = field(default_factory=lambda: ["x264", "x265"])
     profiles: list[str] = field(default_factory=lambda: ["literature", "strong"])
-    crf: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46, 51])
-    qp: list[int] = field(default_factory=lambda: [22, 26, 30, 34, 38, 42, 46, 51])
+    crf: list[int] = field(default_factory=lambda: list(CRF_SWEEP))
+    qp: list[int] = field(default_factory=lambda: list(QP_SWEEP))
     cli_check: bool = True  # one point per anchor curve re-encoded by the ffmpeg command line, when there is one
     refine: int = 6  # extra CRF/QP values per anchor inside SNeRV's quality range (0: coarse sweep only)
     epochs: int = 20
