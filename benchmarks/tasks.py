@@ -33,6 +33,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--frames", default="0:32")
     ap.add_argument("--size", default="192x384")
+    ap.add_argument("--t-scale", type=int, default=None,
+                    help="SNeRV(T) temporal embedding grid = UB2 grid / T_SCALE (default: the model's, 2)")
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, default=Path("results/tasks"))
@@ -40,7 +42,7 @@ def main(argv=None):
 
     video = read_video(bunny_path(), frames=args.frames, crop="640x1280", size=args.size)
     tc = TaskConfig(models=args.models.split(","), tasks=args.tasks.split(","), epochs=args.epochs,
-                    precision=args.precision, device=args.device, out=str(args.out))
+                    t_scale=args.t_scale, precision=args.precision, device=args.device, out=str(args.out))
     res = run(video.frames, tc, log=lambda s: print(s, flush=True))
     res["clip"] = {"source": "bigbuckbunny.mp4", "frames": args.frames, "crop": "640x1280", "size": args.size}
     res["machine"] = machine_info()

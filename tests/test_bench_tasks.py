@@ -42,8 +42,21 @@ def test_tiny_run_caches_and_reports(tiny_clip, tmp_path):
     assert sum("cached" in line for line in logs) == 4
     assert again["rows"] == json.loads(json.dumps(res["rows"]))
     md = markdown(res)
-    assert "| snerv-t |" in md and "interpolation" in md
+    assert "| snerv-t (t_scale 2) |" in md and "| snerv-b |" in md and "interpolation" in md
     with pytest.raises(ValueError):
         from snervcodec.bench.tasks import run_task
 
         run_task(tiny_clip, equal_size_configs(48, 64, 4, ["snerv-b"], 12, 1, 1)["snerv-b"], "dance", tc)
+
+
+def test_t_scale_override_keeps_the_total():
+    """A finer temporal grid (t_scale 1) buys larger temporal embeddings with a smaller decoder."""
+    base = equal_size_configs(192, 384, 32, ["snerv-b", "snerv-t"])
+    fine = equal_size_configs(192, 384, 32, ["snerv-b", "snerv-t", "hnerv"], t_scale=1)
+    assert fine["snerv-t"].t_scale == 1 and fine["snerv-t"].temb_hw == (12, 24)
+    assert per_frame_values(fine["snerv-t"]) == 128 + 2 + 2 * 3 * 12 * 24
+    assert fine["snerv-t"].c1 < base["snerv-t"].c1
+    assert fine["snerv-b"] == base["snerv-b"] and fine["hnerv"].t_scale == 0  # only temporal models change
+    ref = decoder_params(fine["snerv-b"]) + 32 * per_frame_values(fine["snerv-b"])
+    total = decoder_params(fine["snerv-t"]) + 32 * per_frame_values(fine["snerv-t"])
+    assert 0.9 * ref <= total <= ref

@@ -42,6 +42,7 @@ class TaskConfig:
     ref_c1: int = 64  # the reference SNeRV(B) that sets the common size
     ref_n_rb: int = 2
     n_rb: int = 2
+    t_scale: int | None = None  # SNeRV(T) temporal embedding grid = UB2 grid / t_scale (None: the model default, 2)
     precision: str = "auto"
     device: str = "auto"
     seed: int = 0
@@ -54,8 +55,9 @@ def per_frame_values(cfg: ModelConfig) -> int:
 
 
 def equal_size_configs(h: int, w: int, n_frames: int, models: list[str], ref_c1: int = 64, ref_n_rb: int = 2,
-                       n_rb: int = 2) -> dict[str, ModelConfig]:
-    """Each model sized so that decoder + ``n_frames`` embeddings match the reference SNeRV(B)."""
+                       n_rb: int = 2, t_scale: int | None = None) -> dict[str, ModelConfig]:
+    """Each model sized so that decoder + ``n_frames`` embeddings match the reference SNeRV(B).
+    ``t_scale`` overrides the temporal models' embedding grid (larger embeddings, smaller decoder)."""
     geo_b = choose_geometry(h, w)
     ref = ModelConfig("snerv-b", ref_c1, ref_n_rb, geo_b.strides, geo_b.emb_hw)
     total = decoder_params(ref) + n_frames * per_frame_values(ref)
@@ -65,6 +67,8 @@ def equal_size_configs(h: int, w: int, n_frames: int, models: list[str], ref_c1:
             out[name] = ref
             continue
         arch = arch_defaults(name)
+        if t_scale is not None and "t_scale" in arch:
+            arch["t_scale"] = t_scale
         probe = ModelConfig(name=name, c1=8, n_rb=n_rb, strides=(1,) * 5, emb_hw=(1, 1), **arch)  # type: ignore[arg-type]
         geo = choose_geometry(h, w, uses_dwt=probe.uses_dwt)
         probe = probe.with_(strides=geo.strides, emb_hw=geo.emb_hw)
@@ -129,12 +133,13 @@ def run(frames: np.ndarray, tc: TaskConfig, log: Callable[[str], None] = print, 
     out = Path(tc.out)
     (out / "cache").mkdir(parents=True, exist_ok=True)
     n, h, w, _ = frames.shape
-    cfgs = equal_size_configs(h, w, n, tc.models, tc.ref_c1, tc.ref_n_rb, tc.n_rb)
+    cfgs = equal_size_configs(h, w, n, tc.models, tc.ref_c1, tc.ref_n_rb, tc.n_rb, tc.t_scale)
     clip_id = hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:12]
     rows = []
     for task in tc.tasks:
         for name in tc.models:
-            key = f"{name}-{task}-e{tc.epochs}-s{tc.seed}-{tc.precision}-{clip_id}"
+            ts = f"-ts{cfgs[name].t_scale}" if cfgs[name].temporal and tc.t_scale is not None else ""
+            key = f"{name}{ts}-{task}-e{tc.epochs}-s{tc.seed}-{tc.precision}-{clip_id}"
             path = out / "cache" / f"{key}.json"
             if path.exists():
                 row = json.loads(path.read_text())
@@ -167,7 +172,9 @@ def markdown(results: dict) -> str:
             cells.append(f"{r['psnr']:.2f} / {r['ms_ssim']:.4f}" if r else "-")
         reg = get.get((m, "regression"))
         sps = f"{reg['seconds_per_step']:.3f}" if reg else "-"
-        lines.append(f"| {m} | {first['decoder_params']:,} | {first['per_frame_values']} | " + " | ".join(cells)
+        ts = first["config"].get("t_scale", 0)
+        label = f"{m} (t_scale {ts})" if ts else m
+        lines.append(f"| {label} | {first['decoder_params']:,} | {first['per_frame_values']} | " + " | ".join(cells)
                      + f" | {sps} |")
     b = get.get(("snerv-b", "regression"))
     if b:
