@@ -42,6 +42,7 @@ def test_tiny_run_caches_and_reports(tiny_clip, tmp_path):
     assert sum("cached" in line for line in logs) == 4
     assert again["rows"] == json.loads(json.dumps(res["rows"]))
     md = markdown(res)
+    assert "held-out frames (gap)" in md
     assert "| snerv-t (t_scale 2) |" in md and "| snerv-b |" in md and "interpolation" in md
     with pytest.raises(ValueError):
         from snervcodec.bench.tasks import run_task

@@ -181,4 +181,8 @@ def markdown(results: dict) -> str:
         lines += ["", "Training time per step relative to snerv-b (regression): " + ", ".join(
             f"{m} {get[(m, 'regression')]['seconds_per_step'] / b['seconds_per_step']:.2f}x"
             for m in models if (m, "regression") in get)]
+    interp = [(m, get[(m, "interpolation")]) for m in models if (m, "interpolation") in get]
+    if interp:  # fit (training frames) vs generalisation (held-out frames): what interpolation measures
+        lines += ["", "Interpolation, PSNR on the training frames -> held-out frames (gap): " + ", ".join(
+            f"{m} {r['train_psnr']:.2f} -> {r['psnr']:.2f} ({r['train_psnr'] - r['psnr']:.2f} dB)" for m, r in interp)]
     return "\n".join(lines) + "\n"
