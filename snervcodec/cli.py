@@ -86,7 +86,8 @@ def model_options(f):
                      help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
         click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
                      help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
-                          "3x5x10 at 640x1280; default 2; rate control may coarsen it)."),
+                          "3x5x10 at 640x1280; default 2; 1 = 3x40x80, more values per frame, a smaller "
+                          "generalisation gap in interpolation; rate control may coarsen it)."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 
