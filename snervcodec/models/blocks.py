@@ -97,6 +97,12 @@ class NeRVBlock(nn.Module):
         return F.gelu(self.shuffle(self.conv(x)))
 
 
+def nerv_blocks(c1: int, widths: Sequence[int], kernels: Sequence[int], strides: Sequence[int]) -> list[NeRVBlock]:
+    """The chain of UBs after the stem (width ``c1``): block i maps widths[i-1] -> widths[i]."""
+    c_in = [c1, *widths[:-1]]
+    return [NeRVBlock(ci, co, k, s) for ci, co, k, s in zip(c_in, widths, kernels, strides)]
+
+
 class ResidualStack(nn.Module):
     """RB of the MFU: conv3x3(c_in, c_out), then ``n`` blocks ``x + conv3x3(LReLU0.1(conv3x3(x)))``."""
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .blocks import NeRVBlock, tanh_unit, width_schedule
+from .blocks import nerv_blocks, tanh_unit, width_schedule
 from .config import ModelConfig
 
 
@@ -22,12 +22,8 @@ class HNeRVDecoder(nn.Module):
         self.cfg = cfg
         widths = width_schedule(cfg.c1, len(cfg.strides), cfg.reduce, cfg.lower_width)
         self.stem = nn.Conv2d(cfg.emb_channels, cfg.c1, 1)
-        c_in, ubs = cfg.c1, []
-        for c_out, k, s in zip(widths, cfg.kernels, cfg.strides):
-            ubs.append(NeRVBlock(c_in, c_out, k, s))
-            c_in = c_out
-        self.ubs = nn.Sequential(*ubs)
-        self.head = nn.Conv2d(c_in, 3, 3, padding=1)
+        self.ubs = nn.Sequential(*nerv_blocks(cfg.c1, widths, cfg.kernels, cfg.strides))
+        self.head = nn.Conv2d(widths[-1], 3, 3, padding=1)
 
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
         return tanh_unit(self.head(self.ubs(F.gelu(self.stem(emb)))))

@@ -22,7 +22,7 @@ from .blocks import (
     ConvNeXtEncoder,
     FusionBlock,
     HFRBranch,
-    NeRVBlock,
+    nerv_blocks,
     tanh_unit,
     width_schedule,
 )
@@ -45,11 +45,7 @@ class SNeRVDecoder(nn.Module):
         self.cfg = cfg
         widths = width_schedule(cfg.c1, len(cfg.strides), cfg.reduce, cfg.lower_width)
         self.stem = nn.Conv2d(cfg.emb_channels, cfg.c1, 1)
-        c_in, ubs = cfg.c1, []
-        for c_out, k, s in zip(widths, cfg.kernels, cfg.strides):
-            ubs.append(NeRVBlock(c_in, c_out, k, s))
-            c_in = c_out
-        self.ubs = nn.ModuleList(ubs)
+        self.ubs = nn.ModuleList(nerv_blocks(cfg.c1, widths, cfg.kernels, cfg.strides))
         c3, c4, c5 = widths[-3:]
         self.mfb1 = FusionBlock(c3, c4, cfg.strides[-2], cfg.n_rb)
         self.mfb2 = FusionBlock(c4, c5, cfg.strides[-1], cfg.n_rb)
