@@ -138,7 +138,8 @@ def run(frames: np.ndarray, tc: TaskConfig, log: Callable[[str], None] = print, 
     rows = []
     for task in tc.tasks:
         for name in tc.models:
-            ts = f"-ts{cfgs[name].t_scale}" if cfgs[name].temporal and tc.t_scale is not None else ""
+            cfg = cfgs[name]  # a non-default temporal grid gets its own key; the default keeps the plain one
+            ts = f"-ts{cfg.t_scale}" if cfg.temporal and cfg.t_scale != arch_defaults(name)["t_scale"] else ""
             key = f"{name}{ts}-{task}-e{tc.epochs}-s{tc.seed}-{tc.precision}-{clip_id}"
             path = out / "cache" / f"{key}.json"
             if path.exists():
