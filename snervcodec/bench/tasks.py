@@ -146,7 +146,7 @@ def run(frames: np.ndarray, tc: TaskConfig, log: Callable[[str], None] = print, 
                 row = json.loads(path.read_text())
                 log(f"{task:<15} {name:<11} cached: {row['psnr']:.2f} dB")
             else:
-                row = run_task(frames, cfgs[name], task, tc, progress=progress)
+                row = run_task(frames, cfg, task, tc, progress=progress)
                 write_bytes_atomic(path, json.dumps(row, indent=2).encode())
                 log(f"{task:<15} {name:<11} {row['psnr']:.2f} dB, MS-SSIM {row['ms_ssim']:.4f}, "
                     f"{row['train_seconds']:.0f} s")
