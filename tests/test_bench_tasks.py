@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from snervcodec.bench.tasks import TaskConfig, equal_size_configs, inpaint_mask, markdown, per_frame_values, run
+from snervcodec.bench.tasks import (TaskConfig, equal_size_configs, inpaint_mask, markdown, per_frame_values, run,
+                                    temporal_tag)
 from snervcodec.models import decoder_params
 
 
@@ -43,7 +44,7 @@ def test_tiny_run_caches_and_reports(tiny_clip, tmp_path):
     assert again["rows"] == json.loads(json.dumps(res["rows"]))
     md = markdown(res)
     assert "held-out frames (gap)" in md
-    assert "| snerv-t (t_scale 2) |" in md and "| snerv-b |" in md and "interpolation" in md
+    assert "| snerv-t (t_scale 2, t_channels 3) |" in md and "| snerv-b |" in md and "interpolation" in md
     with pytest.raises(ValueError):
         from snervcodec.bench.tasks import run_task
 
@@ -61,3 +62,19 @@ def test_t_scale_override_keeps_the_total():
     ref = decoder_params(fine["snerv-b"]) + 32 * per_frame_values(fine["snerv-b"])
     total = decoder_params(fine["snerv-t"]) + 32 * per_frame_values(fine["snerv-t"])
     assert 0.9 * ref <= total <= ref
+
+
+def test_t_channels_override_and_cache_tags():
+    """More temporal channels (the paper's budget split: about a fifth of the total on temporal
+    embeddings) also keep the total; each non-default temporal embedding gets its own cache tag."""
+    base = equal_size_configs(192, 384, 32, ["snerv-b", "snerv-t"])
+    wide = equal_size_configs(192, 384, 32, ["snerv-b", "snerv-t"], t_scale=1, t_channels=6)
+    t = wide["snerv-t"]
+    assert (t.t_scale, t.t_channels) == (1, 6) and per_frame_values(t) == 128 + 2 + 2 * 6 * 12 * 24
+    ref = decoder_params(base["snerv-b"]) + 32 * per_frame_values(base["snerv-b"])
+    total = decoder_params(t) + 32 * per_frame_values(t)
+    assert 0.9 * ref <= total <= ref and t.c1 < base["snerv-t"].c1
+    assert 0.15 < 32 * t.temb_numel / total < 0.25
+    assert temporal_tag(base["snerv-t"]) == "" and temporal_tag(base["snerv-b"]) == ""
+    assert temporal_tag(t) == "-ts1-tc6"
+    assert temporal_tag(equal_size_configs(192, 384, 32, ["snerv-t"], t_channels=6)["snerv-t"]) == "-tc6"

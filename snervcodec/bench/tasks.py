@@ -43,6 +43,7 @@ class TaskConfig:
     ref_n_rb: int = 2
     n_rb: int = 2
     t_scale: int | None = None  # SNeRV(T) temporal embedding grid = UB2 grid / t_scale (None: the model default, 2)
+    t_channels: int | None = None  # SNeRV(T) temporal embedding channels (None: the model default, 3)
     precision: str = "auto"
     device: str = "auto"
     seed: int = 0
@@ -55,9 +56,11 @@ def per_frame_values(cfg: ModelConfig) -> int:
 
 
 def equal_size_configs(h: int, w: int, n_frames: int, models: list[str], ref_c1: int = 64, ref_n_rb: int = 2,
-                       n_rb: int = 2, t_scale: int | None = None) -> dict[str, ModelConfig]:
+                       n_rb: int = 2, t_scale: int | None = None, t_channels: int | None = None
+                       ) -> dict[str, ModelConfig]:
     """Each model sized so that decoder + ``n_frames`` embeddings match the reference SNeRV(B).
-    ``t_scale`` overrides the temporal models' embedding grid (larger embeddings, smaller decoder)."""
+    ``t_scale`` / ``t_channels`` override the temporal models' embedding grid and channels (larger
+    temporal embeddings, smaller decoder)."""
     geo_b = choose_geometry(h, w)
     ref = ModelConfig("snerv-b", ref_c1, ref_n_rb, geo_b.strides, geo_b.emb_hw)
     total = decoder_params(ref) + n_frames * per_frame_values(ref)
@@ -67,14 +70,24 @@ def equal_size_configs(h: int, w: int, n_frames: int, models: list[str], ref_c1:
             out[name] = ref
             continue
         arch = arch_defaults(name)
-        if t_scale is not None and "t_scale" in arch:
-            arch["t_scale"] = t_scale
+        for key, value in (("t_scale", t_scale), ("t_channels", t_channels)):
+            if value is not None and key in arch:
+                arch[key] = value
         probe = ModelConfig(name=name, c1=8, n_rb=n_rb, strides=(1,) * 5, emb_hw=(1, 1), **arch)  # type: ignore[arg-type]
         geo = choose_geometry(h, w, uses_dwt=probe.uses_dwt)
         probe = probe.with_(strides=geo.strides, emb_hw=geo.emb_hw)
         out[name] = size_for_budget(name, geo, total - n_frames * per_frame_values(probe), n_rb, decoder_params,  # type: ignore[arg-type]
                                     **arch)
     return out
+
+
+def temporal_tag(cfg: ModelConfig) -> str:
+    """``-ts1``, ``-tc6``, ``-ts1-tc6``: how ``cfg``'s temporal embeddings differ from its model's default."""
+    if not cfg.temporal:
+        return ""
+    d = arch_defaults(cfg.name)
+    return (f"-ts{cfg.t_scale}" if cfg.t_scale != d["t_scale"] else "") + (
+        f"-tc{cfg.t_channels}" if cfg.t_channels != d["t_channels"] else "")
 
 
 def inpaint_mask(n: int, h: int, w: int, kind: str, seed: int = 0, box: int = BOX) -> np.ndarray:
@@ -133,14 +146,13 @@ def run(frames: np.ndarray, tc: TaskConfig, log: Callable[[str], None] = print, 
     out = Path(tc.out)
     (out / "cache").mkdir(parents=True, exist_ok=True)
     n, h, w, _ = frames.shape
-    cfgs = equal_size_configs(h, w, n, tc.models, tc.ref_c1, tc.ref_n_rb, tc.n_rb, tc.t_scale)
+    cfgs = equal_size_configs(h, w, n, tc.models, tc.ref_c1, tc.ref_n_rb, tc.n_rb, tc.t_scale, tc.t_channels)
     clip_id = hashlib.sha256(np.ascontiguousarray(frames).tobytes()).hexdigest()[:12]
     rows = []
     for task in tc.tasks:
         for name in tc.models:
-            cfg = cfgs[name]  # a non-default temporal grid gets its own key; the default keeps the plain one
-            ts = f"-ts{cfg.t_scale}" if cfg.temporal and cfg.t_scale != arch_defaults(name)["t_scale"] else ""
-            key = f"{name}{ts}-{task}-e{tc.epochs}-s{tc.seed}-{tc.precision}-{clip_id}"
+            cfg = cfgs[name]  # a non-default temporal embedding gets its own key; the default keeps the plain one
+            key = f"{name}{temporal_tag(cfg)}-{task}-e{tc.epochs}-s{tc.seed}-{tc.precision}-{clip_id}"
             path = out / "cache" / f"{key}.json"
             if path.exists():
                 row = json.loads(path.read_text())
@@ -173,8 +185,8 @@ def markdown(results: dict) -> str:
             cells.append(f"{r['psnr']:.2f} / {r['ms_ssim']:.4f}" if r else "-")
         reg = get.get((m, "regression"))
         sps = f"{reg['seconds_per_step']:.3f}" if reg else "-"
-        ts = first["config"].get("t_scale", 0)
-        label = f"{m} (t_scale {ts})" if ts else m
+        ts, tch = first["config"].get("t_scale", 0), first["config"].get("t_channels", 0)
+        label = f"{m} (t_scale {ts}, t_channels {tch})" if ts else m
         lines.append(f"| {label} | {first['decoder_params']:,} | {first['per_frame_values']} | " + " | ".join(cells)
                      + f" | {sps} |")
     b = get.get(("snerv-b", "regression"))
