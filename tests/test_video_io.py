@@ -4,6 +4,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from snervcodec.bench.anchors import X265_MIN_SIDE
 from snervcodec.errors import ConfigError, VideoError
 from snervcodec.video import parse_frame_range, parse_size, read_video, write_video
 from snervcodec.video.io import VideoConversionWarning
@@ -80,12 +81,12 @@ def _write_with_pix_fmt(path, frames, pix_fmt, codec="libx264", options=None):
     c.close()
 
 
-# libx265 (PyAV's wheels) corrupts the heap below 64 px a side (see bench/anchors.py) and sometimes
+# libx265 (PyAV's wheels) corrupts the heap below X265_MIN_SIDE px a side (bench/anchors.py) and sometimes
 # hands out its first packet with a garbage DTS, which the MP4 muxer rejects: HEVC sources are
 # written 64x96 as a raw elementary stream (no timestamps to check); FFV1 covers 10-bit deterministically.
 @pytest.mark.parametrize("pix_fmt,codec,name,hw", [
     ("gray", "ffv1", "v.mkv", (32, 48)), ("yuv420p10le", "ffv1", "v.mkv", (32, 48)),
-    ("yuv420p10le", "libx265", "v.hevc", (64, 96)), ("yuv444p", "libx264", "v.mp4", (32, 48))])
+    ("yuv420p10le", "libx265", "v.hevc", (X265_MIN_SIDE, 96)), ("yuv444p", "libx264", "v.mp4", (32, 48))])
 def test_unusual_sources_convert_with_warning(tmp_path, rng, pix_fmt, codec, name, hw):
     x = _frames(rng, t=2, h=hw[0], w=hw[1])
     path = tmp_path / name
