@@ -1,15 +1,9 @@
 """snervcodec: a neural video codec built on SNeRV (Kim, Lee, Kang, ECCV 2024)."""
 
-from .api import fit, model_config
-from .codec import CompressionConfig, decode, encode, info
+from .api import CompressionConfig, decode, encode, fit, info, load_video, model_config
 from .errors import BudgetError, ConfigError, FormatError, SnervError, VideoError
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CompressionConfig",
-    "decode",
-    "encode",
-    "info",
-    "fit",
-    "model_config","BudgetError", "ConfigError", "FormatError", "SnervError", "VideoError", "__version__"]
+__all__ = ["BudgetError", "CompressionConfig", "ConfigError", "FormatError", "SnervError", "VideoError",
+           "__version__", "decode", "encode", "fit", "info", "load_video", "model_config"]

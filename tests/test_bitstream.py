@@ -137,3 +137,30 @@ def test_optional_section_is_skipped_and_unknown_critical_refused(tiny_stream):
 def test_magic_bytes(tiny_stream):
     assert tiny_stream[:4] == MAGIC and tiny_stream[4:6] == bytes([1, 0])
     assert info(tiny_stream)["format_version"] == "1.0"
+
+
+def test_header_is_range_checked_on_write(tiny_stream):
+    """SPEC.md: the writer refuses what the reader would refuse, so no unreadable stream is written."""
+    from dataclasses import replace
+
+    from snervcodec.bitstream.container import write_container
+    from snervcodec.bitstream.mapping import model_kind
+
+    h = parse_stream(tiny_stream).header
+    assert write_container(h, [], model_kind)  # the real header passes
+    for bad in ({"c1": 0}, {"n_frames": 0}, {"strides": (1, 2)}, {"kernels": (2, 3, 3, 3, 3)}, {"model_id": 99},
+                {"t_scale": 2, "t_channels": 3}, {"pad_h": 10_000}):
+        with pytest.raises(FormatError):
+            write_container(replace(h, **bad), [], model_kind)
+
+
+def test_header_mapping_round_trip():
+    from fractions import Fraction
+
+    from snervcodec.bitstream.mapping import config_from_header, header_for
+    from snervcodec.models.choose import model_config
+
+    for name in ("snerv-b", "hnerv", "snerv-t", "snerv-t-2d"):
+        cfg, geo = model_config(name, 36, 44, c1=8, n_rb=1)
+        h = header_for(cfg, geo, 5, Fraction(30000, 1001), "yuv420p", 4)
+        assert config_from_header(h) == cfg and h.fps == Fraction(30000, 1001)

@@ -55,7 +55,8 @@ def test_random_access(encoded):
 
 def test_pruned_weights_decode_as_exact_zero(encoded):
     res, out = encoded
-    from snervcodec.codec import decode_weights, parse_stream
+    from snervcodec.codec import parse_stream
+    from snervcodec.codec.weights import decode_weights
 
     ps = parse_stream(out.read_bytes())
     state = decode_weights(ps.weights, ps.shapes)

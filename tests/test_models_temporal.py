@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from snervcodec.errors import ConfigError
 from snervcodec.models import ModelConfig, build_decoder, build_encoder, choose_geometry, decoder_params
 from snervcodec.models.snerv import count_decoder_params
 from snervcodec.models.snerv_t import temporal_encoder_strides
@@ -72,9 +73,9 @@ def test_2d_variant_stacks_time_on_channels():
 
 
 def test_temporal_config_rules():
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         ModelConfig(name="snerv-t", c1=8, n_rb=1, strides=(1,) * 5, emb_hw=(1, 1))  # no t_scale
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         ModelConfig(name="snerv-b", c1=8, n_rb=1, strides=(1,) * 5, emb_hw=(1, 1), t_scale=2, t_channels=3)
     assert ModelConfig(name="snerv-b", c1=8, n_rb=1, strides=(1,) * 5, emb_hw=(1, 1)).temb_numel == 0
 
@@ -118,7 +119,7 @@ def test_gradients_reach_both_temporal_embeddings(name):
     out.frame.sum().backward()
     g = temb.grad.abs().flatten(2).sum(-1)  # (N, 6): backward channels 0-2, forward 3-5
     assert torch.all(g > 0)
-    with pytest.raises(ValueError, match="temporal embeddings"):
+    with pytest.raises(ConfigError, match="temporal embeddings"):
         synthesize(dec, cfg, emb, torch.zeros(2), torch.ones(2))
 
 

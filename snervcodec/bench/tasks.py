@@ -27,6 +27,8 @@ from typing import Callable
 import numpy as np
 
 from ..fsutil import write_bytes_atomic
+from ..errors import ConfigError
+from ..models import MODELS as MODELS_REGISTRY
 from ..models import ModelConfig, arch_defaults, choose_geometry, decoder_params, size_for_budget
 
 TASKS = ("regression", "interpolation", "inpaint-fixed", "inpaint-random")
@@ -73,11 +75,10 @@ def equal_size_configs(h: int, w: int, n_frames: int, models: list[str], ref_c1:
         for key, value in (("t_scale", t_scale), ("t_channels", t_channels)):
             if value is not None and key in arch:
                 arch[key] = value
-        probe = ModelConfig(name=name, c1=8, n_rb=n_rb, strides=(1,) * 5, emb_hw=(1, 1), **arch)  # type: ignore[arg-type]
-        geo = choose_geometry(h, w, uses_dwt=probe.uses_dwt)
-        probe = probe.with_(strides=geo.strides, emb_hw=geo.emb_hw)
-        out[name] = size_for_budget(name, geo, total - n_frames * per_frame_values(probe), n_rb, decoder_params,  # type: ignore[arg-type]
-                                    **arch)
+        geo = choose_geometry(h, w, uses_dwt=MODELS_REGISTRY[name].uses_dwt)
+        smallest = ModelConfig(name=name, c1=8, n_rb=n_rb, strides=geo.strides, emb_hw=geo.emb_hw, **arch)  # type: ignore[arg-type]
+        out[name] = size_for_budget(name, geo, total - n_frames * per_frame_values(smallest), n_rb,  # type: ignore[arg-type]
+                                    decoder_params, **arch)
     return out
 
 
@@ -122,7 +123,7 @@ def run_task(frames: np.ndarray, cfg: ModelConfig, task: str, tc: TaskConfig, pr
         kw.update(known=known, reference=frames)
         frames = frames * known[..., None]
     elif task != "regression":
-        raise ValueError(f"unknown task {task!r}")
+        raise ConfigError(f"unknown task {task!r}")
     tr = Trainer(frames, cfg, geo, tcfg, device=tc.device, **kw)
     t0 = time.perf_counter()
     tr.run(progress=progress)

@@ -16,6 +16,10 @@ from .header import StreamHeader
 MAGIC = b"\x89SNV"
 FORMAT_VERSION = (1, 1)  # the newest this code reads; it writes 1.0 unless a 1.1 feature is used
 MAX_HEADER_LEN = 4096
+# Framing around the header (magic, version, flags, length; CRC) and around each section (tag,
+# length; CRC): rate control counts these instead of repeating the numbers.
+HEADER_FRAMING_BYTES = 4 + 2 + 2 + 4 + 4
+SECTION_FRAMING_BYTES = 4 + 4 + 4
 CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB")  # TEMB (1.1): temporal embeddings, SNeRV(T) only
 
 
@@ -28,7 +32,10 @@ class Container:
     header_bytes: int
 
 
-def write_container(header: StreamHeader, sections: list[tuple[bytes, bytes]]) -> bytes:
+def write_container(header: StreamHeader, sections: list[tuple[bytes, bytes]], model_kind) -> bytes:
+    """Frame a header and sections. The header is range-checked exactly as a reader checks it
+    (``model_kind`` as for :func:`read_container`), so no stream is written that could not be read."""
+    header.validate(*model_kind(header.model_id))
     body = Writer()
     header.write(body)
     hb = body.getvalue()

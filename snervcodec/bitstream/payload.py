@@ -17,6 +17,7 @@ from .bytesio import Reader, Writer
 _KIND_IDS = {"constant": 0, "counts": 1, "laplace": 2}
 _KIND_NAMES = {v: k for k, v in _KIND_IDS.items()}
 MAX_CHUNK_SYMBOLS = 1 << 22
+QUANT_PARAM_BYTES = 6  # per quantised channel (or tensor): f32 scale + u16 zero point
 
 
 # ------------------------------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def _read_quant(r: Reader, n_channels: int) -> tuple[int, bool, np.ndarray, np.n
         raise FormatError(f"{r.what}: reserved quantisation flags set")
     per_channel = bool(flags & 1)
     n = n_channels if per_channel else 1
-    if n * 6 > r.remaining:
+    if n * QUANT_PARAM_BYTES > r.remaining:
         raise FormatError(f"truncated {r.what}: quantisation parameters")
     scale = r.array(n, "f4")
     zero = r.array(n, "u2").astype(np.int32)
@@ -149,10 +150,10 @@ class CodedEmbeddings:
     scale: np.ndarray
     zero: np.ndarray
     model: SymbolModel
-    mm_bits: int  # 0 when the model has no LL range (HNeRV)
-    mm_lo: float
-    mm_hi: float
-    mm_model: SymbolModel | None
+    ll_bits: int  # 0 when the model has no LL range (HNeRV)
+    ll_lo: float
+    ll_hi: float
+    ll_model: SymbolModel | None
     chunks: list[np.ndarray]  # coded words of each chunk of frames
 
 
@@ -160,11 +161,11 @@ def write_embeddings(e: CodedEmbeddings) -> bytes:
     w = Writer()
     _write_quant(w, e.bits, e.per_channel, e.scale, e.zero)
     write_model(w, e.model)
-    w.u8(e.mm_bits)
-    if e.mm_bits:
-        w.f32(e.mm_lo)
-        w.f32(e.mm_hi)
-        write_model(w, e.mm_model)
+    w.u8(e.ll_bits)
+    if e.ll_bits:
+        w.f32(e.ll_lo)
+        w.f32(e.ll_hi)
+        write_model(w, e.ll_model)
     for c in e.chunks:  # index: words per chunk
         w.varint(len(c))
     for c in e.chunks:
@@ -186,24 +187,24 @@ class EmbeddingIndex:
         return np.frombuffer(self.payload, dtype="<u4", count=int(self.lengths[i]), offset=start).astype(np.uint32)
 
 
-def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_minmax: bool,
+def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_range: bool,
                     tag: str = "EMBD") -> EmbeddingIndex:
     """EMBD, or TEMB (format 1.1: SNeRV(T)'s temporal embeddings, the same layout without LL ranges)."""
     r = Reader(payload, f"{tag} section")
     bits, pc, scale, zero = _read_quant(r, emb_channels)
     model = read_model(r, bits)
-    mm_bits = r.u8()
-    mm_lo = mm_hi = 0.0
-    mm_model = None
-    if with_minmax != bool(mm_bits):
+    ll_bits = r.u8()
+    ll_lo = ll_hi = 0.0
+    ll_model = None
+    if with_ll_range != bool(ll_bits):
         raise FormatError(f"{tag} section: LL range presence does not match the model")
-    if mm_bits:
-        if not 2 <= mm_bits <= 16:
-            raise FormatError(f"{tag} section: {mm_bits}-bit LL ranges outside 2..16")
-        mm_lo, mm_hi = r.finite_f32("LL range low"), r.finite_f32("LL range high")
-        if not mm_hi > mm_lo:
+    if ll_bits:
+        if not 2 <= ll_bits <= 16:
+            raise FormatError(f"{tag} section: {ll_bits}-bit LL ranges outside 2..16")
+        ll_lo, ll_hi = r.finite_f32("LL range low"), r.finite_f32("LL range high")
+        if not ll_hi > ll_lo:
             raise FormatError(f"{tag} section: empty LL range")
-        mm_model = read_model(r, mm_bits)
+        ll_model = read_model(r, ll_bits)
     if n_chunks > r.remaining:  # each index entry takes at least one byte
         raise FormatError(f"truncated {tag} section: index of {n_chunks} chunks, {r.remaining} bytes left")
     lengths = np.array([r.varint(1 << 30) for _ in range(n_chunks)], dtype=np.int64)
@@ -211,5 +212,5 @@ def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_minma
     if total != r.remaining:
         raise FormatError(f"{tag} section: index promises {total} bytes of chunks, {r.remaining} present")
     offsets = r.pos + np.concatenate([[0], np.cumsum(lengths)[:-1] * 4]).astype(np.int64)
-    coded = CodedEmbeddings(bits, pc, scale, zero, model, mm_bits, mm_lo, mm_hi, mm_model, [])
+    coded = CodedEmbeddings(bits, pc, scale, zero, model, ll_bits, ll_lo, ll_hi, ll_model, [])
     return EmbeddingIndex(coded, bytes(payload), offsets, lengths)

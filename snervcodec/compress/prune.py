@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from ..errors import ConfigError
+
 
 def prunable(module: nn.Module) -> dict[str, torch.nn.Parameter]:
     """The weight tensors that pruning considers: every parameter with more than one dimension."""
@@ -30,15 +32,14 @@ class PruneMask:
         for name, m in self.masks.items():
             params[name].mul_(m.to(params[name].device, params[name].dtype))
 
-    def hook_gradients(self, module: nn.Module) -> list:
-        """Zero the gradients of pruned weights (so Adam never moves them); returns hook handles."""
+    @torch.no_grad()
+    def mask_gradients(self, module: nn.Module) -> None:
+        """Zero the gradients of pruned weights, so neither clipping nor Adam sees them."""
         params = dict(module.named_parameters())
-        handles = []
         for name, m in self.masks.items():
-            p = params[name]
-            mask = m.to(p.device)
-            handles.append(p.register_hook(lambda g, mask=mask: g * mask.to(g.dtype)))
-        return handles
+            g = params[name].grad
+            if g is not None:
+                g.mul_(m.to(g.device, g.dtype))
 
 
 @torch.no_grad()
@@ -46,7 +47,7 @@ def global_magnitude_mask(module: nn.Module, fraction: float) -> PruneMask:
     """Mask that removes the ``fraction`` of prunable weights with the smallest magnitude."""
     weights = prunable(module)
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"prune fraction must be in [0, 1), got {fraction}")
+        raise ConfigError(f"prune fraction must be in [0, 1), got {fraction}")
     if fraction == 0.0 or not weights:
         return PruneMask({n: torch.ones_like(p, dtype=torch.bool) for n, p in weights.items()})
     flat = torch.cat([p.detach().abs().flatten().float().cpu() for p in weights.values()])

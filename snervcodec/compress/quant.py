@@ -89,7 +89,7 @@ def quantize_best(w: torch.Tensor | np.ndarray, bits: int, side_bits_per_channel
     return best
 
 
-def minmax_grid(lo: float, hi: float, q: np.ndarray, bits: int) -> np.ndarray:
+def ll_range_grid(lo: float, hi: float, q: np.ndarray, bits: int) -> np.ndarray:
     """Values of the ``bits``-bit grid over [lo, hi] at integer positions ``q`` (float32 arithmetic,
     shared by the encoder and the decoder so both get identical per-frame LL ranges)."""
     lo32, hi32 = np.float32(lo), np.float32(hi)
@@ -97,12 +97,29 @@ def minmax_grid(lo: float, hi: float, q: np.ndarray, bits: int) -> np.ndarray:
     return (lo32 + np.asarray(q, np.float32) * step).astype(np.float32)
 
 
-def quantize_minmax(ll_min: np.ndarray, ll_max: np.ndarray, bits: int):
-    """Per-frame LL (min, max) on a ``bits``-bit grid over the clip's range. The min is rounded down
-    and the max up, so every quantised range still contains its frame's LL values.
+@dataclass(frozen=True)
+class LLRange:
+    """The per-frame LL ranges (min, max) of a clip as transmitted: integer positions on a
+    ``bits``-bit grid over [lo, hi], and the values they stand for (paper Sec. 3.2: the LL band is
+    normalised per frame before the encoder sees it)."""
 
-    Returns ``(lo, hi, q_min, q_max, min_values, max_values)``.
-    """
+    lo: float  # the clip's grid, float32
+    hi: float
+    q_min: np.ndarray  # (T,) int32
+    q_max: np.ndarray
+    min_values: np.ndarray  # (T,) float32: ll_range_grid(lo, hi, q_min, bits)
+    max_values: np.ndarray
+    bits: int
+
+    @property
+    def symbols(self) -> np.ndarray:
+        """(T, 2) integer pairs, the coded form."""
+        return np.stack([self.q_min, self.q_max], axis=1)
+
+
+def quantize_ll_range(ll_min: np.ndarray, ll_max: np.ndarray, bits: int) -> LLRange:
+    """Per-frame LL (min, max) on a ``bits``-bit grid over the clip's range. The min is rounded down
+    and the max up, so every quantised range still contains its frame's LL values."""
     lo = np.float32(np.min(ll_min))
     hi = np.float32(np.max(ll_max))
     if not hi > lo:
@@ -112,7 +129,7 @@ def quantize_minmax(ll_min: np.ndarray, ll_max: np.ndarray, bits: int):
     qmin = np.clip(np.floor((ll_min.astype(np.float32) - lo) / step), 0, levels).astype(np.int32)
     qmax = np.clip(np.ceil((ll_max.astype(np.float32) - lo) / step), 0, levels).astype(np.int32)
     # guard against float32 rounding in the division: move outwards until the grid value contains the data
-    vmin, vmax = minmax_grid(lo, hi, qmin, bits), minmax_grid(lo, hi, qmax, bits)
+    vmin, vmax = ll_range_grid(lo, hi, qmin, bits), ll_range_grid(lo, hi, qmax, bits)
     while True:
         bad_lo = (vmin > ll_min) & (qmin > 0)
         bad_hi = (vmax < ll_max) & (qmax < levels)
@@ -120,9 +137,10 @@ def quantize_minmax(ll_min: np.ndarray, ll_max: np.ndarray, bits: int):
             break
         qmin = np.where(bad_lo, qmin - 1, qmin)
         qmax = np.where(bad_hi, qmax + 1, qmax)
-        vmin, vmax = minmax_grid(lo, hi, qmin, bits), minmax_grid(lo, hi, qmax, bits)
+        vmin, vmax = ll_range_grid(lo, hi, qmin, bits), ll_range_grid(lo, hi, qmax, bits)
     # a non-empty range for every frame
     flat = qmax <= qmin
     qmax = np.where(flat & (qmin < levels), qmin + 1, qmax)
     qmin = np.where(flat & (qmax == qmin), qmin - 1, qmin)
-    return lo, hi, qmin, qmax, minmax_grid(lo, hi, qmin, bits), minmax_grid(lo, hi, qmax, bits)
+    return LLRange(float(lo), float(hi), qmin, qmax, ll_range_grid(lo, hi, qmin, bits),
+                   ll_range_grid(lo, hi, qmax, bits), bits)

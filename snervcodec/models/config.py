@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from ..errors import ConfigError
 
 ModelName = Literal["snerv-b", "hnerv", "snerv-t", "snerv-t-2d"]
-TEMPORAL_MODELS = ("snerv-t", "snerv-t-2d")
+# name -> ModelSpec. Filled by ``registry.register``; kept here so a config can ask its traits
+# without importing the networks.
+MODELS: dict[str, Any] = {}
 
 # HNeRV encoder widths: 64 on every stage but the last, which gives the embedding channels.
 ENC_WIDTH = 64
@@ -38,11 +42,11 @@ class ModelConfig:
 
     def __post_init__(self):
         if len(self.kernels) != len(self.strides):
-            raise ValueError("kernels and strides must have the same length")
+            raise ConfigError("kernels and strides must have the same length")
         if self.temporal and (self.t_scale < 1 or self.t_channels < 1 or len(self.strides) < 3):
-            raise ValueError("temporal models need t_scale >= 1, t_channels >= 1 and at least 3 blocks")
+            raise ConfigError("temporal models need t_scale >= 1, t_channels >= 1 and at least 3 blocks")
         if not self.temporal and (self.t_scale or self.t_channels):
-            raise ValueError(f"{self.name} has no temporal embeddings")
+            raise ConfigError(f"{self.name} has no temporal embeddings")
 
     @property
     def reduce(self) -> float:
@@ -68,9 +72,14 @@ class ModelConfig:
         return (2 * h, 2 * w) if self.uses_dwt else (h, w)
 
     @property
+    def spec(self):
+        """The registry entry: the model's traits live there, not in name checks."""
+        return MODELS[self.name]
+
+    @property
     def uses_dwt(self) -> bool:
         """SNeRV models work on the Haar LL grid; HNeRV on the frame itself."""
-        return self.name != "hnerv"
+        return self.spec.uses_dwt
 
     @property
     def emb_numel(self) -> int:
@@ -78,7 +87,7 @@ class ModelConfig:
 
     @property
     def temporal(self) -> bool:
-        return self.name in TEMPORAL_MODELS
+        return self.spec.temporal
 
     @property
     def ub2_hw(self) -> tuple[int, int]:

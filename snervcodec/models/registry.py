@@ -8,7 +8,7 @@ from typing import Callable
 
 import torch.nn as nn
 
-from .config import ModelConfig
+from .config import MODELS, ModelConfig
 from .hnerv import HNeRVDecoder
 from .snerv import SNeRVDecoder, count_decoder_params, encoder_for
 from .snerv_t import SNeRVT2DDecoder, SNeRVTDecoder, SNeRVTEncoder
@@ -22,9 +22,10 @@ class ModelSpec:
     decoder: Callable[[ModelConfig], nn.Module]
     encoder: Callable[[ModelConfig], nn.Module] = encoder_for
     defaults: tuple[tuple[str, int], ...] = ()  # architecture fields the variant sets by default
-
-
-MODELS: dict[str, ModelSpec] = {}
+    # Traits: everything outside the networks asks these, never the name.
+    uses_dwt: bool = True  # works on the Haar LL grid (SNeRV) or on the frame itself (HNeRV)
+    temporal: bool = False  # carries SNeRV(T)'s backward/forward temporal embeddings (TEMB section)
+    warmup: float = 0.1  # training warm-up fraction (SNeRV(T): 0.2, architecture.md "Training")
 
 
 def register(spec: ModelSpec) -> None:
@@ -34,12 +35,21 @@ def register(spec: ModelSpec) -> None:
 
 
 register(ModelSpec(1, "snerv-b", "SNeRV backbone, Ours(B) (Sec. 3.2)", SNeRVDecoder))
-register(ModelSpec(2, "hnerv", "HNeRV baseline (no DWT, MFU or HFR)", HNeRVDecoder))
+register(ModelSpec(2, "hnerv", "HNeRV baseline (no DWT, MFU or HFR)", HNeRVDecoder, uses_dwt=False))
 _T_DEFAULTS = (("t_scale", 2), ("t_channels", 3))  # 3x20x40 temporal embeddings at 640x1280
 register(ModelSpec(3, "snerv-t", "SNeRV temporal extension, Ours(T) (Sec. 3.3)", SNeRVTDecoder, SNeRVTEncoder,
-                   _T_DEFAULTS))
+                   _T_DEFAULTS, temporal=True, warmup=0.2))
 register(ModelSpec(4, "snerv-t-2d", "Ours(T) with Conv2d over stacked time steps", SNeRVT2DDecoder, SNeRVTEncoder,
-                   _T_DEFAULTS))
+                   _T_DEFAULTS, temporal=True, warmup=0.2))
+
+
+def spec_by_name(name: str) -> ModelSpec:
+    """The registry entry of ``name`` (ConfigError for an unknown model)."""
+    from ..errors import ConfigError
+
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r} (one of {', '.join(MODELS)})")
+    return MODELS[name]
 
 
 def spec_by_id(model_id: int) -> ModelSpec:

@@ -26,6 +26,7 @@ from .blocks import (
     tanh_unit,
     width_schedule,
 )
+from ..errors import ConfigError
 from .config import ModelConfig
 
 
@@ -41,7 +42,7 @@ class SNeRVDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         if len(cfg.strides) < 3:
-            raise ValueError("SNeRV needs at least three up-sampling blocks for its MFU")
+            raise ConfigError("SNeRV needs at least three up-sampling blocks for its MFU")
         self.cfg = cfg
         widths = width_schedule(cfg.c1, len(cfg.strides), cfg.reduce, cfg.lower_width)
         self.stem = nn.Conv2d(cfg.emb_channels, cfg.c1, 1)

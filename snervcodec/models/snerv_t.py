@@ -35,6 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .blocks import ConvNeXtEncoder, FusionBlock, HFRBranch, tanh_unit, width_schedule
+from ..errors import ConfigError
 from .config import ModelConfig
 from .snerv import encoder_for as _main_encoder
 
@@ -164,7 +165,7 @@ class SNeRVTDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig, mode: str = "3d"):
         super().__init__()
         if len(cfg.strides) < 3 or not cfg.temporal:
-            raise ValueError("SNeRV(T) needs a temporal config with at least three blocks")
+            raise ConfigError("SNeRV(T) needs a temporal config with at least three blocks")
         self.cfg = cfg
         w = width_schedule(cfg.c1, len(cfg.strides), cfg.reduce, cfg.lower_width)
         self.stem = nn.Conv2d(cfg.emb_channels, cfg.c1, 1)

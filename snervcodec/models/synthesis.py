@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from ..wavelet import idwt2
+from ..errors import ConfigError
 from .config import ModelConfig
 
 
@@ -27,7 +28,7 @@ def synthesize(decoder: nn.Module, cfg: ModelConfig, emb: torch.Tensor, ll_min: 
         return Synthesis(decoder(emb).float())
     if cfg.temporal:
         if temb is None:
-            raise ValueError(f"{cfg.name} needs temporal embeddings")
+            raise ConfigError(f"{cfg.name} needs temporal embeddings")
         ll_norm, hf = decoder(emb, temb)
     else:
         ll_norm, hf = decoder(emb)

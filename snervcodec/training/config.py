@@ -50,10 +50,13 @@ PRESETS: dict[str, dict] = {
 def make_train_config(preset: str | None = None, model: str | None = None, **overrides) -> TrainConfig:
     """defaults < model defaults < preset < overrides (``None`` overrides are ignored).
 
-    SNeRV(T) warms up over 20% of the iterations instead of 10% (architecture.md, Training)."""
-    from ..models.config import TEMPORAL_MODELS
+    A model's registry entry may set its own warm-up (SNeRV(T): 20% of the iterations instead of
+    10%, architecture.md "Training")."""
+    from ..models.registry import spec_by_name
 
-    values: dict = {"warmup": 0.2} if model in TEMPORAL_MODELS else {}
+    values: dict = {}
+    if model is not None:
+        values["warmup"] = spec_by_name(model).warmup
     if preset is not None:
         if preset not in PRESETS:
             raise ConfigError(f"unknown preset {preset!r} (one of {', '.join(PRESETS)})")

@@ -65,7 +65,7 @@ class FrameSet:
         if known is not None:  # (T, H, W) bool; the padding counts as known (it is ours)
             k = torch.from_numpy(np.ascontiguousarray(known, dtype=np.uint8)).unsqueeze(1)
             self.known = pad_frames(k, geo, "replicate").to(device)
-        self.ll_range = None  # (lo, hi, q_min, q_max, min_values, max_values) when quantised
+        self.ll_range = None  # LLRange: the transmitted per-frame LL ranges (None: exact, untransmitted)
         if uses_dwt:
             v = x.to(torch.int16)
             a, b = v[..., 0::2, 0::2], v[..., 0::2, 1::2]
@@ -80,11 +80,10 @@ class FrameSet:
             if ll_range_bits:
                 # The per-frame (min, max) pairs are transmitted with ``ll_range_bits`` bits: train with
                 # the transmitted values from the start so that decoding normalises exactly as training did.
-                from ..compress.quant import quantize_minmax
+                from ..compress.quant import quantize_ll_range
 
-                q = quantize_minmax(lo.numpy(), hi.numpy(), ll_range_bits)
-                self.ll_range = q
-                lo, hi = torch.from_numpy(q[4]), torch.from_numpy(q[5])
+                self.ll_range = quantize_ll_range(lo.numpy(), hi.numpy(), ll_range_bits)
+                lo, hi = torch.from_numpy(self.ll_range.min_values), torch.from_numpy(self.ll_range.max_values)
             self.ll_min, self.ll_max = lo.to(device), hi.to(device)
 
     def batch(self, idx: torch.Tensor) -> Batch:

@@ -282,3 +282,13 @@ def _write_png_sequence(pattern: str, frames: np.ndarray) -> None:
             os.replace(tmp, name)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def load_video(source: "str | os.PathLike | np.ndarray | Video", frames: str | None = None, size: str | None = None,
+               crop: str | None = None, resize: str = "bicubic") -> Video:
+    """A path (read with PyAV), a ``Video``, or a (T, H, W, 3) uint8 array (25 fps)."""
+    if isinstance(source, Video):
+        return source
+    if isinstance(source, np.ndarray):
+        return Video(source, VideoMeta(width=0, height=0, n_frames=0, fps=Fraction(25), source="<array>"))
+    return read_video(source, frames=frames, size=size, crop=crop, resize=resize)  # type: ignore[arg-type]

@@ -1,0 +1,41 @@
+"""Header <-> model configuration: the only place that knows which header field is which
+architecture hyper-parameter (bitstream/SPEC.md, "Header")."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..errors import FormatError
+from ..models import MODELS, ModelConfig, spec_by_id
+from ..models.geometry import Geometry
+from .header import StreamHeader
+
+
+def header_for(cfg: ModelConfig, geo: Geometry, n_frames: int, fps: Fraction, pix_fmt: str,
+               chunk_frames: int) -> StreamHeader:
+    fps = Fraction(fps).limit_denominator((1 << 31) - 1)
+    return StreamHeader(
+        model_id=cfg.spec.id, n_blocks=len(cfg.strides), c1=cfg.c1, n_rb=cfg.n_rb,
+        emb_channels=cfg.emb_channels, emb_h=cfg.emb_hw[0], emb_w=cfg.emb_hw[1], reduce_milli=cfg.reduce_milli,
+        lower_width=cfg.lower_width, width=geo.width, height=geo.height, pad_w=geo.pad_w, pad_h=geo.pad_h,
+        n_frames=n_frames, fps_num=fps.numerator, fps_den=fps.denominator, chunk_frames=chunk_frames,
+        strides=tuple(cfg.strides), kernels=tuple(cfg.kernels), pix_fmt=(pix_fmt or "")[:32],
+        t_scale=cfg.t_scale, t_channels=cfg.t_channels,
+    )
+
+
+def config_from_header(h: StreamHeader) -> ModelConfig:
+    spec = spec_by_id(h.model_id)
+    return ModelConfig(name=spec.name, c1=h.c1, n_rb=h.n_rb, strides=h.strides, emb_hw=(h.emb_h, h.emb_w),
+                       kernels=h.kernels, emb_channels=h.emb_channels, reduce_milli=h.reduce_milli,
+                       lower_width=h.lower_width, t_scale=h.t_scale, t_channels=h.t_channels)  # type: ignore[arg-type]
+
+
+def model_kind(model_id: int) -> tuple[bool, bool]:
+    """(uses the DWT, has temporal embeddings) for a model id of the frozen table."""
+    try:
+        spec = spec_by_id(model_id)
+    except KeyError:
+        raise FormatError(f"unknown model id {model_id} (this decoder knows "
+                          f"{', '.join(f'{s.id}={s.name}' for s in MODELS.values())})") from None
+    return spec.uses_dwt, spec.temporal

@@ -1,0 +1,82 @@
+"""A whole stream: the sections a model's stream holds, written in order, and parsed back with
+every size checked before anything heavy is decoded (bitstream/SPEC.md, "Sections", "Limits")."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import ConfigError, FormatError
+from ..models import ModelConfig, build_decoder
+from .container import read_container, write_container
+from .header import StreamHeader
+from .mapping import config_from_header, model_kind
+from .payload import CodedEmbeddings, CodedTensor, EmbeddingIndex, read_embeddings, read_weights, write_embeddings, \
+    write_weights
+
+# Format limits on what a header may make the decoder allocate (SPEC.md, "Limits").
+MAX_DECODER_PARAMS = 1 << 25
+MIN_PARAM_BITS = 1.0 / 256  # a real stream spends far more; a lying header claiming more is refused
+
+
+def build_stream(header: StreamHeader, weights: list[CodedTensor], embeddings: CodedEmbeddings,
+                 temporal: CodedEmbeddings | None = None) -> bytes:
+    """DECW, EMBD and (SNeRV(T)) TEMB, in the order SPEC.md fixes."""
+    sections = [(b"DECW", write_weights(weights)), (b"EMBD", write_embeddings(embeddings))]
+    if temporal is not None:
+        sections.append((b"TEMB", write_embeddings(temporal)))
+    return write_container(header, sections, model_kind)
+
+
+def header_bytes(header: StreamHeader) -> int:
+    """Bytes of the framed header alone."""
+    return len(write_container(header, [], model_kind))
+
+
+@dataclass
+class ParsedStream:
+    header: StreamHeader
+    cfg: ModelConfig
+    version: tuple[int, int]
+    sections: dict[str, int]
+    weights: list[CodedTensor]
+    shapes: dict[str, tuple[int, ...]]
+    embeddings: EmbeddingIndex
+    temporal: EmbeddingIndex | None = None  # TEMB section (SNeRV(T))
+
+    @property
+    def n_params(self) -> int:
+        return sum(math.prod(s) for s in self.shapes.values())
+
+
+def decoder_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Tensor shapes of ``cfg``'s decoder in stream order, built on the meta device (no memory)."""
+    with torch.device("meta"):
+        try:
+            dec = build_decoder(cfg)
+        except (ValueError, RuntimeError, ConfigError) as e:
+            raise FormatError(f"header describes an impossible network ({e})") from None
+    return {k: tuple(v.shape) for k, v in dec.state_dict().items()}
+
+
+def parse_stream(data: bytes) -> ParsedStream:
+    """Check framing, header, checksums and every size field; decode nothing heavy."""
+    c = read_container(data, model_kind)
+    try:
+        cfg = config_from_header(c.header)
+    except ConfigError as e:
+        raise FormatError(f"header describes an impossible network ({e})") from None
+    shapes = decoder_shapes(cfg)
+    n_params = sum(math.prod(s) for s in shapes.values())
+    if n_params > MAX_DECODER_PARAMS:
+        raise FormatError(f"header describes a {n_params}-parameter decoder; the format allows {MAX_DECODER_PARAMS}")
+    if n_params * MIN_PARAM_BITS > 8 * len(c.sections[b"DECW"]):
+        raise FormatError(f"DECW section of {len(c.sections[b'DECW'])} bytes cannot hold {n_params} parameters")
+    weights = read_weights(c.sections[b"DECW"], list(shapes.values()))
+    emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt)
+    temb = None
+    if cfg.temporal:
+        temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB")
+    return ParsedStream(c.header, cfg, c.version, c.section_sizes, weights, shapes, emb, temb)

@@ -1,0 +1,102 @@
+"""Per-frame embeddings <-> coded chunks: 6-bit quantisation (paper Sec. 4.2), one integer entropy
+model for the clip, and chunks of ``chunk_frames`` frames that decode independently (random access).
+SNeRV's per-frame LL ranges travel in the same chunks, ahead of their frame's embedding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..bitstream.header import StreamHeader
+from ..bitstream.payload import QUANT_PARAM_BYTES, CodedEmbeddings, EmbeddingIndex
+from ..bitstream.stream import ParsedStream
+from ..compress.quant import LLRange, QTensor, dequantize, empirical_bits, ll_range_grid, quantize_best
+from ..entropy import ChunkDecoder, ChunkEncoder, fit_model
+from ..errors import FormatError
+
+
+@dataclass
+class QuantEmbeddings:
+    qt: QTensor  # symbols (C, T, h, w): per-channel quantisation runs along the embedding channels
+    values: torch.Tensor  # dequantised (T, C, h, w)
+    ll_range: LLRange | None  # SNeRV's transmitted per-frame LL ranges (None: HNeRV, temporal embeddings)
+
+
+def quantize_embeddings(emb: torch.Tensor, bits: int, ll_range: LLRange | None) -> QuantEmbeddings:
+    qt = quantize_best(emb.transpose(0, 1).contiguous(), bits)
+    values = dequantize(qt).transpose(0, 1).contiguous()
+    return QuantEmbeddings(qt, values, ll_range)
+
+
+def code_embeddings(qe: QuantEmbeddings, chunk_frames: int) -> tuple[CodedEmbeddings, dict]:
+    sym = qe.qt.symbols.transpose(1, 0, 2, 3)  # (T, C, h, w)
+    model = fit_model(sym)
+    ll = qe.ll_range
+    ll_sym = ll.symbols if ll is not None else None
+    ll_model = fit_model(ll_sym) if ll_sym is not None else None
+    chunks = []
+    for start in range(0, sym.shape[0], chunk_frames):
+        enc = ChunkEncoder()
+        for i in range(start, min(start + chunk_frames, sym.shape[0])):
+            if ll_sym is not None:
+                enc.encode(ll_sym[i], ll_model)
+            enc.encode(sym[i], model)
+        chunks.append(enc.words())
+    coded = CodedEmbeddings(bits=qe.qt.bits, per_channel=qe.qt.per_channel, scale=qe.qt.scale, zero=qe.qt.zero,
+                            model=model, ll_bits=ll.bits if ll is not None else 0,
+                            ll_lo=float(ll.lo) if ll is not None else 0.0, ll_hi=float(ll.hi) if ll is not None else 0.0,
+                            ll_model=ll_model, chunks=chunks)
+    emp = empirical_bits(sym) + (empirical_bits(ll_sym) if ll_sym is not None else 0.0)
+    stats = {"symbols": int(sym.size + (ll_sym.size if ll_sym is not None else 0)),
+             "coded_bits": int(32 * sum(len(c) for c in chunks)), "entropy_bits": emp,
+             "side_bits": int(model.side_bits() + (ll_model.side_bits() if ll_model else 0)
+                              + 8 * QUANT_PARAM_BYTES * len(qe.qt.scale))}
+    return coded, stats
+
+
+def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, channels: int,
+                    hw: tuple[int, int], tag: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Values (T, channels, *hw) and LL ranges of frames [start, end) of an EMBD / TEMB section,
+    decoding only the chunks that hold them."""
+    e = idx.coded
+    per_frame = channels * hw[0] * hw[1]
+    cf = h.chunk_frames
+    embs, lls = [], []
+    cache: dict = {}
+    for ci in range(start // cf, (end - 1) // cf + 1):
+        n_in = min(cf, h.n_frames - ci * cf)
+        try:
+            dec = ChunkDecoder(idx.chunk_words(ci), cache)
+            for _ in range(n_in):
+                lls.append(dec.decode(2, e.ll_model) if e.ll_bits else None)
+                embs.append(dec.decode(per_frame, e.model))
+        except FormatError:
+            raise
+        except Exception as ex:
+            raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
+    first = start - (start // cf) * cf
+    sym = np.stack(embs[first:first + end - start]).reshape(end - start, channels, *hw)
+    qt = QTensor(sym.transpose(1, 0, 2, 3).copy(), e.scale, e.zero, e.bits, e.per_channel,
+                 (channels, end - start, *hw))
+    emb = dequantize(qt).transpose(0, 1).contiguous()
+    ll_range = None
+    if e.ll_bits:
+        q = np.stack(lls[first:first + end - start])  # (N, 2)
+        ll_range = torch.from_numpy(ll_range_grid(e.ll_lo, e.ll_hi, q, e.ll_bits))
+        if torch.any(ll_range[:, 1] <= ll_range[:, 0]):
+            raise FormatError(f"{tag} section: empty LL range for a frame")
+    return emb, ll_range
+
+
+def decode_embeddings(ps: ParsedStream, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Embeddings and (N, 2) LL ranges of frames [start, end), decoding only the chunks that hold them."""
+    return _decode_chunked(ps.header, ps.embeddings, start, end, ps.cfg.emb_channels, ps.cfg.emb_hw, "EMBD")
+
+
+def decode_temporal(ps: ParsedStream, start: int, end: int) -> torch.Tensor | None:
+    """SNeRV(T)'s temporal embeddings (backward, forward) of frames [start, end); None for other models."""
+    if ps.temporal is None:
+        return None
+    return _decode_chunked(ps.header, ps.temporal, start, end, 2 * ps.cfg.t_channels, ps.cfg.temb_hw, "TEMB")[0]

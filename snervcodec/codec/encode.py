@@ -1,0 +1,188 @@
+"""Encoding (paper Sec. 4.2, Supp. D, made real), as stages that pass data one way:
+
+    video --plan--> architecture --fit--> decoder + embeddings --quantise embeddings (6 bit)-->
+    prune 10% (global |w|) --fine-tune the decoder on the quantised embeddings, mask fixed-->
+    quantise weights (8 bit) --entropy-code--> .snv --decode the bytes--> honest metrics
+
+With ``bpp``, the model is sized from the budget before training and the residual is corrected
+with the pruning fraction and bit depth before the fine-tune and once more after it. Only
+:func:`encode` touches files; the stages are pure.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..bitstream.mapping import header_for
+from ..bitstream.payload import CodedEmbeddings
+from ..bitstream.stream import build_stream, parse_stream
+from ..compress.prune import global_magnitude_mask
+from ..errors import ConfigError
+from ..fsutil import same_file, write_bytes_atomic
+from ..metrics import ms_ssim_per_frame, psnr_per_frame
+from ..models import ModelConfig, decoder_params
+from ..models.choose import model_config
+from ..models.geometry import Geometry
+from ..training import TrainConfig, Trainer, finetune_phase, make_train_config
+from ..video import Video, load_video
+from .decode import decode
+from .embeddings import QuantEmbeddings, code_embeddings, quantize_embeddings
+from .ratecontrol import plan_model, search_knobs
+from .types import CompressionConfig, EncodeResult
+from .weights import CodedModel, code_weights, cpu_copy
+
+
+@dataclass
+class EncodePlan:
+    """Everything decided before training."""
+
+    cfg: ModelConfig
+    geo: Geometry
+    tcfg: TrainConfig
+    cc: CompressionConfig
+    target_bytes: float | None
+
+
+@dataclass
+class CodedEmbeddingSet:
+    values: QuantEmbeddings
+    coded: CodedEmbeddings
+    stats: dict
+    temporal: QuantEmbeddings | None = None
+    coded_temporal: CodedEmbeddings | None = None
+    temporal_stats: dict | None = None
+
+    @property
+    def fixed(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The dequantised values a decoder-only phase trains on."""
+        return self.values.values, self.temporal.values if self.temporal is not None else None
+
+
+def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strides, t_scale, preset, epochs,
+         precision: str, seed: int, cc: CompressionConfig, train_overrides: dict) -> EncodePlan:
+    """Architecture (from the budget or the size options) and training configuration."""
+    if bpp is not None and (c1 is not None or params is not None):
+        raise ConfigError("give a target bpp or a model size (c1 / params), not both")
+    if bpp is not None and not 0 < bpp < 64:
+        raise ConfigError(f"bpp must be in (0, 64), got {bpp}")
+    t, h, w, _ = video.frames.shape
+    if t > (1 << 24):
+        raise ConfigError("more frames than the format allows")
+    cfg, geo = model_config(model, h, w, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale)
+    if bpp is not None:
+        tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
+        cfg = plan_model(model, geo, t, bpp, n_rb, cc, cfg.uses_dwt, tf)
+    tcfg = make_train_config(preset, model=model, epochs=epochs, precision=precision, seed=seed, **train_overrides)
+    return EncodePlan(cfg, geo, tcfg, cc, bpp * h * w * t / 8 if bpp is not None else None)
+
+
+def quantize_and_code_embeddings(trainer: Trainer, cc: CompressionConfig) -> CodedEmbeddingSet:
+    """Quantise the embeddings once; the decoder is fine-tuned on exactly these values."""
+    emb, temb = trainer.encode_all()
+    qe = quantize_embeddings(emb, cc.emb_bits, trainer.data.ll_range)
+    coded, stats = code_embeddings(qe, cc.chunk_frames)
+    out = CodedEmbeddingSet(qe, coded, stats)
+    if temb is not None:  # SNeRV(T): temporal embeddings, quantised like the main ones (TEMB section)
+        out.temporal = quantize_embeddings(temb, cc.emb_bits, None)
+        out.coded_temporal, out.temporal_stats = code_embeddings(out.temporal, cc.chunk_frames)
+    return out
+
+
+def prune_finetune_code(trainer: Trainer, p: EncodePlan, header, embs: CodedEmbeddingSet,
+                        progress: bool) -> tuple[bytes, CodedModel, float, int, int]:
+    """Choose the pruning fraction and bit depth (rate control), prune, fine-tune with the mask
+    fixed, quantise and code the weights. Returns (stream, coded model, fraction, bits, fine-tune epochs)."""
+    cc = p.cc
+
+    def stream_bytes(cm: CodedModel) -> int:
+        return len(build_stream(header, cm.tensors, embs.coded, embs.coded_temporal))
+
+    decoder = trainer.decoder
+    prune, wbits = cc.prune, cc.weight_bits
+    if p.target_bytes is not None:
+        prune, wbits, _ = search_knobs(cpu_copy(decoder), cc.prune, cc.weight_bits, p.target_bytes, stream_bytes)
+    mask = global_magnitude_mask(decoder, prune)
+    mask.apply(decoder)
+    ft_epochs = max(1, round(cc.finetune * p.tcfg.epochs)) if p.tcfg.epochs > 0 and cc.finetune > 0 else 0
+    trainer.run_phase(finetune_phase(ft_epochs, cc.finetune_lr), fixed=embs.fixed,
+                      mask=mask if prune > 0 else None, progress=progress)
+    dec_cpu = cpu_copy(decoder)
+    if p.target_bytes is not None:  # correct the residual rate error once more
+        prune2, wbits, coded_model = search_knobs(dec_cpu, prune, wbits, p.target_bytes, stream_bytes)
+        prune = max(prune, prune2)
+    else:
+        coded_model = code_weights(dec_cpu, wbits)
+    stream = build_stream(header, coded_model.tensors, embs.coded, embs.coded_temporal)
+    return stream, coded_model, prune, wbits, ft_epochs
+
+
+def measure(stream: bytes, frames: np.ndarray, device: str) -> tuple[float, float]:
+    """PSNR and MS-SSIM of the stream's own decoded bytes against the input (uint8 RGB)."""
+    dec = decode(stream, device=device, precision="fp32")
+    ref = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
+    rec = torch.from_numpy(dec.frames).permute(0, 3, 1, 2).float().div(255)
+    psnr = float(psnr_per_frame(rec, ref).mean())
+    msssim = float(torch.cat([ms_ssim_per_frame(rec[i:i + 8], ref[i:i + 8])[0]
+                              for i in range(0, len(frames), 8)]).mean())
+    return psnr, msssim
+
+
+def _check_output(source, output) -> None:
+    if output is not None and isinstance(source, (str, os.PathLike)) and (
+            same_file(source, output) or Path(source).resolve() == Path(output).resolve()):
+        raise ConfigError("the output would overwrite the input")
+
+
+def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None = None, model: str = "snerv-b",
+           c1: int | None = None, n_rb: int | None = None, params: float | None = None,
+           strides: tuple[int, ...] | None = None, t_scale: int | None = None, frames: str | None = None,
+           size: str | None = None, crop: str | None = None, resize: str = "bicubic", preset: str | None = "fast",
+           epochs: int | None = None, device: str = "auto", precision: str = "auto", seed: int = 0,
+           compression: CompressionConfig | None = None, progress: bool = True, on_eval=None,
+           **train_overrides) -> EncodeResult:
+    """Overfit a network to a video and write it as a ``.snv`` stream.
+
+    Size the model with ``bpp`` (rate control: the file lands within 5% of the budget), or with
+    ``c1`` / ``params``. Metrics in the result come from decoding the stream's own bytes.
+    """
+    t0 = time.perf_counter()
+    cc = (compression or CompressionConfig()).validate()
+    _check_output(source, output)
+    video = load_video(source, frames=frames, size=size, crop=crop, resize=resize)
+    p = plan(video, model, bpp=bpp, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
+             preset=preset, epochs=epochs, precision=precision, seed=seed, cc=cc, train_overrides=train_overrides)
+    t, h, w, _ = video.frames.shape
+    trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=device,
+                      ll_range_bits=cc.ll_range_bits if p.cfg.uses_dwt else None)
+    trainer.run(progress=progress, on_eval=on_eval)
+    float_psnr = trainer.evaluate(with_msssim=False)["psnr"]
+    embs = quantize_and_code_embeddings(trainer, cc)
+    header = header_for(p.cfg, p.geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames)
+    stream, coded_model, prune, wbits, ft_epochs = prune_finetune_code(trainer, p, header, embs, progress)
+    psnr, msssim = measure(stream, video.frames, str(trainer.device))
+    if output is not None:
+        write_bytes_atomic(output, stream)
+    pixels = h * w * t
+    sections = {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in parse_stream(stream).sections.items()}
+    entropy = {"weights": coded_model.stats, "embeddings": embs.stats}
+    if embs.temporal_stats is not None:
+        entropy["temporal_embeddings"] = embs.temporal_stats
+    cfg = p.cfg
+    return EncodeResult(
+        stream=stream, path=os.fspath(output) if output is not None else None, bytes=len(stream),
+        bpp=8 * len(stream) / pixels, psnr=psnr, ms_ssim=msssim, float_psnr=float_psnr,
+        seconds=time.perf_counter() - t0,
+        model={"name": cfg.name, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
+               "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": decoder_params(cfg),
+               **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw]} if cfg.temporal else {}),
+               "precision": trainer.precision, "epochs": p.tcfg.epochs, "finetune_epochs": ft_epochs},
+        compression={**asdict(cc), "prune": prune, "weight_bits": wbits}, sections=sections, entropy=entropy,
+        target_bpp=bpp, history=trainer.history,
+    )

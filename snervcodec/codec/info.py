@@ -1,0 +1,42 @@
+"""``info``: what a stream holds, from its header and section index (nothing synthesised)."""
+
+from __future__ import annotations
+
+import os
+
+from ..bitstream.stream import ParsedStream, parse_stream
+from .decode import read_stream_bytes
+from .weights import decode_weights
+
+
+def info(source: str | os.PathLike | bytes) -> dict:
+    data = read_stream_bytes(source)
+    ps = parse_stream(data)
+    h, cfg = ps.header, ps.cfg
+    pixels = h.width * h.height * h.n_frames
+    e = ps.embeddings.coded
+    models: dict[str, int] = {}
+    for t in ps.weights:
+        models[t.model.kind] = models.get(t.model.kind, 0) + 1
+    return {
+        "format_version": f"{ps.version[0]}.{ps.version[1]}",
+        "model": cfg.name, "model_id": h.model_id, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
+        "kernels": list(cfg.kernels), "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": ps.n_params,
+        "width": h.width, "height": h.height, "padding": [h.pad_h, h.pad_w], "frames": h.n_frames,
+        "fps": f"{h.fps_num}/{h.fps_den}", "source_pix_fmt": h.pix_fmt, "chunk_frames": h.chunk_frames,
+        "bytes": len(data), "bpp": 8 * len(data) / pixels,
+        "weight_bits": sorted({t.bits for t in ps.weights}),
+        "weight_zero_fraction": _zero_fraction(ps),
+        "weight_entropy_models": models,
+        "embedding_bits": e.bits, "ll_range_bits": e.ll_bits,
+        **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
+            "temporal_embedding_bits": ps.temporal.coded.bits} if ps.temporal is not None else {}),
+        "sections": {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in ps.sections.items()},
+    }
+
+
+def _zero_fraction(ps: ParsedStream) -> float:
+    """Fraction of multi-dimensional weights that decode to exactly 0 (pruned or quantised to 0)."""
+    state = decode_weights(ps.weights, ps.shapes)
+    w = [v for v in state.values() if v.dim() > 1]
+    return float(sum(int((v == 0).sum()) for v in w) / max(sum(v.numel() for v in w), 1))

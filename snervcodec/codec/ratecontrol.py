@@ -1,0 +1,131 @@
+"""Rate control for ``bpp``: size the model before training from calibrated bits per parameter and
+per embedding symbol, then land the real file in the rate window with the cheap knobs (pruning
+fraction, then weight bit depth), measured on the real stream bytes."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import torch.nn as nn
+
+from ..bitstream.stream import decoder_shapes
+from ..compress.prune import global_magnitude_mask
+from ..errors import BudgetError
+from ..models import ModelConfig, decoder_params, size_for_budget
+from ..models.geometry import Geometry
+from .types import CompressionConfig
+from .weights import CodedModel, code_weights
+
+# Calibration, measured on Bunny and carphone (benchmarks/rate_control.py prints them).
+BITS_PER_PARAM = {6: 4.3, 7: 5.2, 8: 6.2, 9: 7.2, 10: 8.2}
+BITS_PER_EMB_SYMBOL = 4.6
+STREAM_OVERHEAD_BITS = 8 * 64  # header and section framing
+TENSOR_OVERHEAD_BITS = 8 * 14  # quantisation parameters, entropy model, word count of one tensor
+CHUNK_INDEX_BITS = 24  # one chunk's entry in an embedding section's index
+EMB_SECTION_SIDE_BITS = 8 * 200  # an embedding section's quantisation and entropy models
+RATE_TOLERANCE = 0.05
+
+
+def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c: int, uses_dwt: bool,
+                    cc: CompressionConfig) -> float:
+    """Estimated bits of the embedding sections (EMBD, and TEMB for temporal models)."""
+    t_numel = 0
+    if cfg_t:
+        t_numel = ModelConfig(name=name, c1=4, n_rb=0, strides=geo.strides, emb_hw=geo.emb_hw,  # type: ignore[arg-type]
+                              **cfg_t).temb_numel
+    cells = geo.emb_hw[0] * geo.emb_hw[1]
+    per_frame = (emb_c * cells + t_numel) * BITS_PER_EMB_SYMBOL * cc.emb_bits / 6
+    per_frame += 2 * cc.ll_range_bits if uses_dwt else 0
+    n_sections = 2 if cfg_t else 1
+    n_chunks = -(-n_frames // cc.chunk_frames)
+    return n_frames * per_frame + n_sections * (n_chunks * CHUNK_INDEX_BITS + EMB_SECTION_SIDE_BITS)
+
+
+def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
+               uses_dwt: bool, temporal: dict | None = None) -> ModelConfig:
+    """Size the decoder so that weights + embeddings + side information fit ``bpp``.
+
+    Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
+    small for it, steps down a ladder: fewer residual blocks, narrower minimum widths, then 8 or 4
+    embedding channels (every one of these is a header field, so any decoder follows).
+    ``temporal`` holds SNeRV(T)'s ``t_scale`` / ``t_channels``; its temporal embeddings are paid per
+    frame like the main one.
+    """
+    temporal = temporal or {}
+    pixels = geo.height * geo.width * n_frames
+    target = bpp * pixels
+    bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
+    smallest_bits = math.inf
+    # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
+    t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
+                 {**temporal, "t_scale": 4 * temporal["t_scale"]}] if temporal else [{}]
+    combos = [(emb_c, tf) for emb_c in (16, 8, 4) for tf in t_options]
+    for k, (emb_c, tf) in enumerate(combos):
+        emb_bits = _embedding_bits(tf, name, geo, n_frames, emb_c, uses_dwt, cc)
+        fixed_nrb = 0 if n_rb is None else n_rb
+        ladder = [(n_rb, 12), (1 if n_rb is None else n_rb, 12), (fixed_nrb, 8), (fixed_nrb, 6), (fixed_nrb, 4)]
+        for nrb, lw in ladder:
+            arch = {"lower_width": lw, "emb_channels": emb_c, **tf}
+            smallest = ModelConfig(name=name, c1=4, n_rb=nrb or 0, strides=geo.strides, emb_hw=geo.emb_hw, **arch)  # type: ignore[arg-type]
+            fixed = STREAM_OVERHEAD_BITS + emb_bits + len(decoder_shapes(smallest)) * TENSOR_OVERHEAD_BITS
+            smallest_bits = min(smallest_bits, fixed + decoder_params(smallest) * bpp_param)
+            if emb_bits > 0.5 * target and k < len(combos) - 1:
+                continue  # embeddings would eat most of the budget: fewer channels first
+            try:
+                return size_for_budget(name, geo, (target - fixed) / bpp_param, nrb, decoder_params, **arch)  # type: ignore[arg-type]
+            except BudgetError:
+                continue
+    raise BudgetError(f"{bpp:g} bpp is too small: the smallest achievable for this video is about "
+                      f"{smallest_bits / pixels:.4f} bpp ({geo.height}x{geo.width}, {n_frames} frames)")
+
+
+def pruned_copy(decoder: nn.Module, fraction: float) -> nn.Module:
+    d = copy.deepcopy(decoder)
+    if fraction > 0:
+        global_magnitude_mask(d, fraction).apply(d)
+    return d
+
+
+def search_knobs(decoder: nn.Module, base_fraction: float, weight_bits: int, target_bytes: float,
+                 stream_bytes: Callable[[CodedModel], int]) -> tuple[float, int, CodedModel]:
+    """Pruning fraction and bit depth that put the stream within the rate window, preferring the
+    configured bit depth and the smallest extra pruning. ``stream_bytes`` measures the whole stream
+    a coded model gives. Returns (fraction, bits, coded model)."""
+    lo_ok, hi_ok = (1 - RATE_TOLERANCE * 0.8) * target_bytes, target_bytes
+
+    def size(frac: float, bits: int) -> tuple[int, CodedModel]:
+        cm = code_weights(pruned_copy(decoder, frac), bits)
+        return stream_bytes(cm), cm
+
+    order = [weight_bits] + [b for b in (weight_bits - 1, weight_bits - 2, weight_bits + 1, weight_bits + 2)
+                             if 4 <= b <= 12]
+    best = None
+    for bits in order:
+        s0, cm0 = size(base_fraction, bits)
+        if best is None or abs(s0 - target_bytes) < abs(best[0] - target_bytes):
+            best = (s0, base_fraction, bits, cm0)
+        if lo_ok <= s0 <= hi_ok:
+            return base_fraction, bits, cm0
+        if s0 < lo_ok:
+            continue  # too small even unpruned beyond the base: try more bits
+        a, b = base_fraction, 0.8  # too big: prune more (size decreases with the fraction)
+        sb, cmb = size(b, bits)
+        if sb > hi_ok:
+            if abs(sb - target_bytes) < abs(best[0] - target_bytes):
+                best = (sb, b, bits, cmb)
+            continue
+        for _ in range(14):
+            m = 0.5 * (a + b)
+            sm, cmm = size(m, bits)
+            if abs(sm - target_bytes) < abs(best[0] - target_bytes):
+                best = (sm, m, bits, cmm)
+            if lo_ok <= sm <= hi_ok:
+                return m, bits, cmm
+            if sm > hi_ok:
+                a = m
+            else:
+                b = m
+        return b, bits, cmb if b == 0.8 else size(b, bits)[1]
+    return best[1], best[2], best[3]

@@ -1,0 +1,66 @@
+"""What an encode is configured with and what encoding and decoding return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ..bitstream.header import StreamHeader
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CompressionConfig:
+    """Pruning, quantisation and chunking of a trained model (paper Sec. 4.2, Supp. D)."""
+
+    prune: float = 0.1  # fraction of decoder weights removed by global magnitude pruning
+    weight_bits: int = 8
+    emb_bits: int = 6
+    ll_range_bits: int = 6  # per-frame LL (min, max) pair
+    finetune: float = 0.1  # fine-tune epochs after pruning, as a fraction of training epochs (at least 1)
+    finetune_lr: float = 1e-4
+    chunk_frames: int = 8  # frames per independently decodable embedding chunk
+
+    def validate(self) -> "CompressionConfig":
+        if not 0.0 <= self.prune < 0.95:
+            raise ConfigError(f"prune fraction must be in [0, 0.95), got {self.prune}")
+        for name in ("weight_bits", "emb_bits", "ll_range_bits"):
+            if not 2 <= getattr(self, name) <= 16:
+                raise ConfigError(f"{name} must be in 2..16, got {getattr(self, name)}")
+        if not 1 <= self.chunk_frames <= 1024:
+            raise ConfigError(f"chunk_frames must be in 1..1024, got {self.chunk_frames}")
+        return self
+
+
+@dataclass
+class EncodeResult:
+    stream: bytes
+    path: str | None
+    bytes: int
+    bpp: float
+    psnr: float  # decoded from the stream's bytes, uint8 RGB against the input
+    ms_ssim: float
+    float_psnr: float  # the trained float model before pruning and quantisation
+    seconds: float
+    model: dict
+    compression: dict
+    sections: dict
+    entropy: dict
+    target_bpp: float | None = None
+    history: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        tgt = f" (target {self.target_bpp:g})" if self.target_bpp else ""
+        return (f"{self.bytes} bytes, {self.bpp:.5f} bpp{tgt}, PSNR {self.psnr:.2f} dB, MS-SSIM {self.ms_ssim:.4f}, "
+                f"{self.seconds:.1f} s")
+
+
+@dataclass
+class DecodeResult:
+    frames: np.ndarray  # (N, H, W, 3) uint8
+    fps: Fraction
+    first_frame: int
+    header: StreamHeader
+    seconds: float

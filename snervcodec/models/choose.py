@@ -1,0 +1,40 @@
+"""Choosing an architecture for a video: geometry from the frame size, width from ``c1`` or a
+parameter budget (architecture.md, "Sizes")."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .config import ModelConfig
+from .geometry import Geometry, choose_geometry, size_for_budget
+from .registry import arch_defaults, decoder_params, spec_by_name
+
+DEFAULT_C1, DEFAULT_N_RB = 64, 2  # the short-Bunny reference model (about 0.58 M parameters)
+
+
+def model_config(name: str, height: int, width: int, *, c1: int | None = None, n_rb: int | None = None,
+                 params: float | None = None, strides: tuple[int, ...] | None = None,
+                 t_scale: int | None = None) -> tuple[ModelConfig, Geometry]:
+    """Architecture for a ``height x width`` video: explicit ``c1`` or a decoder parameter budget.
+
+    ``t_scale`` (SNeRV(T) only): the UB2 grid over the temporal embedding grid (2, 4 or 8 give
+    3x20x40, 3x10x20, 3x5x10 at 640x1280; default 2)."""
+    spec = spec_by_name(name)
+    arch = arch_defaults(name)
+    if t_scale is not None:
+        if not spec.temporal:
+            raise ConfigError(f"{name} has no temporal embeddings (t_scale is for snerv-t / snerv-t-2d)")
+        if not 1 <= t_scale <= 64:
+            raise ConfigError(f"t_scale must be in 1..64, got {t_scale}")
+        arch["t_scale"] = t_scale
+    geo = choose_geometry(height, width, uses_dwt=spec.uses_dwt, strides=strides)
+    if c1 is not None and params is not None:
+        raise ConfigError("give either c1 or a parameter budget, not both")
+    if n_rb is not None and not 0 <= n_rb <= 64:
+        raise ConfigError(f"n_rb must be in 0..64, got {n_rb}")
+    if c1 is not None and not 1 <= c1 <= 4096:
+        raise ConfigError(f"c1 must be in 1..4096, got {c1}")
+    if params is not None:
+        return size_for_budget(name, geo, params, n_rb, decoder_params, **arch), geo  # type: ignore[arg-type]
+    cfg = ModelConfig(name=name, c1=DEFAULT_C1 if c1 is None else c1,  # type: ignore[arg-type]
+                      n_rb=DEFAULT_N_RB if n_rb is None else n_rb, strides=geo.strides, emb_hw=geo.emb_hw, **arch)
+    return cfg, geo
