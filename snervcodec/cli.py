@@ -44,6 +44,22 @@ def _strides(ctx, param, value):
     return parts
 
 
+def _duration(ctx, param, value):
+    """``10m``, ``90s``, ``1h30m``, ``45`` (seconds) -> seconds."""
+    import re
+
+    if value is None:
+        return None
+    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", value.strip().lower())
+    if not value.strip() or m is None:
+        raise click.BadParameter("a duration such as 10m, 90s or 1h30m")
+    h, mi, se = (float(g) if g else 0.0 for g in m.groups())
+    seconds = 3600 * h + 60 * mi + se
+    if not 0 < seconds <= 1e7:
+        raise click.BadParameter("must be positive (and under 115 days)")
+    return seconds
+
+
 def _params(ctx, param, value):
     if value is None:
         return None
@@ -101,7 +117,13 @@ def train_options(f):
                      help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
         click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
         click.option("--lr", type=float, help="Peak learning rate (default 1e-3)."),
-        click.option("--batch-size", type=click.IntRange(1), help="Frames per step (default 1, as the paper)."),
+        click.option("--batch-size", type=click.IntRange(1),
+                     help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; README \"Batch size\"). "
+                          "The learning rate grows with the square root of the batch."),
+        click.option("--time-limit", callback=_duration, metavar="DURATION",
+                     help="Train for this long instead of a number of epochs (e.g. 10m, 90s, 1h30m): the "
+                          "learning-rate schedule is laid out over the time, the fine-tune gets its share, "
+                          "and coding adds a few seconds at the end."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
                      help="Where to train; auto prefers CUDA, then MPS, then the CPU."),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
@@ -133,6 +155,7 @@ def cli():
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, t_scale, preset, epochs, lr, batch_size,
+        time_limit,
         device, precision, seed, quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
@@ -142,7 +165,7 @@ def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, t_s
     res = fit_api(input, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
                   frames=frames, size=size,
                   crop=crop, preset=preset, epochs=epochs, device=device, precision=precision, seed=seed,
-                  progress=not quiet, lr=lr, batch_size=batch_size)
+                  progress=not quiet, lr=lr, batch_size=batch_size, time_limit=time_limit)
     summary = {
         "model": res.cfg.name, "c1": res.cfg.c1, "n_rb": res.cfg.n_rb, "strides": list(res.cfg.strides),
         "embedding": [res.cfg.emb_channels, *res.cfg.emb_hw], "frames": int(res.embeddings.shape[0]),
@@ -186,7 +209,8 @@ def compression_options(f):
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, params, strides, t_scale, preset, epochs,
-           lr, batch_size, device, precision, seed, quiet, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
+           lr, batch_size, time_limit, device, precision, seed, quiet, prune, weight_bits, emb_bits, finetune,
+           chunk_frames, as_json):
     """Encode INPUT (a video, or an image pattern like frames/%05d.png) into a .snv stream.
 
     Overfits the network, prunes, quantises and entropy-codes it. Give --bpp for a target rate, or a
@@ -201,7 +225,8 @@ def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, para
     res = encode_api(input, output, bpp=bpp, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides,
                      t_scale=t_scale,
                      frames=frames, size=size, crop=crop, resize=resize, preset=preset, epochs=epochs, device=device,
-                     precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr, batch_size=batch_size)
+                     precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr, batch_size=batch_size,
+                     time_limit=time_limit)
     if as_json:
         d = {k: v for k, v in res.__dict__.items() if k not in ("stream", "history")}
         click.echo(json.dumps(d, default=str))

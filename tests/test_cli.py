@@ -1,5 +1,6 @@
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -95,3 +96,13 @@ def test_temporal_model_from_the_cli(runner, carphone_path, tmp_path):
     res = runner.invoke(cli, ["fit", str(carphone_path), "--frames", "0:2", "--size", "32x48", "--t-scale", "2",
                               "--epochs", "1", "-q"])
     assert res.exit_code == 1 and "t_scale is for snerv-t" in res.output
+
+
+def test_time_limit_option_parses_durations():
+    from snervcodec.cli import _duration
+
+    assert _duration(None, None, "10m") == 600 and _duration(None, None, "1h30m") == 5400
+    assert _duration(None, None, "90s") == 90 and _duration(None, None, "2.5") == 2.5
+    for bad in ("", "abc", "0s", "10x"):
+        with pytest.raises(click.BadParameter):
+            _duration(None, None, bad)

@@ -157,3 +157,37 @@ def test_every_phase_goes_through_one_step(tiny_clip, monkeypatch):
     assert math.isfinite(fixed_psnr)
     with pytest.raises(ConfigError):
         tr.run_phase(finetune_phase(1, 1e-3))  # a decoder-only phase needs fixed embeddings
+
+
+def test_time_limited_training_ends_on_schedule(tiny_clip):
+    """--time-limit: the schedule follows the clock, training stops on time, evaluations excluded."""
+    import time
+
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training.phases import lr_at
+
+    assert lr_at(0.0, 0.1) == pytest.approx(0.1) and lr_at(0.1, 0.1) == pytest.approx(1.0)
+    assert lr_at(0.55, 0.1) == pytest.approx(0.5) and lr_at(1.0, 0.1) == pytest.approx(0.0, abs=1e-12)
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32", time_limit=1.5), device="cpu")
+    t0 = time.perf_counter()
+    tr.run(progress=False)
+    wall = time.perf_counter() - t0
+    assert 1.5 <= tr.seconds < 1.5 + 1.0 and wall < 10
+    assert len(tr.history) >= 2 and tr.history[-1]["seconds"] >= 1.5  # evaluated along the way and at the end
+    assert tr.history[-1]["epoch"] > 1  # the epoch count is not a cap in a timed phase
+
+
+def test_batch_default_and_lr_rule():
+    from snervcodec.training.config import DEFAULT_BATCH, batch_lr_scale, resolve_batch_size
+
+    tc = make_train_config()
+    assert resolve_batch_size(tc, "cpu") == 1 and resolve_batch_size(tc, "cuda") == DEFAULT_BATCH["cuda"]
+    assert resolve_batch_size(make_train_config(batch_size=3), "cuda") == 3
+    assert batch_lr_scale(tc, 1) == 1.0 and batch_lr_scale(tc, 4) == 2.0
+    assert batch_lr_scale(make_train_config(lr_batch_rule="linear"), 4) == 4.0
+    with pytest.raises(ConfigError):
+        make_train_config(time_limit=-1)
+    with pytest.raises(ConfigError):
+        make_train_config(lr=float("nan"))

@@ -31,6 +31,7 @@ from ..models import ModelConfig, decoder_params
 from ..models.choose import model_config
 from ..models.geometry import Geometry
 from ..training import TrainConfig, Trainer, finetune_phase, make_train_config
+from ..training.phases import split_time
 from ..video import Video, load_video
 from .decode import decode
 from .embeddings import QuantEmbeddings, code_embeddings, quantize_embeddings
@@ -110,8 +111,9 @@ def prune_finetune_code(trainer: Trainer, p: EncodePlan, header, embs: CodedEmbe
         prune, wbits, _ = search_knobs(cpu_copy(decoder), cc.prune, cc.weight_bits, p.target_bytes, stream_bytes)
     mask = global_magnitude_mask(decoder, prune)
     mask.apply(decoder)
-    ft_epochs = max(1, round(cc.finetune * p.tcfg.epochs)) if p.tcfg.epochs > 0 and cc.finetune > 0 else 0
-    trainer.run_phase(finetune_phase(ft_epochs, cc.finetune_lr), fixed=embs.fixed,
+    ft_epochs = _finetune_epochs(p)
+    ft_seconds = split_time(p.tcfg.time_limit, p.tcfg.epochs, ft_epochs)[1] if p.tcfg.time_limit else 0.0
+    trainer.run_phase(finetune_phase(ft_epochs, cc.finetune_lr * trainer.lr_scale, ft_seconds), fixed=embs.fixed,
                       mask=mask if prune > 0 else None, progress=progress)
     dec_cpu = cpu_copy(decoder)
     if p.target_bytes is not None:  # correct the residual rate error once more
@@ -121,6 +123,11 @@ def prune_finetune_code(trainer: Trainer, p: EncodePlan, header, embs: CodedEmbe
         coded_model = code_weights(dec_cpu, wbits)
     stream = build_stream(header, coded_model.tensors, embs.coded, embs.coded_temporal)
     return stream, coded_model, prune, wbits, ft_epochs
+
+
+def _finetune_epochs(p: EncodePlan) -> int:
+    """The fine-tune's share: ``finetune`` x the training epochs, at least one."""
+    return max(1, round(p.cc.finetune * p.tcfg.epochs)) if p.tcfg.epochs > 0 and p.cc.finetune > 0 else 0
 
 
 def measure(stream: bytes, frames: np.ndarray, device: str) -> tuple[float, float]:
@@ -161,7 +168,8 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     t, h, w, _ = video.frames.shape
     trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=device,
                       ll_range_bits=cc.ll_range_bits if p.cfg.uses_dwt else None)
-    trainer.run(progress=progress, on_eval=on_eval)
+    fit_seconds = split_time(p.tcfg.time_limit, p.tcfg.epochs, _finetune_epochs(p))[0] if p.tcfg.time_limit else 0.0
+    trainer.run(progress=progress, on_eval=on_eval, seconds=fit_seconds)
     float_psnr = trainer.evaluate(with_msssim=False)["psnr"]
     embs = quantize_and_code_embeddings(trainer, cc)
     header = header_for(p.cfg, p.geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames)

@@ -19,7 +19,9 @@ class TrainConfig:
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     warmup: float = 0.1  # fraction of iterations with linear warm-up from 0.1x to 1x, then cosine to 0
-    batch_size: int = 1
+    batch_size: int = 0  # frames per step; 0 = the device's measured default (DEFAULT_BATCH)
+    lr_batch_rule: Literal["sqrt", "linear", "none"] = "sqrt"  # lr x sqrt(batch) (or x batch) above batch 1
+    time_limit: float = 0.0  # seconds for all training phases (0: by epochs); the schedule follows the clock
     grad_clip: float = 1.0
     seed: int = 0
     eval_every: int = 0  # epochs between evaluations; 0 = about ten evaluations per run
@@ -30,13 +32,33 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.batch_size < 0:
+            raise ConfigError(f"batch size must be >= 1 (or 0 for the device default), got {self.batch_size}")
+        if not self.time_limit >= 0 or self.time_limit > 1e7:
+            raise ConfigError(f"time limit must be a positive number of seconds, got {self.time_limit}")
+        if self.lr_batch_rule not in ("sqrt", "linear", "none"):
+            raise ConfigError(f"unknown learning-rate batch rule {self.lr_batch_rule!r}")
         if not (0.0 <= self.warmup < 1.0):
             raise ConfigError(f"warm-up fraction must be in [0, 1), got {self.warmup}")
-        if self.lr <= 0:
-            raise ConfigError(f"learning rate must be > 0, got {self.lr}")
+        if not self.lr > 0 or self.lr > 1:
+            raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self
+
+
+# Frames per step when --batch-size is not given, by device type (README "Batch size", measured by
+# benchmarks/gpu_check.py and benchmarks/batch_study.py).
+DEFAULT_BATCH = {"cpu": 1, "cuda": 8, "mps": 1}
+
+
+def resolve_batch_size(tc: TrainConfig, device_type: str) -> int:
+    return tc.batch_size or DEFAULT_BATCH.get(device_type, 1)
+
+
+def batch_lr_scale(tc: TrainConfig, batch_size: int) -> float:
+    """Learning-rate multiplier for ``batch_size`` frames per step (1.0 at batch 1)."""
+    if tc.lr_batch_rule == "sqrt":
+        return batch_size ** 0.5
+    return float(batch_size) if tc.lr_batch_rule == "linear" else 1.0
 
 
 # Epoch budgets. The paper trains 300 epochs and reports quality rising up to 2400.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -27,15 +28,57 @@ from ..models.synthesis import synthesize
 from .config import TrainConfig
 from .data import FrameSet
 from .loss import snerv_loss
-from .phases import Phase, fit_phase, lr_factor
+from .config import batch_lr_scale, resolve_batch_size
+from .phases import Phase, fit_phase, lr_at, lr_factor
 
 Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # fixed (embeddings, temporal embeddings) of a phase
 
 
-def _progress_bar(total: int, desc: str):
+def _progress_bar(total: float, desc: str, unit: str = "it"):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="it", desc=desc, dynamic_ncols=True, leave=False)
+    fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]" if unit == "s" else None
+    return tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True, leave=False, bar_format=fmt)
+
+
+def _adam(params: list[torch.Tensor], lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
+    """Adam; on CUDA the fused kernel (one launch for every tensor), elsewhere PyTorch's default."""
+    if device.type == "cuda":
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+class _Clock:
+    """Training time of a phase (evaluations excluded) against its budget (0: no budget)."""
+
+    def __init__(self, budget: float):
+        self.budget, self.spent, self.t0, self.last = budget, 0.0, time.perf_counter(), 0.0
+
+    @property
+    def elapsed(self) -> float:
+        return self.spent + time.perf_counter() - self.t0
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.elapsed / self.budget) if self.budget else 0.0
+
+    @property
+    def done(self) -> bool:
+        return bool(self.budget) and self.elapsed >= self.budget
+
+    def tick(self) -> float:
+        """Seconds since the last tick (for a progress bar counting seconds)."""
+        now = min(self.elapsed, self.budget)
+        d, self.last = now - self.last, now
+        return d
+
+    @contextmanager
+    def paused(self):
+        self.spent += time.perf_counter() - self.t0
+        try:
+            yield
+        finally:
+            self.t0 = time.perf_counter()
 
 
 @dataclass
@@ -93,6 +136,8 @@ class Trainer:
         self.encoder = _prepare(build_encoder(cfg), self.device, cl)
         self.decoder = _prepare(build_decoder(cfg), self.device, cl)
         self.generator = torch.Generator().manual_seed(tcfg.seed)
+        self.batch_size = resolve_batch_size(tcfg, self.device.type)
+        self.lr_scale = batch_lr_scale(tcfg, self.batch_size)  # for every phase's lr
         self.history: list[dict] = []
         self.seconds = 0.0
 
@@ -132,63 +177,83 @@ class Trainer:
             mask.apply(self.decoder)
         return loss.detach()
 
-    def run(self, progress: bool = True, on_eval: Callable[[dict], None] | None = None) -> None:
-        """The paper's overfitting phase (:func:`fit_phase` of the training config)."""
-        self.run_phase(fit_phase(self.tcfg), progress=progress, on_eval=on_eval)
+    def run(self, progress: bool = True, on_eval: Callable[[dict], None] | None = None,
+            seconds: float | None = None) -> None:
+        """The paper's overfitting phase (:func:`fit_phase`); ``seconds`` lays it out over time."""
+        t = self.tcfg.time_limit if seconds is None else seconds
+        self.run_phase(fit_phase(self.tcfg, self.lr_scale, t), progress=progress, on_eval=on_eval)
 
     def run_phase(self, phase: Phase, fixed: Fixed | None = None, mask: PruneMask | None = None,
                   progress: bool = False, on_eval: Callable[[dict], None] | None = None) -> None:
         """Train one phase: a fresh Adam over its trainable parts, its schedule, shuffled frames.
 
         ``fixed``: (embeddings, temporal embeddings) for phases that do not train the encoder;
-        ``mask``: pruned weights stay exactly zero (their gradients are zeroed before clipping)."""
-        if phase.epochs <= 0:
+        ``mask``: pruned weights stay exactly zero (their gradients are zeroed before clipping).
+        A timed phase (``phase.seconds``) runs its schedule on the clock and stops on time. Nothing
+        in the step loop waits for the device: losses add up on it and are read once per epoch."""
+        if phase.epochs <= 0 and not phase.seconds:
             return
         if not phase.train_encoder and fixed is None:
             raise ConfigError(f"phase {phase.name} trains the decoder alone and needs fixed embeddings")
-        if fixed is not None:
-            fixed = (fixed[0].to(self.device), fixed[1].to(self.device) if fixed[1] is not None else None)
+        fixed = self._to_device(fixed)
         params = (list(self.encoder.parameters()) if phase.train_encoder else []) + list(self.decoder.parameters())
-        opt = torch.optim.Adam(params, lr=phase.lr, betas=self.tcfg.betas)
-        n = len(self.train_idx)
-        bs = self.tcfg.batch_size
+        opt = _adam(params, phase.lr, self.tcfg.betas, self.device)
+        n, bs = len(self.train_idx), self.batch_size
         steps = math.ceil(n / bs)
+        timed = phase.seconds > 0
         total = phase.epochs * steps
-        bar = _progress_bar(total, phase.name) if progress else None
+        bar = _progress_bar(phase.seconds if timed else total, phase.name, "s" if timed else "it") \
+            if progress else None
         self.encoder.train(phase.train_encoder)
         self.decoder.train()
-        it, t0, psnr = 0, time.perf_counter(), float("nan")
+        clock = _Clock(phase.seconds)
+        it, epoch, next_eval = 0, 0, phase.seconds / 10
         try:
-            for epoch in range(phase.epochs):
-                perm = self.train_idx[torch.randperm(n, generator=self.generator)]
+            while (timed or epoch < phase.epochs) and not clock.done:
+                perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
                 loss_sum = torch.zeros((), device=self.device)
                 for s in range(steps):
+                    f = lr_at(clock.fraction, phase.warmup) if timed else lr_factor(it, total, phase.warmup)
                     for g in opt.param_groups:
-                        g["lr"] = phase.lr * lr_factor(it, total, phase.warmup)
-                    loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs].to(self.device), fixed, mask)
+                        g["lr"] = phase.lr * f
+                    loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs], fixed, mask)
                     it += 1
                     if bar is not None:
-                        bar.update(1)
-                last = epoch + 1 == phase.epochs
-                if phase.eval_every and ((epoch + 1) % phase.eval_every == 0 or last):
-                    self.seconds += time.perf_counter() - t0
-                    psnr = self.evaluate(with_msssim=False, frames=self.train_idx.tolist(), fixed=fixed)["psnr"]
-                    t0 = time.perf_counter()
-                    rec = {"epoch": epoch + 1, "loss": float(loss_sum) / steps, "psnr": psnr,
-                           "seconds": round(self.seconds, 3)}
-                    if phase.name != "fit":
-                        rec["phase"] = phase.name
-                    self.history.append(rec)
-                    if on_eval:
-                        on_eval(rec)
+                        bar.update(clock.tick() if timed else 1)
+                    if clock.done:
+                        break
+                epoch += 1
+                due = phase.eval_every and ((clock.elapsed >= next_eval or clock.done) if timed else
+                                            (epoch % phase.eval_every == 0 or epoch == phase.epochs))
+                if due:
+                    next_eval += phase.seconds / 10
+                    with clock.paused():
+                        self._log_epoch(phase, epoch, float(loss_sum) / (s + 1), fixed, on_eval,
+                                        self.seconds + clock.elapsed)
                 if bar is not None:
-                    bar.set_postfix(epoch=f"{epoch + 1}/{phase.epochs}", loss=f"{float(loss_sum) / steps:.4f}",
-                                    psnr=f"{psnr:.2f}")
+                    last = self.history[-1]["psnr"] if self.history else float("nan")
+                    bar.set_postfix(epoch=epoch if timed else f"{epoch}/{phase.epochs}",
+                                    loss=f"{float(loss_sum) / (s + 1):.4f}", psnr=f"{last:.2f}")
         finally:
-            self.seconds += time.perf_counter() - t0
+            self.seconds += clock.elapsed
             self.encoder.train()
             if bar is not None:
                 bar.close()
+
+    def _log_epoch(self, phase: Phase, epoch: int, loss: float, fixed: Fixed | None,
+                   on_eval: Callable[[dict], None] | None, seconds: float) -> None:
+        psnr = self.evaluate(with_msssim=False, frames=self.train_idx.tolist(), fixed=fixed)["psnr"]
+        rec = {"epoch": epoch, "loss": loss, "psnr": psnr, "seconds": round(seconds, 3)}
+        if phase.name != "fit":
+            rec["phase"] = phase.name
+        self.history.append(rec)
+        if on_eval:
+            on_eval(rec)
+
+    def _to_device(self, fixed: Fixed | None) -> Fixed | None:
+        if fixed is None:
+            return None
+        return fixed[0].to(self.device), fixed[1].to(self.device) if fixed[1] is not None else None
 
     # --------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -230,8 +295,7 @@ class Trainer:
         dec.eval()
         psnrs, msssims = [], []
         sel = torch.arange(self.data.n) if frames is None else torch.as_tensor(list(frames)).long()
-        if fixed is not None:
-            fixed = (fixed[0].to(self.device), fixed[1].to(self.device) if fixed[1] is not None else None)
+        fixed = self._to_device(fixed)
         for i in range(0, len(sel), chunk):
             idx = sel[i:i + chunk].to(self.device)
             b, out = self._forward(idx, fixed, dec)
