@@ -13,6 +13,7 @@ import warnings
 
 import click
 
+from .cli_values import _duration, _params, _strides
 from .errors import SnervError
 
 
@@ -30,48 +31,6 @@ class _Group(click.Group):
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     click.echo(f"snerv: warning: {message}", err=True)
-
-
-def _strides(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        parts = tuple(int(v) for v in value.replace(" ", "").split(","))
-    except ValueError:
-        raise click.BadParameter("strides are five comma-separated integers, e.g. 5,4,2,2,2") from None
-    if len(parts) != 5 or any(p < 1 or p > 8 for p in parts):
-        raise click.BadParameter("strides are five comma-separated integers in 1..8, e.g. 5,4,2,2,2")
-    return parts
-
-
-def _duration(ctx, param, value):
-    """``10m``, ``90s``, ``1h30m``, ``45`` (seconds) -> seconds."""
-    import re
-
-    if value is None:
-        return None
-    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", value.strip().lower())
-    if not value.strip() or m is None:
-        raise click.BadParameter("a duration such as 10m, 90s or 1h30m")
-    h, mi, se = (float(g) if g else 0.0 for g in m.groups())
-    seconds = 3600 * h + 60 * mi + se
-    if not 0 < seconds <= 1e7:
-        raise click.BadParameter("must be positive (and under 115 days)")
-    return seconds
-
-
-def _params(ctx, param, value):
-    if value is None:
-        return None
-    v = value.strip().lower()
-    mult = {"k": 1e3, "m": 1e6}.get(v[-1:], 1.0)
-    try:
-        n = float(v[:-1] if v[-1:] in "km" else v) * mult
-    except ValueError:
-        raise click.BadParameter("a parameter count such as 580000, 580k or 0.58M") from None
-    if n <= 0:
-        raise click.BadParameter("must be positive")
-    return n
 
 
 def video_options(f):

@@ -99,7 +99,7 @@ def test_temporal_model_from_the_cli(runner, carphone_path, tmp_path):
 
 
 def test_time_limit_option_parses_durations():
-    from snervcodec.cli import _duration
+    from snervcodec.cli_values import _duration
 
     assert _duration(None, None, "10m") == 600 and _duration(None, None, "1h30m") == 5400
     assert _duration(None, None, "90s") == 90 and _duration(None, None, "2.5") == 2.5

@@ -1,0 +1,48 @@
+"""Parsers of the command line's option values (strides, parameter counts, durations): one bad
+value is one click usage line."""
+
+from __future__ import annotations
+
+import click
+
+
+def _strides(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        parts = tuple(int(v) for v in value.replace(" ", "").split(","))
+    except ValueError:
+        raise click.BadParameter("strides are five comma-separated integers, e.g. 5,4,2,2,2") from None
+    if len(parts) != 5 or any(p < 1 or p > 8 for p in parts):
+        raise click.BadParameter("strides are five comma-separated integers in 1..8, e.g. 5,4,2,2,2")
+    return parts
+
+
+def _duration(ctx, param, value):
+    """``10m``, ``90s``, ``1h30m``, ``45`` (seconds) -> seconds."""
+    import re
+
+    if value is None:
+        return None
+    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", value.strip().lower())
+    if not value.strip() or m is None:
+        raise click.BadParameter("a duration such as 10m, 90s or 1h30m")
+    h, mi, se = (float(g) if g else 0.0 for g in m.groups())
+    seconds = 3600 * h + 60 * mi + se
+    if not 0 < seconds <= 1e7:
+        raise click.BadParameter("must be positive (and under 115 days)")
+    return seconds
+
+
+def _params(ctx, param, value):
+    if value is None:
+        return None
+    v = value.strip().lower()
+    mult = {"k": 1e3, "m": 1e6}.get(v[-1:], 1.0)
+    try:
+        n = float(v[:-1] if v[-1:] in "km" else v) * mult
+    except ValueError:
+        raise click.BadParameter("a parameter count such as 580000, 580k or 0.58M") from None
+    if n <= 0:
+        raise click.BadParameter("must be positive")
+    return n
