@@ -143,10 +143,19 @@ def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, t_s
 def compression_options(f):
     """Pruning, quantisation and stream layout."""
     opts = [
+        click.option("--pipeline", type=click.Choice(["rdo", "paper"]), default="rdo", show_default=True,
+                     help="rdo: train with the quantiser and the rate in the loop (learned steps and entropy "
+                          "models, format 1.2; README \"Rate-distortion-optimised encoding\"). paper: the "
+                          "paper's train-then-prune-and-quantise pipeline exactly (format 1.0/1.1)."),
+        click.option("--lambda", "lam", type=click.FloatRange(0, 1e6, min_open=True), metavar="L",
+                     help="rdo: weight of the rate in the loss D + L x bpp (default 0.5). With --bpp the "
+                          "quantiser steps still steer the file onto the target."),
         click.option("--prune", type=click.FloatRange(0, 0.95, max_open=True), default=0.1, show_default=True,
-                     help="Fraction of decoder weights removed by global magnitude pruning (rate control may raise it)."),
+                     help="Fraction of decoder weights removed by global magnitude pruning (paper pipeline: "
+                          "rate control may raise it)."),
         click.option("--weight-bits", type=click.IntRange(2, 16), default=8, show_default=True,
-                     help="Bits per decoder weight and bias (rate control may change it by 1-2)."),
+                     help="Bits per decoder weight and bias: the alphabet (paper pipeline: rate control may "
+                          "change it by 1-2)."),
         click.option("--emb-bits", type=click.IntRange(2, 16), default=6, show_default=True,
                      help="Bits per embedding value."),
         click.option("--finetune", type=click.FloatRange(0), default=0.1, show_default=True,
@@ -168,8 +177,8 @@ def compression_options(f):
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, params, strides, t_scale, preset, epochs,
-           lr, batch_size, time_limit, device, precision, seed, quiet, prune, weight_bits, emb_bits, finetune,
-           chunk_frames, as_json):
+           lr, batch_size, time_limit, device, precision, seed, quiet, pipeline, lam, prune, weight_bits, emb_bits,
+           finetune, chunk_frames, as_json):
     """Encode INPUT (a video, or an image pattern like frames/%05d.png) into a .snv stream.
 
     Overfits the network, prunes, quantises and entropy-codes it. Give --bpp for a target rate, or a
@@ -180,7 +189,7 @@ def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, para
     from .codec import encode as encode_api
 
     cc = CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
-                           chunk_frames=chunk_frames)
+                           chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0)
     res = encode_api(input, output, bpp=bpp, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides,
                      t_scale=t_scale,
                      frames=frames, size=size, crop=crop, resize=resize, preset=preset, epochs=epochs, device=device,
@@ -262,6 +271,9 @@ def _words(ctx, param, value):
 @click.option("--snerv-bpp", callback=_floats, metavar="B,B,...", help="SNeRV-B operating points (target bpp).")
 @click.option("--hnerv-bpp", callback=_floats, metavar="B,B,...",
               help="HNeRV baseline points at the same targets (the paper's comparison).")
+@click.option("--pipelines", callback=_words, default="rdo", show_default=True,
+              help="SNeRV-B encode pipelines to run on the same clips (rdo, paper); with both, the report adds "
+                   "the BD-rate of rdo against paper.")
 @click.option("--anchors", callback=_words, default="x264,x265", show_default=True, help="Anchor codecs.")
 @click.option("--profiles", callback=_words, default="literature,strong", show_default=True,
               help="literature: preset medium, CRF sweep; strong: veryslow, tune psnr, QP sweep, one GOP.")
@@ -274,7 +286,7 @@ def _words(ctx, param, value):
               help="Where SNeRV trains and decodes.")
 @click.option("--out", default="results/bench", show_default=True, metavar="DIR",
               help="Results, cache, report.md and RD plots go here; re-runs reuse cached points.")
-def bench(clips, frames, size, snerv_bpp, hnerv_bpp, anchors, profiles, epochs, refine, full, device, out):
+def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profiles, epochs, refine, full, device, out):
     """Rate-distortion benchmark: SNeRV against x264/x265 (and HNeRV), BD-rate, decode fps, plots.
 
     The default is sized for a 2-core CPU (about an hour): Bunny (132 frames, 192x384) and carphone
@@ -295,7 +307,10 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, anchors, profiles, epochs, 
             from pathlib import Path
 
             specs.append(ClipSpec(Path(c).stem, c, frames=frames, size=size))
-    cfg = BenchConfig(clips=specs, device=device, out=out, refine=refine)
+    bad = [p for p in pipelines if p not in ("rdo", "paper")] if pipelines else ["(none)"]
+    if bad:
+        raise click.BadParameter(f"unknown pipeline {bad[0]!r} (rdo, paper)", param_hint="--pipelines")
+    cfg = BenchConfig(clips=specs, device=device, out=out, refine=refine, pipelines=list(pipelines))
     if full:
         cfg.snerv_bpp, cfg.hnerv_bpp, cfg.epochs = [0.02, 0.05, 0.1, 0.2], [0.02, 0.05, 0.1, 0.2], 300
     if snerv_bpp:

@@ -43,9 +43,21 @@ def rng():
 
 @pytest.fixture(scope="session")
 def tiny_stream(carphone_path) -> bytes:
-    """A small real stream: 3 carphone frames at 24x40, a tiny model, a few steps."""
+    """A small real stream of format 1.0 (the paper pipeline): 3 carphone frames at 24x40, a tiny
+    model, a few steps."""
+    from snervcodec.codec import CompressionConfig, encode
+    from snervcodec.video import read_video
+
+    v = read_video(carphone_path, frames="0:3", size="24x40")
+    return encode(v, c1=8, n_rb=1, epochs=2, device="cpu", precision="fp32", progress=False,
+                  compression=CompressionConfig(pipeline="paper")).stream
+
+
+@pytest.fixture(scope="session")
+def tiny_rdo_stream(carphone_path) -> bytes:
+    """The same clip and model through the default rdo pipeline: a format 1.2 stream (DECG)."""
     from snervcodec.codec import encode
     from snervcodec.video import read_video
 
     v = read_video(carphone_path, frames="0:3", size="24x40")
-    return encode(v, c1=8, n_rb=1, epochs=2, device="cpu", precision="fp32", progress=False).stream
+    return encode(v, c1=8, n_rb=1, epochs=3, device="cpu", precision="fp32", progress=False).stream

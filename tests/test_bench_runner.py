@@ -91,7 +91,7 @@ def test_runner_caches_and_reports(carphone_path, tmp_path):
     assert all("cached" in m for m in logs) and again["clips"]["tiny"]["points"] == pts
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["provenance"]["versions"]["torch"] and saved["provenance"]["settings"]["epochs"] == 1
-    paths = write_reports(saved, tmp_path)
+    write_reports(saved, tmp_path)
     assert (tmp_path / "report.md").exists() and (tmp_path / "rd-tiny.png").stat().st_size > 1000
     assert "BD-rate" in markdown(saved)
 
@@ -131,7 +131,8 @@ def test_runner_refines_anchors_inside_the_snerv_range(carphone_path, tmp_path, 
 
     snerv = {0.02: 31.0, 0.04: 34.0}
     monkeypatch.setattr(runner, "_anchor_point", anchor_point)
-    monkeypatch.setattr(runner, "_snerv_point", lambda clip, video, model, bpp, cfg, keep: _fake(model, psnr=snerv[bpp], bpp=bpp))
+    monkeypatch.setattr(runner, "_snerv_point", lambda clip, video, model, bpp, cfg, keep, pipeline:
+                        {**_fake(model, psnr=snerv[bpp], bpp=bpp), "profile": pipeline})
     clip = ClipSpec("tiny", str(carphone_path), frames="0:2", size="16x16")
     cfg = BenchConfig(clips=[clip], snerv_bpp=[0.02, 0.04], hnerv_bpp=[], anchors=["x264"], profiles=["literature"],
                       cli_check=False, out=str(tmp_path))
@@ -147,3 +148,27 @@ def test_runner_refines_anchors_inside_the_snerv_range(carphone_path, tmp_path, 
     calls.clear()
     run(cfg, log=lambda m: None)
     assert calls == []  # everything cached
+
+
+def test_runner_compares_pipelines(carphone_path, tmp_path, monkeypatch):
+    """bench --pipelines rdo,paper: one SNeRV-B curve each, BD-rates per pipeline and rdo against paper."""
+    quality = {"rdo": {0.02: 32.0, 0.04: 35.0, 0.08: 37.0}, "paper": {0.02: 31.0, 0.04: 33.5, 0.08: 35.5}}
+    seen = []
+
+    def snerv_point(clip, video, model, bpp, cfg, keep, pipeline):
+        seen.append((model, pipeline))
+        return {**_fake(model, psnr=quality[pipeline][bpp], bpp=bpp), "profile": pipeline}
+
+    monkeypatch.setattr(runner, "_anchor_point", lambda video, codec, profile, q: _fake(codec, q))
+    monkeypatch.setattr(runner, "_snerv_point", snerv_point)
+    cfg = BenchConfig(clips=[ClipSpec("tiny", str(carphone_path), frames="0:2", size="16x16")],
+                      snerv_bpp=[0.02, 0.04, 0.08], hnerv_bpp=[0.04], pipelines=["rdo", "paper"], anchors=["x264"],
+                      profiles=["literature"], cli_check=False, refine=0, out=str(tmp_path))
+    res = run(cfg, log=lambda m: None)
+    assert seen.count(("snerv-b", "rdo")) == 3 and seen.count(("snerv-b", "paper")) == 3
+    assert seen.count(("hnerv", "rdo")) == 1  # HNeRV runs with the first pipeline only
+    rows = res["summary"]["tiny"]
+    assert {"rdo: x264/literature", "paper: x264/literature", "rdo vs paper"} <= set(rows)
+    assert rows["rdo vs paper"]["rgb_psnr"]["bd_rate"] < -10  # rdo is 1-1.5 dB better at every rate
+    assert rows["rdo: x264/literature"]["rgb_psnr"]["bd_rate"] < rows["paper: x264/literature"]["rgb_psnr"]["bd_rate"]
+    assert "rdo vs paper" in markdown(res)

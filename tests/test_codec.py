@@ -24,7 +24,7 @@ def clip(carphone_path):
 def encoded(clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("enc") / "clip.snv"
     res = encode(clip, out, c1=16, n_rb=1, epochs=30, device="cpu", precision="fp32", progress=False,
-                 compression=CompressionConfig(chunk_frames=4))
+                 compression=CompressionConfig(chunk_frames=4, pipeline="paper"))
     return res, out
 
 
@@ -114,7 +114,7 @@ def test_interrupted_encode_leaves_existing_output(clip, tmp_path, monkeypatch):
     def interrupted(self, *a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tr.Trainer, "run", interrupted)
+    monkeypatch.setattr(tr.Trainer, "run_phase", interrupted)
     with pytest.raises(KeyboardInterrupt):
         encode(clip, out, c1=8, epochs=1, progress=False)
     assert out.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["keep.snv"]

@@ -54,12 +54,19 @@ def summarise(results: dict) -> dict:
     summary = {}
     for name, clip in results["clips"].items():
         pts = clip["points"]
-        snerv = _curve(pts, "snerv-b")
+        pipelines = list(dict.fromkeys(p["profile"] for p in pts if p["codec"] == "snerv-b"))
         rows = {}
         anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in ("x264", "x265")})
-        for codec, profile in anchors:
-            a = _curve(pts, codec, profile)
-            rows[f"{codec}/{profile}"] = {m: _bd(a, snerv, m, bracketed=True) for m in ("rgb_psnr", "ms_ssim")}
+        for pl in pipelines:  # one SNeRV-B curve per pipeline (bench --pipelines)
+            prefix = f"{pl}: " if len(pipelines) > 1 else ""
+            for codec, profile in anchors:
+                a = _curve(pts, codec, profile)
+                rows[f"{prefix}{codec}/{profile}"] = {m: _bd(a, _curve(pts, "snerv-b", pl), m, bracketed=True)
+                                                      for m in ("rgb_psnr", "ms_ssim")}
+        if "rdo" in pipelines and "paper" in pipelines:
+            rows["rdo vs paper"] = {m: _bd(_curve(pts, "snerv-b", "paper"), _curve(pts, "snerv-b", "rdo"), m)
+                                    for m in ("rgb_psnr", "ms_ssim")}
+        snerv = _curve(pts, "snerv-b", pipelines[0]) if pipelines else []
         hnerv = _curve(pts, "hnerv")
         if hnerv:
             if len(hnerv) >= 2:  # a curve; a single point is the equal-size comparison below
@@ -118,7 +125,8 @@ def markdown(results: dict) -> str:
                       + "; ".join(f"{c['codec']} {c['profile']} q={c['q']}: {100 * c['delta']:+.2f}%" for c in checks)
                       + "."]
         rows = results["summary"].get(name, {})
-        lines += ["", "BD-rate of SNeRV-B against each anchor (pchip; negative = SNeRV needs fewer bits):", "",
+        lines += ["", "BD-rate of SNeRV-B against each anchor, per pipeline, and of the rdo pipeline against the "
+                  "paper's (pchip; negative = the second needs fewer bits):", "",
                   "| anchor | BD-rate (RGB PSNR) | BD-PSNR | overlap | BD-rate (MS-SSIM) | overlap | note |",
                   "|---|---|---|---|---|---|---|"]
         for anchor, r in rows.items():

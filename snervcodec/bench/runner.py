@@ -57,6 +57,7 @@ class BenchConfig:
     clips: list[ClipSpec]
     snerv_bpp: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])
     hnerv_bpp: list[float] = field(default_factory=lambda: [0.1])
+    pipelines: list[str] = field(default_factory=lambda: ["rdo"])  # SNeRV-B curves; HNeRV uses the first
     anchors: list[str] = field(default_factory=lambda: ["x264", "x265"])
     profiles: list[str] = field(default_factory=lambda: ["literature", "strong"])
     crf: list[int] = field(default_factory=lambda: list(CRF_SWEEP))
@@ -87,17 +88,18 @@ class Cache:
         write_bytes_atomic(self.root / f"{key}.json", json.dumps(value, indent=2, default=str).encode())
 
 
-def _snerv_point(clip: ClipSpec, video, model: str, bpp: float, cfg: BenchConfig, keep: Path | None = None) -> dict:
-    from ..codec import decode, encode
+def _snerv_point(clip: ClipSpec, video, model: str, bpp: float, cfg: BenchConfig, keep: Path | None = None,
+                 pipeline: str = "rdo") -> dict:
+    from ..codec import CompressionConfig, decode, encode
 
     res = encode(video, keep, bpp=bpp, model=model, epochs=cfg.epochs, device=cfg.device, precision=cfg.precision,
-                 seed=cfg.seed, progress=False)
+                 seed=cfg.seed, progress=False, compression=CompressionConfig(pipeline=pipeline))
     decode(res.stream, device=cfg.device)  # warm-up
     t0 = time.perf_counter()
     dec = decode(res.stream, device=cfg.device)
     dec_s = time.perf_counter() - t0
     m = evaluate(dec.frames, video.frames, res.bytes)
-    m.update({"codec": model, "profile": "snervcodec", "setting": f"bpp={bpp}", "target_bpp": bpp,
+    m.update({"codec": model, "profile": pipeline, "setting": f"bpp={bpp}", "target_bpp": bpp,
               "encode_seconds": res.seconds, "decode_fps": len(dec.frames) / dec_s, "decode_device": cfg.device,
               "model": res.model, "compression": res.compression, "sections": res.sections,
               "float_psnr": res.float_psnr})
@@ -147,12 +149,13 @@ def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, v
     video = clip.load()
     base = {"clip": asdict(clip), "frames": int(video.frames.shape[0])}
     jobs = []
-    for model, bpps in (("snerv-b", cfg.snerv_bpp), ("hnerv", cfg.hnerv_bpp)):
+    runs = [("snerv-b", pl, cfg.snerv_bpp) for pl in cfg.pipelines] + [("hnerv", cfg.pipelines[0], cfg.hnerv_bpp)]
+    for model, pipeline, bpps in runs:
         for bpp in bpps:
-            key = _key({**base, "codec": model, "bpp": bpp, "epochs": cfg.epochs, "seed": cfg.seed,
-                        "precision": cfg.precision, "version": snervcodec.__version__})
-            jobs.append((key, f"{model} bpp={bpp}", lambda m=model, b=bpp, k=key: _snerv_point(
-                clip, video, m, b, cfg, cache.root / f"{k}.snv")))  # the stream is kept beside its result
+            key = _key({**base, "codec": model, "pipeline": pipeline, "bpp": bpp, "epochs": cfg.epochs,
+                        "seed": cfg.seed, "precision": cfg.precision, "version": snervcodec.__version__})
+            jobs.append((key, f"{model} ({pipeline}) bpp={bpp}", lambda m=model, b=bpp, k=key, pl=pipeline: _snerv_point(
+                clip, video, m, b, cfg, cache.root / f"{k}.snv", pl)))  # the stream is kept beside its result
 
     def do(key: str, label: str, job: Callable[[], dict]) -> dict:
         hit = cache.get(key)

@@ -14,13 +14,13 @@ from .bytesio import Reader, Writer
 from .header import StreamHeader
 
 MAGIC = b"\x89SNV"
-FORMAT_VERSION = (1, 1)  # the newest this code reads; it writes 1.0 unless a 1.1 feature is used
+FORMAT_VERSION = (1, 2)  # the newest this code reads; a writer uses the lowest minor its stream needs
 MAX_HEADER_LEN = 4096
 # Framing around the header (magic, version, flags, length; CRC) and around each section (tag,
 # length; CRC): rate control counts these instead of repeating the numbers.
 HEADER_FRAMING_BYTES = 4 + 2 + 2 + 4 + 4
 SECTION_FRAMING_BYTES = 4 + 4 + 4
-CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB")  # TEMB (1.1): temporal embeddings, SNeRV(T) only
+CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB", b"DECG")  # TEMB (1.1): SNeRV(T) only; DECG (1.2): grid weights
 
 
 @dataclass
@@ -32,17 +32,20 @@ class Container:
     header_bytes: int
 
 
-def write_container(header: StreamHeader, sections: list[tuple[bytes, bytes]], model_kind) -> bytes:
+def write_container(header: StreamHeader, sections: list[tuple[bytes, bytes]], model_kind,
+                    min_minor: int = 0) -> bytes:
     """Frame a header and sections. The header is range-checked exactly as a reader checks it
-    (``model_kind`` as for :func:`read_container`), so no stream is written that could not be read."""
+    (``model_kind`` as for :func:`read_container`), so no stream is written that could not be read.
+    ``min_minor``: the minor version the sections need (the header may need a higher one)."""
     header.validate(*model_kind(header.model_id))
+    minor = max(header.minor_version, min_minor)
     body = Writer()
-    header.write(body)
+    header.write(body, minor)
     hb = body.getvalue()
     w = Writer()
     w.raw(MAGIC)
     w.u8(FORMAT_VERSION[0])
-    w.u8(header.minor_version)
+    w.u8(minor)
     w.u16(0)
     w.u32(len(hb))
     w.raw(hb)
@@ -86,7 +89,8 @@ def read_container(data: bytes, model_kind) -> Container:
         hr.expect_end()  # a newer minor may append header fields; known minors must have none left
     uses_dwt, temporal = model_kind(header.model_id)
     header.validate(uses_dwt, temporal)
-    required = (b"DECW", b"EMBD", b"TEMB") if temporal else (b"DECW", b"EMBD")
+    required = (b"EMBD", b"TEMB") if temporal else (b"EMBD",)
+    known = required + (b"DECW",) + ((b"DECG",) if minor >= 2 else ())  # DECG: format 1.2
     sizes = {"header": r.pos}
     sections: dict[bytes, bytes] = {}
     while r.remaining:
@@ -101,7 +105,7 @@ def read_container(data: bytes, model_kind) -> Container:
             raise FormatError(f"section {tag!r} checksum mismatch (corrupted stream)")
         if tag in sections:
             raise FormatError(f"section {tag!r} appears twice")
-        if tag in required:
+        if tag in known:
             sections[tag] = payload
             sizes[tag.decode()] = r.pos - start
         elif tag[:1].islower():
@@ -111,4 +115,7 @@ def read_container(data: bytes, model_kind) -> Container:
     for tag in required:
         if tag not in sections:
             raise FormatError(f"truncated stream: section {tag.decode()} missing")
+    if (b"DECW" in sections) == (b"DECG" in sections):
+        raise FormatError("a stream holds exactly one of the sections DECW, DECG" if b"DECW" in sections
+                          else "truncated stream: section DECW missing")
     return Container((major, minor), header, sections, sizes, sizes["header"])

@@ -137,7 +137,9 @@ class StreamHeader:
                 raise FormatError("header: temporal embeddings larger than the format allows")
         return self
 
-    def write(self, w: Writer) -> None:
+    def write(self, w: Writer, minor: int | None = None) -> None:
+        """The header body of format 1.``minor`` (default: the lowest minor its fields need)."""
+        minor = self.minor_version if minor is None else minor
         for f in FIELDS:
             getattr(w, f.kind)(getattr(self, f.name))
         for s in self.strides:
@@ -147,7 +149,7 @@ class StreamHeader:
         pf = self.pix_fmt.encode("ascii")
         w.u8(len(pf))
         w.raw(pf)
-        if self.minor_version >= 1:
+        if minor >= 1:
             for f in TEMPORAL_FIELDS:
                 getattr(w, f.kind)(getattr(self, f.name))
 

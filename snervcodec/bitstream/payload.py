@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..compress.grid import K_MAX, offset, step_from_code
 from ..entropy import MAX_ALPHABET, SymbolModel
 from ..errors import FormatError
 from .bytesio import Reader, Writer
@@ -18,6 +19,8 @@ _KIND_IDS = {"constant": 0, "counts": 1, "laplace": 2}
 _KIND_NAMES = {v: k for k, v in _KIND_IDS.items()}
 MAX_CHUNK_SYMBOLS = 1 << 22
 QUANT_PARAM_BYTES = 6  # per quantised channel (or tensor): f32 scale + u16 zero point
+GRID_PARAM_BYTES = 2  # format 1.2: per channel (or tensor), a u16 step code
+FLAG_PER_CHANNEL, FLAG_GRID = 1, 2
 
 
 # ------------------------------------------------------------------------------------------------
@@ -65,42 +68,60 @@ def read_model(r: Reader, bits: int) -> SymbolModel:
     return SymbolModel("laplace", lo, hi, centre=centre, decay=decay)
 
 
-def _write_words(w: Writer, words: np.ndarray) -> None:
+def write_words(w: Writer, words: np.ndarray) -> None:
     w.u32(len(words))
     w.array(words, "u4")
 
 
-def _read_words(r: Reader) -> np.ndarray:
+def read_words(r: Reader) -> np.ndarray:
     n = r.u32()
     if n * 4 > r.remaining:
         raise FormatError(f"truncated {r.what}: {n} coded words declared, {r.remaining} bytes left")
     return r.array(n, "u4")
 
 
-def _write_quant(w: Writer, bits: int, per_channel: bool, scale: np.ndarray, zero: np.ndarray) -> None:
+def _write_quant(w: Writer, bits: int, per_channel: bool, scale: np.ndarray, zero: np.ndarray,
+                 step_codes: np.ndarray | None = None) -> None:
+    """1.0: f32 scale + u16 zero per channel; 1.2 (``step_codes``): a u16 step code per channel,
+    the zero point implied by the signed alphabet."""
     w.u8(bits)
-    w.u8(1 if per_channel else 0)
+    w.u8((FLAG_PER_CHANNEL if per_channel else 0) | (FLAG_GRID if step_codes is not None else 0))
+    if step_codes is not None:
+        w.array(np.asarray(step_codes), "u2")
+        return
     w.array(scale, "f4")
     w.array(zero, "u2")
 
 
-def _read_quant(r: Reader, n_channels: int) -> tuple[int, bool, np.ndarray, np.ndarray]:
+def _read_quant(r: Reader, n_channels: int, grid_stream: bool = False
+                ) -> tuple[int, bool, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(bits, per-channel, scales, zero points, step codes or None). A stream with grid-coded
+    weights (DECG, format 1.2) uses the step-code grid for its embeddings too; others never."""
     bits, flags = r.u8(), r.u8()
     if not 2 <= bits <= 16:
         raise FormatError(f"{r.what}: {bits}-bit quantisation is outside 2..16")
-    if flags & ~1:
+    if flags & ~(FLAG_PER_CHANNEL | FLAG_GRID):
         raise FormatError(f"{r.what}: reserved quantisation flags set")
-    per_channel = bool(flags & 1)
+    grid = bool(flags & FLAG_GRID)
+    if grid != grid_stream:
+        raise FormatError(f"{r.what}: step-code quantiser {'in a stream without' if grid else 'missing from a stream with'}"
+                          " grid-coded weights (DECG)")
+    per_channel = bool(flags & FLAG_PER_CHANNEL)
     n = n_channels if per_channel else 1
-    if n * QUANT_PARAM_BYTES > r.remaining:
+    if n * (GRID_PARAM_BYTES if grid else QUANT_PARAM_BYTES) > r.remaining:
         raise FormatError(f"truncated {r.what}: quantisation parameters")
+    if grid:
+        codes = r.array(n, "u2").astype(np.int64)
+        if np.any(codes > K_MAX):
+            raise FormatError(f"{r.what}: step code outside 0..{K_MAX}")
+        return bits, per_channel, step_from_code(codes), np.full(n, offset(bits), np.int32), codes
     scale = r.array(n, "f4")
     zero = r.array(n, "u2").astype(np.int32)
     if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
         raise FormatError(f"{r.what}: quantisation scale must be finite and positive")
     if np.any(zero >= (1 << bits)):
         raise FormatError(f"{r.what}: zero point outside the {bits}-bit range")
-    return bits, per_channel, scale.astype(np.float32), zero
+    return bits, per_channel, scale.astype(np.float32), zero, None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -122,7 +143,7 @@ def write_weights(tensors: list[CodedTensor]) -> bytes:
     for t in tensors:
         _write_quant(w, t.bits, t.per_channel, t.scale, t.zero)
         write_model(w, t.model)
-        _write_words(w, t.words)
+        write_words(w, t.words)
     return w.getvalue()
 
 
@@ -133,9 +154,9 @@ def read_weights(payload: bytes, shapes: list[tuple[int, ...]]) -> list[CodedTen
         raise FormatError(f"DECW section holds {n} tensors, the architecture has {len(shapes)}")
     out = []
     for shape in shapes:
-        bits, pc, scale, zero = _read_quant(r, shape[0] if len(shape) > 1 else 1)
+        bits, pc, scale, zero, _ = _read_quant(r, shape[0] if len(shape) > 1 else 1)
         model = read_model(r, bits)
-        out.append(CodedTensor(bits, pc, scale, zero, model, _read_words(r)))
+        out.append(CodedTensor(bits, pc, scale, zero, model, read_words(r)))
     r.expect_end()
     return out
 
@@ -155,11 +176,12 @@ class CodedEmbeddings:
     ll_hi: float
     ll_model: SymbolModel | None
     chunks: list[np.ndarray]  # coded words of each chunk of frames
+    step_codes: np.ndarray | None = None  # format 1.2: the step-code grid (scale, zero derived)
 
 
 def write_embeddings(e: CodedEmbeddings) -> bytes:
     w = Writer()
-    _write_quant(w, e.bits, e.per_channel, e.scale, e.zero)
+    _write_quant(w, e.bits, e.per_channel, e.scale, e.zero, e.step_codes)
     write_model(w, e.model)
     w.u8(e.ll_bits)
     if e.ll_bits:
@@ -188,10 +210,10 @@ class EmbeddingIndex:
 
 
 def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_range: bool,
-                    tag: str = "EMBD") -> EmbeddingIndex:
+                    tag: str = "EMBD", grid: bool = False) -> EmbeddingIndex:
     """EMBD, or TEMB (format 1.1: SNeRV(T)'s temporal embeddings, the same layout without LL ranges)."""
     r = Reader(payload, f"{tag} section")
-    bits, pc, scale, zero = _read_quant(r, emb_channels)
+    bits, pc, scale, zero, codes = _read_quant(r, emb_channels, grid)
     model = read_model(r, bits)
     ll_bits = r.u8()
     ll_lo = ll_hi = 0.0
@@ -212,5 +234,5 @@ def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_ra
     if total != r.remaining:
         raise FormatError(f"{tag} section: index promises {total} bytes of chunks, {r.remaining} present")
     offsets = r.pos + np.concatenate([[0], np.cumsum(lengths)[:-1] * 4]).astype(np.int64)
-    coded = CodedEmbeddings(bits, pc, scale, zero, model, ll_bits, ll_lo, ll_hi, ll_model, [])
+    coded = CodedEmbeddings(bits, pc, scale, zero, model, ll_bits, ll_lo, ll_hi, ll_model, [], codes)
     return EmbeddingIndex(coded, bytes(payload), offsets, lengths)

@@ -10,11 +10,13 @@ import numpy as np
 import torch
 
 from ..bitstream.header import StreamHeader
-from ..bitstream.payload import QUANT_PARAM_BYTES, CodedEmbeddings, EmbeddingIndex
+from ..bitstream.payload import GRID_PARAM_BYTES, QUANT_PARAM_BYTES, CodedEmbeddings, EmbeddingIndex
 from ..bitstream.stream import ParsedStream
+from ..compress.grid import offset, step_from_code
 from ..compress.quant import LLRange, QTensor, dequantize, empirical_bits, ll_range_grid, quantize_best
 from ..entropy import ChunkDecoder, ChunkEncoder, fit_model
 from ..errors import FormatError
+from .gridcoding import geometric_bits_np, laplace_table, quantize_group, step_codes
 
 
 @dataclass
@@ -22,6 +24,18 @@ class QuantEmbeddings:
     qt: QTensor  # symbols (C, T, h, w): per-channel quantisation runs along the embedding channels
     values: torch.Tensor  # dequantised (T, C, h, w)
     ll_range: LLRange | None  # SNeRV's transmitted per-frame LL ranges (None: HNeRV, temporal embeddings)
+    step_codes: np.ndarray | None = None  # format 1.2: per-channel step codes (the grid quantiser)
+    rate_a: float = 0.0  # format 1.2: the learned geometric decay -ln r of the symbols
+
+
+def quantize_embeddings_grid(emb: torch.Tensor, g, ll_range: LLRange | None) -> QuantEmbeddings:
+    """Format 1.2: the learned per-channel steps of ``g`` (a :class:`~..compress.qat.GroupQuantizer`
+    over axis 1 of (T, C, h, w)), snapped to the grid."""
+    k = step_codes(g)
+    sym = quantize_group(emb.float().cpu(), g, k).transpose(1, 0, 2, 3).copy()  # (C, T, h, w)
+    qt = QTensor(sym, step_from_code(k), np.full(len(k), offset(g.bits), np.int32), g.bits, True, sym.shape)
+    values = dequantize(qt).transpose(0, 1).contiguous()
+    return QuantEmbeddings(qt, values, ll_range, k, float(g.log_a.detach().exp()))
 
 
 def quantize_embeddings(emb: torch.Tensor, bits: int, ll_range: LLRange | None) -> QuantEmbeddings:
@@ -32,7 +46,10 @@ def quantize_embeddings(emb: torch.Tensor, bits: int, ll_range: LLRange | None) 
 
 def code_embeddings(qe: QuantEmbeddings, chunk_frames: int) -> tuple[CodedEmbeddings, dict]:
     sym = qe.qt.symbols.transpose(1, 0, 2, 3)  # (T, C, h, w)
-    model = fit_model(sym)
+    if qe.step_codes is not None:  # 1.2: the table comes from the learned rate model
+        model = laplace_table(sym, qe.qt.bits, qe.rate_a)
+    else:
+        model = fit_model(sym)
     ll = qe.ll_range
     ll_sym = ll.symbols if ll is not None else None
     ll_model = fit_model(ll_sym) if ll_sym is not None else None
@@ -47,12 +64,17 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int) -> tuple[CodedEmbedd
     coded = CodedEmbeddings(bits=qe.qt.bits, per_channel=qe.qt.per_channel, scale=qe.qt.scale, zero=qe.qt.zero,
                             model=model, ll_bits=ll.bits if ll is not None else 0,
                             ll_lo=float(ll.lo) if ll is not None else 0.0, ll_hi=float(ll.hi) if ll is not None else 0.0,
-                            ll_model=ll_model, chunks=chunks)
+                            ll_model=ll_model, chunks=chunks, step_codes=qe.step_codes)
     emp = empirical_bits(sym) + (empirical_bits(ll_sym) if ll_sym is not None else 0.0)
     stats = {"symbols": int(sym.size + (ll_sym.size if ll_sym is not None else 0)),
              "coded_bits": int(32 * sum(len(c) for c in chunks)), "entropy_bits": emp,
              "side_bits": int(model.side_bits() + (ll_model.side_bits() if ll_model else 0)
-                              + 8 * QUANT_PARAM_BYTES * len(qe.qt.scale))}
+                              + 8 * (QUANT_PARAM_BYTES if qe.step_codes is None else GRID_PARAM_BYTES)
+                              * len(qe.qt.scale))}
+    if qe.step_codes is not None:
+        stats["estimated_bits"] = geometric_bits_np(sym.astype(np.int64) - offset(qe.qt.bits), qe.rate_a) + (
+            ll_model.ideal_bits(np.bincount((ll_sym - ll_model.lo).ravel(), minlength=ll_model.alphabet))
+            if ll_sym is not None and ll_model.kind != "constant" else 0.0)
     return coded, stats
 
 

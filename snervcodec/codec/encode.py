@@ -36,7 +36,8 @@ from ..video import Video, load_video
 from .decode import decode
 from .embeddings import QuantEmbeddings, code_embeddings, quantize_embeddings
 from .ratecontrol import plan_model, search_knobs
-from .types import CompressionConfig, EncodeResult
+from .rdo import rdo_pipeline
+from .types import CompressionConfig, EncodeResult, PipelineOutput
 from .weights import CodedModel, code_weights, cpu_copy
 
 
@@ -168,29 +169,37 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     t, h, w, _ = video.frames.shape
     trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=device,
                       ll_range_bits=cc.ll_range_bits if p.cfg.uses_dwt else None)
-    fit_seconds = split_time(p.tcfg.time_limit, p.tcfg.epochs, _finetune_epochs(p))[0] if p.tcfg.time_limit else 0.0
-    trainer.run(progress=progress, on_eval=on_eval, seconds=fit_seconds)
-    float_psnr = trainer.evaluate(with_msssim=False)["psnr"]
-    embs = quantize_and_code_embeddings(trainer, cc)
     header = header_for(p.cfg, p.geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames)
-    stream, coded_model, prune, wbits, ft_epochs = prune_finetune_code(trainer, p, header, embs, progress)
+    out = (rdo_pipeline if cc.pipeline == "rdo" else paper_pipeline)(trainer, p, header, progress, on_eval)
+    stream = out.stream
     psnr, msssim = measure(stream, video.frames, str(trainer.device))
     if output is not None:
         write_bytes_atomic(output, stream)
     pixels = h * w * t
     sections = {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in parse_stream(stream).sections.items()}
-    entropy = {"weights": coded_model.stats, "embeddings": embs.stats}
-    if embs.temporal_stats is not None:
-        entropy["temporal_embeddings"] = embs.temporal_stats
     cfg = p.cfg
     return EncodeResult(
         stream=stream, path=os.fspath(output) if output is not None else None, bytes=len(stream),
-        bpp=8 * len(stream) / pixels, psnr=psnr, ms_ssim=msssim, float_psnr=float_psnr,
+        bpp=8 * len(stream) / pixels, psnr=psnr, ms_ssim=msssim, float_psnr=out.float_psnr,
         seconds=time.perf_counter() - t0,
         model={"name": cfg.name, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
                "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": decoder_params(cfg),
                **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw]} if cfg.temporal else {}),
-               "precision": trainer.precision, "epochs": p.tcfg.epochs, "finetune_epochs": ft_epochs},
-        compression={**asdict(cc), "prune": prune, "weight_bits": wbits}, sections=sections, entropy=entropy,
+               "precision": trainer.precision, "epochs": p.tcfg.epochs, "finetune_epochs": out.finetune_epochs},
+        compression={**asdict(cc), **out.knobs}, sections=sections, entropy=out.entropy,
         target_bpp=bpp, history=trainer.history,
     )
+
+
+def paper_pipeline(trainer: Trainer, p: EncodePlan, header, progress: bool, on_eval) -> PipelineOutput:
+    """The paper's pipeline (Sec. 4.2, Supp. D), exactly: float fit, 6-bit embeddings, prune,
+    fine-tune, 8-bit weights (format 1.0 / 1.1)."""
+    fit_seconds = split_time(p.tcfg.time_limit, p.tcfg.epochs, _finetune_epochs(p))[0] if p.tcfg.time_limit else 0.0
+    trainer.run(progress=progress, on_eval=on_eval, seconds=fit_seconds)
+    float_psnr = trainer.evaluate(with_msssim=False)["psnr"]
+    embs = quantize_and_code_embeddings(trainer, p.cc)
+    stream, coded_model, prune, wbits, ft_epochs = prune_finetune_code(trainer, p, header, embs, progress)
+    entropy = {"weights": coded_model.stats, "embeddings": embs.stats}
+    if embs.temporal_stats is not None:
+        entropy["temporal_embeddings"] = embs.temporal_stats
+    return PipelineOutput(stream, float_psnr, entropy, {"prune": prune, "weight_bits": wbits}, ft_epochs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..bitstream.payload_grid import GridWeights
 from ..bitstream.stream import ParsedStream, parse_stream
 from .decode import read_stream_bytes
 from .weights import decode_weights
@@ -16,7 +17,8 @@ def info(source: str | os.PathLike | bytes) -> dict:
     pixels = h.width * h.height * h.n_frames
     e = ps.embeddings.coded
     models: dict[str, int] = {}
-    for t in ps.weights:
+    tensors = ps.weights.tensors if isinstance(ps.weights, GridWeights) else ps.weights
+    for t in tensors:
         models[t.model.kind] = models.get(t.model.kind, 0) + 1
     return {
         "format_version": f"{ps.version[0]}.{ps.version[1]}",
@@ -25,7 +27,8 @@ def info(source: str | os.PathLike | bytes) -> dict:
         "width": h.width, "height": h.height, "padding": [h.pad_h, h.pad_w], "frames": h.n_frames,
         "fps": f"{h.fps_num}/{h.fps_den}", "source_pix_fmt": h.pix_fmt, "chunk_frames": h.chunk_frames,
         "bytes": len(data), "bpp": 8 * len(data) / pixels,
-        "weight_bits": sorted({t.bits for t in ps.weights}),
+        "weight_bits": sorted({t.bits for t in tensors}),
+        "quantiser": "step-code grid" if isinstance(ps.weights, GridWeights) else "affine",
         "weight_zero_fraction": _zero_fraction(ps),
         "weight_entropy_models": models,
         "embedding_bits": e.bits, "ll_range_bits": e.ll_bits,

@@ -21,6 +21,10 @@ from .weights import CodedModel, code_weights
 # Calibration, measured on Bunny and carphone (benchmarks/rate_control.py prints them).
 BITS_PER_PARAM = {6: 4.3, 7: 5.2, 8: 6.2, 9: 7.2, 10: 8.2}
 BITS_PER_EMB_SYMBOL = 4.6
+# The rdo pipeline's operating point: the network is sized so that its weights cost this many bits
+# per parameter, and lambda is steered there during training (README "Rate-distortion-optimised").
+RDO_BITS_PER_PARAM = 3.0
+RDO_BITS_PER_EMB_SYMBOL = 3.5
 STREAM_OVERHEAD_BITS = 8 * 64  # header and section framing
 TENSOR_OVERHEAD_BITS = 8 * 14  # quantisation parameters, entropy model, word count of one tensor
 CHUNK_INDEX_BITS = 24  # one chunk's entry in an embedding section's index
@@ -31,12 +35,13 @@ RATE_TOLERANCE = 0.05
 def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c: int, uses_dwt: bool,
                     cc: CompressionConfig) -> float:
     """Estimated bits of the embedding sections (EMBD, and TEMB for temporal models)."""
+    per_symbol = RDO_BITS_PER_EMB_SYMBOL if cc.pipeline == "rdo" else BITS_PER_EMB_SYMBOL
     t_numel = 0
     if cfg_t:
         t_numel = ModelConfig(name=name, c1=4, n_rb=0, strides=geo.strides, emb_hw=geo.emb_hw,  # type: ignore[arg-type]
                               **cfg_t).temb_numel
     cells = geo.emb_hw[0] * geo.emb_hw[1]
-    per_frame = (emb_c * cells + t_numel) * BITS_PER_EMB_SYMBOL * cc.emb_bits / 6
+    per_frame = (emb_c * cells + t_numel) * per_symbol * cc.emb_bits / 6
     per_frame += 2 * cc.ll_range_bits if uses_dwt else 0
     n_sections = 2 if cfg_t else 1
     n_chunks = -(-n_frames // cc.chunk_frames)
@@ -57,6 +62,8 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     pixels = geo.height * geo.width * n_frames
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
+    if cc.pipeline == "rdo":
+        bpp_param = RDO_BITS_PER_PARAM
     smallest_bits = math.inf
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},

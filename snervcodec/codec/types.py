@@ -11,6 +11,9 @@ from ..bitstream.header import StreamHeader
 from ..errors import ConfigError
 
 
+PIPELINES = ("rdo", "paper")
+
+
 @dataclass(frozen=True)
 class CompressionConfig:
     """Pruning, quantisation and chunking of a trained model (paper Sec. 4.2, Supp. D)."""
@@ -22,8 +25,16 @@ class CompressionConfig:
     finetune: float = 0.1  # fine-tune epochs after pruning, as a fraction of training epochs (at least 1)
     finetune_lr: float = 1e-4
     chunk_frames: int = 8  # frames per independently decodable embedding chunk
+    pipeline: str = "rdo"  # "rdo": quantiser and rate in the training loop (format 1.2); "paper": Sec. 4.2 as published
+    lam: float = 0.0  # rdo: the rate weight lambda; 0 = automatic (from the bpp target, or DEFAULT_LAMBDA)
 
     def validate(self) -> "CompressionConfig":
+        if self.pipeline not in PIPELINES:
+            raise ConfigError(f"unknown pipeline {self.pipeline!r} (one of {', '.join(PIPELINES)})")
+        if not 0.0 <= self.lam <= 1e6:
+            raise ConfigError(f"lambda must be in [0, 1e6], got {self.lam}")
+        if self.lam and self.pipeline != "rdo":
+            raise ConfigError("lambda applies to the rdo pipeline only")
         if not 0.0 <= self.prune < 0.95:
             raise ConfigError(f"prune fraction must be in [0, 0.95), got {self.prune}")
         for name in ("weight_bits", "emb_bits", "ll_range_bits"):
@@ -64,3 +75,14 @@ class DecodeResult:
     first_frame: int
     header: StreamHeader
     seconds: float
+
+
+@dataclass
+class PipelineOutput:
+    """What a pipeline (paper or rdo) hands back to :func:`~.encode.encode`."""
+
+    stream: bytes
+    float_psnr: float  # the float model after its first (float) training phase
+    entropy: dict  # coded / estimated / side bits per coded group
+    knobs: dict  # the compression settings as finally used (pruning, bit depth, lambda, step shift)
+    finetune_epochs: int

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from ..bitstream.payload import QUANT_PARAM_BYTES, CodedTensor
+from ..bitstream.payload_grid import GridWeights
 from ..compress.quant import QTensor, dequantize, empirical_bits, quantize_best
 from ..entropy import decode_symbols, encode_symbols, fit_model
 from ..errors import FormatError
@@ -39,7 +40,13 @@ def code_weights(decoder: nn.Module, bits: int) -> CodedModel:
                                        "side_bits": int(side)})
 
 
-def decode_weights(tensors: list[CodedTensor], shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+def decode_weights(tensors: list[CodedTensor] | GridWeights, shapes: dict[str, tuple[int, ...]]
+                   ) -> dict[str, torch.Tensor]:
+    """Dequantised decoder state from a DECW section (1.0 per-tensor layout) or a DECG section (1.2 grid)."""
+    if isinstance(tensors, GridWeights):
+        from .gridcoding import decode_weights_grid
+
+        return decode_weights_grid(tensors, shapes)
     state = {}
     for (name, shape), t in zip(shapes.items(), tensors):
         n = math.prod(shape)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from ..errors import ConfigError
 from .config import TrainConfig
@@ -25,10 +26,13 @@ class Phase:
     train_encoder: bool = True  # False: the decoder alone, on fixed embeddings given to the phase
     eval_every: int = 0  # epochs between PSNR evaluations on the training frames (0: none)
     seconds: float = 0.0  # > 0: the phase lasts this long (``epochs`` is then a cap) and its schedule follows the clock
+    quant: Literal["none", "noise", "ste"] = "none"  # quantiser in the loop (compress.qat); "none": float
+    lam: float = 0.0  # rate weight: the loss is D + lam * (estimated bits per pixel); quantised phases only
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
-                or not self.seconds >= 0:
+                or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste") or not self.lam >= 0 \
+                or (self.lam > 0 and self.quant == "none"):
             raise ConfigError(f"invalid training phase {self}")
 
 
@@ -41,6 +45,27 @@ def fit_phase(tc: TrainConfig, lr_scale: float = 1.0, seconds: float = 0.0) -> P
 def finetune_phase(epochs: int, lr: float, seconds: float = 0.0) -> Phase:
     """The decoder alone on fixed (quantised) embeddings, cosine from ``lr`` to 0."""
     return Phase("fine-tune", epochs, lr, 0.0, False, 0, seconds)
+
+
+def rdo_phases(tc: TrainConfig, finetune_epochs: int, lam: float, lr_scale: float = 1.0,
+               seconds: float = 0.0) -> list[Phase]:
+    """The rate-distortion-optimised recipe in the epochs (or seconds) the paper's pipeline spends on
+    fit + fine-tune: a float fit; after pruning, encoder and decoder with noise quantisation and the
+    rate term; then the decoder alone on the coded embeddings with exact (straight-through) rounding.
+    Shares: 50% / 35% / 15% (README "Rate-distortion-optimised encoding")."""
+    total = tc.epochs + finetune_epochs
+    fit = max(1, round(RDO_SHARES[0] * total)) if total else 0
+    ste = max(1, round(RDO_SHARES[2] * total)) if total > 2 else 0
+    noise = max(0, total - fit - ste)
+    sec = [seconds * f for f in RDO_SHARES]
+    eval_every = tc.eval_every or max(1, total // 10)
+    return [Phase("fit", fit, tc.lr * lr_scale, tc.warmup, True, eval_every, sec[0]),
+            Phase("qat-noise", noise, RDO_LR * lr_scale, 0.0, True, eval_every, sec[1], "noise", lam),
+            Phase("qat-ste", ste, RDO_LR * lr_scale, 0.0, False, eval_every, sec[2], "ste", lam)]
+
+
+RDO_SHARES = (0.5, 0.35, 0.15)
+RDO_LR = 5e-4
 
 
 def split_time(total: float, epochs: int, finetune_epochs: int) -> tuple[float, float]:

@@ -8,9 +8,6 @@ The encoder is trained jointly; afterwards its outputs (the embeddings) are all 
 from __future__ import annotations
 
 import math
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -18,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from ..compress.prune import PruneMask
+from ..compress.qat import RDOQuantizers
 from ..device import autocast, resolve_device, resolve_precision, to_channels_last
 from ..errors import ConfigError
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
@@ -30,73 +28,11 @@ from .data import FrameSet
 from .loss import snerv_loss
 from .config import batch_lr_scale, resolve_batch_size
 from .phases import Phase, fit_phase, lr_at, lr_factor
+from .result import FitResult
+from .runtime import Clock, WithParams, adam, progress_bar
 
+RDO_PARAM_LR = 10.0  # steps and rate models learn at 10x the network's learning rate
 Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # fixed (embeddings, temporal embeddings) of a phase
-
-
-def _progress_bar(total: float, desc: str, unit: str = "it"):
-    from tqdm.auto import tqdm
-
-    fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]" if unit == "s" else None
-    return tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True, leave=False, bar_format=fmt)
-
-
-def _adam(params: list[torch.Tensor], lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
-    """Adam; on CUDA the fused kernel (one launch for every tensor), elsewhere PyTorch's default."""
-    if device.type == "cuda":
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-    return torch.optim.Adam(params, lr=lr, betas=betas)
-
-
-class _Clock:
-    """Training time of a phase (evaluations excluded) against its budget (0: no budget)."""
-
-    def __init__(self, budget: float):
-        self.budget, self.spent, self.t0, self.last = budget, 0.0, time.perf_counter(), 0.0
-
-    @property
-    def elapsed(self) -> float:
-        return self.spent + time.perf_counter() - self.t0
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.elapsed / self.budget) if self.budget else 0.0
-
-    @property
-    def done(self) -> bool:
-        return bool(self.budget) and self.elapsed >= self.budget
-
-    def tick(self) -> float:
-        """Seconds since the last tick (for a progress bar counting seconds)."""
-        now = min(self.elapsed, self.budget)
-        d, self.last = now - self.last, now
-        return d
-
-    @contextmanager
-    def paused(self):
-        self.spent += time.perf_counter() - self.t0
-        try:
-            yield
-        finally:
-            self.t0 = time.perf_counter()
-
-
-@dataclass
-class FitResult:
-    """A trained decoder and everything needed to synthesise the clip with it."""
-
-    cfg: ModelConfig
-    geometry: Geometry
-    decoder: nn.Module
-    embeddings: torch.Tensor  # (T, C, h, w) float32, on the CPU
-    ll_range: torch.Tensor  # (T, 2) per-frame LL (min, max), float32 (SNeRV; (T, 0) for HNeRV)
-    psnr: float  # mean per-frame RGB PSNR of the float output (clamped to [0, 1]), on the original size
-    ms_ssim: float
-    train_seconds: float
-    history: list[dict] = field(default_factory=list)
-    encoder: nn.Module | None = None
-    precision: str = "fp32"
-    temporal: torch.Tensor | None = None  # SNeRV(T): (T, 2*t_channels, th, tw) backward then forward
 
 
 def _prepare(module: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
@@ -140,6 +76,19 @@ class Trainer:
         self.lr_scale = batch_lr_scale(tcfg, self.batch_size)  # for every phase's lr
         self.history: list[dict] = []
         self.seconds = 0.0
+        self.rdo: RDOQuantizers | None = None  # quantised phases' steps and rate models
+        self.lam = 0.0  # the rate weight of the running quantised phase
+        self._qmasks: dict[str, torch.Tensor] | None = None
+        self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
+
+    def attach_quantizers(self, weight_bits: int, emb_bits: int, weight_target: float | None = None,
+                          emb_target: float | None = None) -> RDOQuantizers:
+        """Start quantisation-aware training: steps and rate models from the current float model
+        (starting near ``*_target`` bits per value when given)."""
+        emb, temb = self.encode_all()
+        self.rdo = RDOQuantizers(self.decoder, emb, temb, weight_bits, emb_bits, weight_target,
+                                 emb_target).to(self.device)
+        return self.rdo
 
     # --------------------------------------------------------------------------------------
     def _cl(self, x: torch.Tensor | None) -> torch.Tensor | None:
@@ -153,21 +102,47 @@ class Trainer:
         emb, temb = fixed
         return self._cl(emb[idx]), self._cl(temb[idx]) if temb is not None else None
 
-    def _forward(self, idx: torch.Tensor, fixed: Fixed | None = None, decoder: nn.Module | None = None):
+    def _forward(self, idx: torch.Tensor, fixed: Fixed | None = None, decoder: nn.Module | None = None,
+                 quant: str | None = None, measure: bool = True):
+        """(batch, synthesis, estimated weight bits, estimated embedding bits of the batch); the bits
+        are 0 unless ``quant`` runs the network with quantised weights (and embeddings, when they
+        come from the encoder)."""
         b = self.data.batch(idx)
+        wbits = ebits = 0.0
         with autocast(self.device, self.precision):
             emb, temb = self._embed(b, idx, fixed)
-            out = synthesize(decoder or self.decoder, self.cfg, emb, b.ll_min, b.ll_max, temb)
-        return b, out
+            dec = decoder or self.decoder
+            if quant is not None:
+                if fixed is None:
+                    emb, ebits = self.rdo.emb(emb, quant)
+                    if temb is not None:
+                        temb, tbits = self.rdo.temb(temb, quant)
+                        ebits = ebits + tbits
+                qparams, wbits = self.rdo.weights(dec, quant, self._qmasks, measure)
+                dec = WithParams(dec, qparams)
+            out = synthesize(dec, self.cfg, emb, b.ll_min, b.ll_max, temb)
+        return b, out, wbits, ebits
 
     def step(self, opt: torch.optim.Optimizer, params: list[torch.Tensor], idx: torch.Tensor,
-             fixed: Fixed | None = None, mask: PruneMask | None = None) -> torch.Tensor:
-        """One optimisation step of every phase: forward, loss, backward, (masked) clipped update.
-        Returns the loss on the device (no host synchronisation)."""
-        b, out = self._forward(idx, fixed)
+             fixed: Fixed | None = None, mask: PruneMask | None = None, quant: str | None = None,
+             measure: bool = True) -> torch.Tensor:
+        """One optimisation step of every phase: forward, loss (+ lam x estimated bpp when
+        quantised), backward, (masked) clipped update. Returns the distortion term on the device (no
+        host synchronisation). ``measure``: also estimate the rounded weights' bits (noise phases;
+        rate control reads the last step's)."""
+        b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure)
         loss = snerv_loss(out, b, self.tcfg.loss_weights)
+        total = loss
+        if quant is not None:
+            pixels = self.height * self.width
+            total = loss + self.lam * (wbits / (self.data.n * pixels) + ebits / (len(idx) * pixels))
+            if measure:
+                self._wbits = self.rdo.weights.coded_bits
+            if fixed is None:
+                e = self.rdo.emb.coded_bits + (self.rdo.temb.coded_bits if self.rdo.temb is not None else 0.0)
+                self._ebits = e + (self._ebits if self._ebits is not None else 0.0)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         if mask is not None:
             mask.mask_gradients(self.decoder)
         if self.tcfg.grad_clip > 0:
@@ -184,45 +159,54 @@ class Trainer:
         self.run_phase(fit_phase(self.tcfg, self.lr_scale, t), progress=progress, on_eval=on_eval)
 
     def run_phase(self, phase: Phase, fixed: Fixed | None = None, mask: PruneMask | None = None,
-                  progress: bool = False, on_eval: Callable[[dict], None] | None = None) -> None:
+                  progress: bool = False, on_eval: Callable[[dict], None] | None = None,
+                  rate_target: float | None = None, fixed_bits: float = 0.0) -> None:
         """Train one phase: a fresh Adam over its trainable parts, its schedule, shuffled frames.
 
         ``fixed``: (embeddings, temporal embeddings) for phases that do not train the encoder;
         ``mask``: pruned weights stay exactly zero (their gradients are zeroed before clipping).
         A timed phase (``phase.seconds``) runs its schedule on the clock and stops on time. Nothing
-        in the step loop waits for the device: losses add up on it and are read once per epoch."""
+        in the step loop waits for the device: losses add up on it and are read once per epoch.
+
+        Quantised phases (``phase.quant``) need :meth:`attach_quantizers` first and train the steps
+        and rate models too. With ``rate_target`` (bits), the steps follow the estimated rate once
+        per epoch (``fixed_bits``: bits of fixed embeddings, which the phase does not estimate)."""
         if phase.epochs <= 0 and not phase.seconds:
             return
         if not phase.train_encoder and fixed is None:
             raise ConfigError(f"phase {phase.name} trains the decoder alone and needs fixed embeddings")
         fixed = self._to_device(fixed)
-        params = (list(self.encoder.parameters()) if phase.train_encoder else []) + list(self.decoder.parameters())
-        opt = _adam(params, phase.lr, self.tcfg.betas, self.device)
+        params, opt = self._optimiser(phase, mask)
+        quant = None if phase.quant == "none" else phase.quant
         n, bs = len(self.train_idx), self.batch_size
         steps = math.ceil(n / bs)
         timed = phase.seconds > 0
         total = phase.epochs * steps
-        bar = _progress_bar(phase.seconds if timed else total, phase.name, "s" if timed else "it") \
+        bar = progress_bar(phase.seconds if timed else total, phase.name, "s" if timed else "it") \
             if progress else None
         self.encoder.train(phase.train_encoder)
         self.decoder.train()
-        clock = _Clock(phase.seconds)
+        clock = Clock(phase.seconds)
         it, epoch, next_eval = 0, 0, phase.seconds / 10
         try:
             while (timed or epoch < phase.epochs) and not clock.done:
                 perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
                 loss_sum = torch.zeros((), device=self.device)
+                self._ebits = None
                 for s in range(steps):
                     f = lr_at(clock.fraction, phase.warmup) if timed else lr_factor(it, total, phase.warmup)
                     for g in opt.param_groups:
-                        g["lr"] = phase.lr * f
-                    loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs], fixed, mask)
+                        g["lr"] = g["base_lr"] * f
+                    loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs], fixed, mask, quant,
+                                          s == steps - 1 or clock.budget > 0)
                     it += 1
                     if bar is not None:
                         bar.update(clock.tick() if timed else 1)
                     if clock.done:
                         break
                 epoch += 1
+                if quant is not None and rate_target:
+                    self._follow_rate(rate_target, fixed_bits, fixed is None)
                 due = phase.eval_every and ((clock.elapsed >= next_eval or clock.done) if timed else
                                             (epoch % phase.eval_every == 0 or epoch == phase.epochs))
                 if due:
@@ -240,12 +224,48 @@ class Trainer:
             if bar is not None:
                 bar.close()
 
+    def estimated_bits(self, fixed_bits: float = 0.0) -> float:
+        """The rate model's bits of the rounded symbols after the last epoch: decoder weights (last
+        step) plus the embeddings (the epoch's batches cover every frame once), or ``fixed_bits``
+        for fixed ones."""
+        w = float(self._wbits) if self._wbits is not None else 0.0
+        return w + (float(self._ebits) if self._ebits is not None else fixed_bits)
+
+    def _follow_rate(self, target: float, fixed_bits: float, embeddings: bool) -> None:
+        """Rate control during training: after each epoch, every step of the phase's coded groups
+        moves by the same factor, by the high-rate rule (one bit per value per octave) from the
+        estimated rate's distance to ``target`` (at most half an octave at a time)."""
+        groups = [self.rdo.weights] + ([g for g in (self.rdo.emb, self.rdo.temb) if g is not None]
+                                       if embeddings else [])
+        n = sum(g.numel for g in groups)
+        octaves = max(-0.5, min(0.5, (self.estimated_bits(fixed_bits) - target) / max(n, 1)))
+        for g in groups:
+            g.scale_steps(octaves)
+
+    def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
+        """(the network parameters the phase clips, a fresh Adam over them and, in quantised phases,
+        over the steps and rate models at RDO_PARAM_LR x the phase's lr)."""
+        params = (list(self.encoder.parameters()) if phase.train_encoder else []) + list(self.decoder.parameters())
+        groups = [{"params": params, "base_lr": phase.lr}]
+        if phase.quant != "none":
+            if self.rdo is None:
+                raise ConfigError(f"phase {phase.name} quantises and needs attach_quantizers() first")
+            self.lam = phase.lam
+            groups.append({"params": list(self.rdo.parameters()), "base_lr": phase.lr * RDO_PARAM_LR})
+            self._qmasks = ({n: m.to(self.device, torch.float32) for n, m in mask.masks.items()}
+                            if mask is not None else None)
+        return params, adam(groups, self.tcfg.betas, self.device)
+
     def _log_epoch(self, phase: Phase, epoch: int, loss: float, fixed: Fixed | None,
                    on_eval: Callable[[dict], None] | None, seconds: float) -> None:
-        psnr = self.evaluate(with_msssim=False, frames=self.train_idx.tolist(), fixed=fixed)["psnr"]
+        quant = "ste" if phase.quant != "none" else None
+        psnr = self.evaluate(with_msssim=False, frames=self.train_idx.tolist(), fixed=fixed, quant=quant)["psnr"]
         rec = {"epoch": epoch, "loss": loss, "psnr": psnr, "seconds": round(seconds, 3)}
         if phase.name != "fit":
             rec["phase"] = phase.name
+        if quant is not None:
+            rec["lambda"] = self.lam
+            rec["estimated_bits"] = round(self.estimated_bits(), 1)
         self.history.append(rec)
         if on_eval:
             on_eval(rec)
@@ -285,7 +305,7 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, with_msssim: bool = True, chunk: int = 8, frames: Sequence[int] | None = None,
-                 fixed: Fixed | None = None, decoder: nn.Module | None = None) -> dict:
+                 fixed: Fixed | None = None, decoder: nn.Module | None = None, quant: str | None = None) -> dict:
         """PSNR (and MS-SSIM) of the float model on the original size, over ``frames`` (default: the
         whole clip), against the reference frames; with the encoder's embeddings or ``fixed`` ones,
         and this trainer's decoder or another."""
@@ -298,7 +318,7 @@ class Trainer:
         fixed = self._to_device(fixed)
         for i in range(0, len(sel), chunk):
             idx = sel[i:i + chunk].to(self.device)
-            b, out = self._forward(idx, fixed, dec)
+            b, out, _, _ = self._forward(idx, fixed, dec, quant)
             rec = crop_frames(out.frame.clamp(0, 1), self.height, self.width)
             ref = self._reference(idx, b)
             psnrs.append(psnr_per_frame(rec, ref).cpu())

@@ -1,0 +1,110 @@
+"""Format 1.2's coding face: what the rate-distortion-optimised trainer learned (steps, rate
+models: :mod:`..compress.qat`) becomes integer step codes, integer Laplace tables and range-coded
+words; and back. The tables come from the learned parameters themselves, so the rate estimated in
+training is the rate coded (``stats`` reports both)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..bitstream.payload_grid import GridTensor, GridWeights, channels_of
+from ..compress.grid import K_MAX, code_for_step, dequantize_grid, offset, step_from_code
+from ..compress.qat import GroupQuantizer, WeightQuantizers
+from ..entropy import ChunkDecoder, ChunkEncoder, SymbolModel, fit_model
+from ..errors import FormatError
+
+
+@dataclass
+class GridCoded:
+    """Weights as coded: the payload, the dequantised state the decoder will see, and rate figures."""
+
+    weights: GridWeights
+    state: dict[str, torch.Tensor]
+    stats: dict
+
+
+def laplace_table(symbols: np.ndarray, bits: int, a: float) -> SymbolModel:
+    """The stream's integer model of signed-offset symbols under the learned geometric law
+    ``r = exp(-a)``: centred on the zero symbol, over the whole ``bits``-bit alphabet, so that the
+    code length is the training estimate's (a table cut to the symbols' range would renormalise
+    the law; constant when every symbol is the same)."""
+    lo, hi = int(symbols.min()), int(symbols.max())
+    if lo == hi:
+        return SymbolModel("constant", lo, hi)
+    decay = int(min(65535, max(1, round(65536 * math.exp(-a)))))
+    return SymbolModel("laplace", 0, (1 << bits) - 1, centre=offset(bits), decay=decay)
+
+
+def step_codes(g: GroupQuantizer, shift: int = 0) -> np.ndarray:
+    """The learned steps snapped to the grid, moved by ``shift`` codes (rate control's knob)."""
+    k = code_for_step(g.log_step.detach().exp().cpu().double().numpy()) + shift
+    return np.clip(k, 0, K_MAX)
+
+
+def _rate_a(g: GroupQuantizer, k: np.ndarray) -> float:
+    """The learned decay, rescaled to the symbols of steps ``k`` (a shifted step rescales them)."""
+    learned = g.log_step.detach().exp().cpu().double().numpy()
+    ratio = float(np.exp(np.mean(np.log(step_from_code(k).astype(np.float64) / learned))))
+    return float(g.log_a.detach().exp()) * ratio
+
+
+def geometric_bits_np(q: np.ndarray, a: float) -> float:
+    """Training's rate estimate (:func:`..compress.qat.geometric_bits`) of signed symbols ``q``."""
+    log_p0 = math.log(-math.expm1(-a)) - math.log1p(math.exp(-a))
+    return float((q.size * -log_p0 + a * np.abs(q).sum()) / math.log(2))
+
+
+def quantize_group(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray) -> np.ndarray:
+    """Signed-offset symbols of ``x`` (float32, CPU) with step codes ``k`` along the group's axis."""
+    steps = torch.from_numpy(step_from_code(k))
+    shape = [1] * x.dim()
+    if g.axis is not None and len(k) > 1:
+        shape[g.axis] = -1
+    return (g.symbols(x, steps.reshape(shape)).numpy().astype(np.int32) + offset(g.bits))
+
+
+def code_weights_grid(decoder: nn.Module, quantizers: WeightQuantizers, shift: int = 0) -> GridCoded:
+    """Quantise every decoder tensor with its learned steps (``shift`` codes coarser or finer) and
+    code them all in one word stream. Pruned weights are exact zeros and stay symbol 2^(bits-1)."""
+    enc = ChunkEncoder()
+    params = {n: p.detach().float().cpu() for n, p in decoder.named_parameters()}
+    tensors, state = [], {}
+    est = side = n_sym = 0.0
+    for name, g in zip(quantizers.names, quantizers.groups):
+        x = params[name]
+        k = step_codes(g, shift)
+        sym = quantize_group(x, g, k)
+        a = _rate_a(g, k)
+        model, k_model = laplace_table(sym, g.bits, a), fit_model(k)
+        enc.encode(k, k_model)
+        enc.encode(sym, model)
+        tensors.append(GridTensor(g.bits, k_model, model))
+        state[name] = torch.from_numpy(dequantize_grid(sym, k, g.bits, 0))
+        est += geometric_bits_np(sym - offset(g.bits), a)
+        est += k_model.ideal_bits(np.bincount(k - k_model.lo, minlength=k_model.alphabet))
+        side += 8 + k_model.side_bits() + model.side_bits()
+        n_sym += sym.size
+    words = enc.words()
+    # estimated: the training rate model's bits of the symbols, plus the step codes' code length;
+    # coded: the words actually written (SPEC.md 4.4); side: the models ahead of them
+    stats = {"symbols": int(n_sym), "estimated_bits": est, "coded_bits": int(32 * len(words)),
+             "side_bits": int(side)}
+    return GridCoded(GridWeights(tensors, words), state, stats)
+
+
+def decode_weights_grid(gw: GridWeights, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    dec = ChunkDecoder(gw.words)
+    state = {}
+    for (name, shape), t in zip(shapes.items(), gw.tensors):
+        try:
+            k = dec.decode(channels_of(shape), t.step_model)
+            sym = dec.decode(math.prod(shape), t.model)
+        except Exception as e:  # constriction raises on words that cannot be a valid stream
+            raise FormatError(f"DECG section: tensor {name} does not decode ({e})") from None
+        state[name] = torch.from_numpy(dequantize_grid(sym.reshape(shape), k, t.bits, 0))
+    return state

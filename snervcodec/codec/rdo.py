@@ -1,0 +1,119 @@
+"""The rate-distortion-optimised pipeline (the default; format 1.2): train with the quantiser and
+the rate in the loop, after HiNeRV (quantisation-aware training) and NVRC (learned steps, a rate
+term, entropy models for weights and latents).
+
+    fit (float) --prune 10%--> qat-noise: encoder + decoder, D + lam R, noise quantiser -->
+    quantise and code the embeddings --> qat-ste: decoder alone, exact rounding, D + lam R -->
+    code the weights with the learned steps and rate models --> .snv 1.2
+
+With a bpp target, lam follows the estimated rate during training (:meth:`Trainer._follow_rate`) and
+one global step shift lands the real file in the rate window; the alphabets stay the paper's:
+8-bit weights, 6-bit embeddings, 10% magnitude pruning.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..bitstream.container import SECTION_FRAMING_BYTES
+from ..bitstream.stream import build_stream, header_bytes
+from ..compress.prune import global_magnitude_mask
+from ..training import Trainer
+from ..training.phases import rdo_phases
+from .embeddings import code_embeddings, quantize_embeddings_grid
+from .gridcoding import GridCoded, code_weights_grid
+from .ratecontrol import RATE_TOLERANCE, RDO_BITS_PER_EMB_SYMBOL, RDO_BITS_PER_PARAM
+from .types import PipelineOutput
+from .weights import cpu_copy
+
+DEFAULT_LAMBDA = 0.5  # rate weight (loss units per bit per pixel); measured flat over 0.15-0.5, worse at 4
+MAX_SHIFT = 256  # step-code shifts rate control may try (64 codes = one octave)
+MODEL_SIDE_BYTES = 24  # per decoder tensor in DECG (1.2): bit depth and two symbol models (about)
+
+
+def rdo_pipeline(trainer: Trainer, p, header, progress: bool, on_eval: Callable | None) -> PipelineOutput:
+    """Train (three phases), code, and return the stream; ``p`` is the encode plan."""
+    cc, tc = p.cc, p.tcfg
+    ft = max(1, round(cc.finetune * tc.epochs)) if tc.epochs > 0 and cc.finetune > 0 else 0
+    lam = cc.lam or DEFAULT_LAMBDA
+    fit, noise, ste = rdo_phases(tc, ft, lam, trainer.lr_scale, tc.time_limit)
+    trainer.run_phase(fit, progress=progress, on_eval=on_eval)
+    float_psnr = trainer.evaluate(with_msssim=False)["psnr"]
+    mask = global_magnitude_mask(trainer.decoder, cc.prune)
+    mask.apply(trainer.decoder)
+    rdo = trainer.attach_quantizers(cc.weight_bits, cc.emb_bits, RDO_BITS_PER_PARAM, RDO_BITS_PER_EMB_SYMBOL)
+    steer = p.target_bytes is not None
+    n_tensors = len(rdo.weights.names)
+    fixed_bytes = header_bytes(header) + 3 * SECTION_FRAMING_BYTES + n_tensors * MODEL_SIDE_BYTES
+    target = 8 * (p.target_bytes - fixed_bytes) if steer else None
+    trainer.run_phase(noise, mask=mask, progress=progress, on_eval=on_eval, rate_target=target)
+
+    emb, temb = trainer.encode_all()
+    qe = quantize_embeddings_grid(emb, rdo.emb, trainer.data.ll_range)
+    coded_emb, emb_stats = code_embeddings(qe, cc.chunk_frames)
+    coded_temb = temb_stats = qt = None
+    if temb is not None:
+        qt = quantize_embeddings_grid(temb, rdo.temb, None)
+        coded_temb, temb_stats = code_embeddings(qt, cc.chunk_frames)
+    fixed = (qe.values, qt.values if qt is not None else None)
+    emb_bits = emb_stats["coded_bits"] + (temb_stats["coded_bits"] if temb_stats else 0)
+
+    def stream_of(coded: GridCoded) -> bytes:
+        return build_stream(header, coded.weights, coded_emb, coded_temb)
+
+    def land(dec) -> tuple[int, GridCoded]:
+        coded = code_weights_grid(dec, rdo.weights, 0)
+        if p.target_bytes is None:
+            return 0, coded
+        return search_shift(dec, rdo.weights, p.target_bytes, lambda c: len(stream_of(c)), coded)
+
+    # land the rate before the last phase, so that it trains on the final steps; then once more
+    shift, _ = land(cpu_copy(trainer.decoder))
+    rdo.weights.shift_codes(shift)
+    trainer.run_phase(ste, fixed=fixed, mask=mask, progress=progress, on_eval=on_eval, rate_target=target,
+                      fixed_bits=emb_bits)
+    shift2, coded = land(cpu_copy(trainer.decoder))
+    shift += shift2
+    entropy = {"weights": coded.stats, "embeddings": emb_stats}
+    if temb_stats is not None:
+        entropy["temporal_embeddings"] = temb_stats
+    return PipelineOutput(stream_of(coded), float_psnr, entropy,
+                          {"prune": cc.prune, "weight_bits": cc.weight_bits, "lambda": trainer.lam,
+                           "step_shift": shift}, ft)
+
+
+def search_shift(decoder, quantizers, target_bytes: float, size_of: Callable[[GridCoded], int],
+                 coded0: GridCoded) -> tuple[int, GridCoded]:
+    """The global step-code shift (coarser > 0, finer < 0) that puts the stream in the rate window
+    [(1 - 0.8 x tolerance) target, target]; the file size falls as the shift grows. Bisection on
+    integers; returns the smallest shift whose stream fits the budget when none lands in the window."""
+    lo_ok = (1 - RATE_TOLERANCE * 0.8) * target_bytes
+    cache = {0: (size_of(coded0), coded0)}
+
+    def size(s: int) -> int:
+        if s not in cache:
+            c = code_weights_grid(decoder, quantizers, s)
+            cache[s] = (size_of(c), c)
+        return cache[s][0]
+
+    if lo_ok <= size(0) <= target_bytes:
+        return 0, coded0
+    # bracket: a shift too big (fits) and one too small (over budget), by doubling away from 0
+    if size(0) > target_bytes:
+        small, big = 0, 1
+        while size(big) > target_bytes and big < MAX_SHIFT:
+            small, big = big, 2 * big
+    else:
+        big, small = 0, -1
+        while size(small) < lo_ok and small > -MAX_SHIFT:
+            big, small = small, 2 * small
+    while big - small > 1:
+        mid = (big + small) // 2
+        if lo_ok <= size(mid) <= target_bytes:
+            return mid, cache[mid][1]
+        if size(mid) > target_bytes:
+            small = mid
+        else:
+            big = mid
+    best = big if size(big) <= target_bytes else small
+    return best, cache[best][1]

@@ -1,0 +1,173 @@
+"""Quantisation and rate in the training loop: the training face of format 1.2's coder.
+
+Each coded group (a decoder tensor, the embeddings) gets a :class:`GroupQuantizer`: a learned step
+per channel (LSQ-style, in the log domain) and a learned two-sided geometric ("discrete Laplace")
+rate model ``p(q) = (1-r)/(1+r) * r^|q|``. The same two numbers are what the coder writes
+(steps snapped to :mod:`.grid`, ``r`` as the 16-bit decay of ``entropy``'s ``laplace`` model), so the
+rate trained on is the rate coded. The quantiser has two modes (after Balle et al., HiNeRV's
+Quant-Noise and Cool-chic's annealing):
+
+- ``noise``: ``w/step + u``, u ~ U(-1/2, 1/2): a differentiable proxy early in training;
+- ``ste``: ``round(w/step)`` with a straight-through gradient: exactly the coded values.
+
+Symbols stay inside the signed ``bits``-bit alphabet (8 for weights, 6 for embeddings), and pruned
+weights stay exactly zero (the mask multiplies the relaxed symbol).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .grid import K_MAX, code_for_step, step_from_code
+
+QuantMode = Literal["noise", "ste"]
+LN2 = math.log(2.0)
+
+
+def fake_quant(x: torch.Tensor, step: torch.Tensor, bits: int, mode: QuantMode,
+               mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dequantised values, relaxed symbols) of ``x`` with steps broadcastable to it."""
+    y = x / step
+    if mode == "noise":
+        y = y + (torch.rand_like(y) - 0.5)
+    else:
+        y = y + (torch.round(y) - y).detach()
+    q_lo, q_hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    y = y.clamp(q_lo, q_hi)
+    if mask is not None:
+        y = y * mask
+    return y * step, y
+
+
+def geometric_bits(y: torch.Tensor, log_a: torch.Tensor) -> torch.Tensor:
+    """Bits of symbols ``y`` under ``p(q) = (1-r)/(1+r) r^|q|`` with ``r = exp(-a)``, summed.
+    Exact at integer ``y`` (the code length of the coder's table up to its 2^-24 rounding)."""
+    a = log_a.exp()
+    log_p0 = torch.log(-torch.expm1(-a)) - F.softplus(-a)  # log((1-r)/(1+r))
+    return (y.numel() * -log_p0 + a * y.abs().sum()) / LN2
+
+
+class GroupQuantizer(nn.Module):
+    """Learned steps (one per slice along ``axis``) and rate model of one coded group."""
+
+    def __init__(self, x: torch.Tensor, bits: int, axis: int | None, target_bits: float | None = None):
+        """Steps start where a Laplace source of ``x``'s mean magnitude costs ``target_bits`` per
+        value (high-rate: ``step = 2e E|x| / 2^bits``), never finer than the alphabet needs to
+        cover ``x`` without clipping; without a target, at that finest step."""
+        super().__init__()
+        self.bits, self.axis = bits, axis
+        x = x.detach().float()
+        if axis is None or x.dim() < 2:
+            self.axis, flat = None, x.reshape(1, -1)
+        else:
+            flat = x.transpose(0, axis).reshape(x.shape[axis], -1)
+        qmax = (1 << (bits - 1)) - 1
+        step = flat.abs().amax(1).clamp_min(1e-8) / qmax
+        if target_bits is not None:
+            step = torch.maximum(step, 2 * math.e * flat.abs().mean(1).clamp_min(1e-8) / 2 ** target_bits)
+        self.log_step = nn.Parameter(step.log())
+        self.numel = x.numel()  # values in the group (for embeddings: the whole clip's)
+        # the rate model's start: a geometric law fitted to the symbols at those steps by moments
+        mean_abs = float((flat.abs() / step[:, None]).round().mean())
+        self.log_a = nn.Parameter(torch.tensor(math.log(math.log1p(1.0 / max(mean_abs, 1e-2)))))
+
+    def steps(self, ndim: int) -> torch.Tensor:
+        s = self.log_step.exp()
+        if self.axis is None:
+            return s.reshape((1,) * ndim)
+        shape = [1] * ndim
+        shape[self.axis] = -1
+        return s.reshape(shape)
+
+    def forward(self, x: torch.Tensor, mode: QuantMode, mask: torch.Tensor | None = None,
+                measure: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """(quantised x, estimated bits of x's symbols). In ``noise`` mode the bits are those of
+        the relaxed symbols (what training differentiates); with ``measure``, :attr:`coded_bits`
+        holds the estimate for the rounded ones (what rate control steers: noise inflates the first)."""
+        xq, y = fake_quant(x, self.steps(x.dim()).to(x.dtype), self.bits, mode, mask)
+        bits = geometric_bits(y.float(), self.log_a)
+        if mode == "noise" and measure:
+            with torch.no_grad():
+                q = self.symbols(x) * (mask if mask is not None else 1.0)
+                self.coded_bits = geometric_bits(q, self.log_a)
+        else:
+            self.coded_bits = bits.detach()
+        return xq, bits
+
+    @torch.no_grad()
+    def scale_steps(self, octaves: float) -> None:
+        """Steps x 2^octaves."""
+        self.log_step.add_(octaves * math.log(2.0))
+
+    @torch.no_grad()
+    def shift_codes(self, n: int) -> None:
+        """Steps snapped to the grid and moved ``n`` codes (what the coder writes for a shift of ``n``)."""
+        k = np.clip(code_for_step(self.log_step.detach().exp().cpu().double().numpy()) + n, 0, K_MAX)
+        self.log_step.copy_(torch.from_numpy(step_from_code(k)).to(self.log_step).log())
+
+    @torch.no_grad()
+    def symbols(self, x: torch.Tensor, steps: torch.Tensor | None = None) -> torch.Tensor:
+        """Integer symbols (signed) of ``x`` with the learned steps, or with ``steps``."""
+        s = self.steps(x.dim()) if steps is None else steps
+        lim = 1 << (self.bits - 1)
+        return torch.round(x.float() / s).clamp(-lim, lim - 1)
+
+
+class WeightQuantizers(nn.Module):
+    """One :class:`GroupQuantizer` per decoder parameter, in ``state_dict`` order (the stream's):
+    per output channel for kernels, one step for a bias or other vector."""
+
+    def __init__(self, decoder: nn.Module, bits: int, target_bits: float | None = None):
+        super().__init__()
+        self.names = [n for n, _ in decoder.named_parameters()]
+        if list(decoder.state_dict()) != self.names:
+            raise ValueError("a coded decoder holds parameters only, in state_dict order")
+        self.groups = nn.ModuleList(GroupQuantizer(p, bits, 0, target_bits) for _, p in decoder.named_parameters())
+
+    def forward(self, decoder: nn.Module, mode: QuantMode, masks: dict[str, torch.Tensor] | None = None,
+                measure: bool = True) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """(quantised parameters by name, estimated bits of all of them); :attr:`coded_bits`: the
+        estimate for the rounded symbols."""
+        params = dict(decoder.named_parameters())
+        out, total, coded = {}, 0.0, 0.0
+        for name, g in zip(self.names, self.groups):
+            m = masks.get(name) if masks else None
+            out[name], bits = g(params[name], mode, m.to(params[name].dtype) if m is not None else None, measure)
+            total, coded = total + bits, coded + g.coded_bits
+        self.coded_bits = coded
+        return out, total
+
+    @torch.no_grad()
+    def scale_steps(self, octaves: float) -> None:
+        """Every step x 2^octaves (rate control during training)."""
+        for g in self.groups:
+            g.scale_steps(octaves)
+
+    @torch.no_grad()
+    def shift_codes(self, n: int) -> None:
+        """Every step onto the grid, ``n`` codes coarser (> 0) or finer: the coder's global knob."""
+        for g in self.groups:
+            g.shift_codes(n)
+
+    @property
+    def numel(self) -> int:
+        return sum(g.numel for g in self.groups)
+
+
+class RDOQuantizers(nn.Module):
+    """What a quantised training phase learns besides the network: the steps and rate models of
+    every decoder tensor, of the embeddings and (SNeRV(T)) of the temporal embeddings. Built from
+    the float model (its ranges give the first steps)."""
+
+    def __init__(self, decoder: nn.Module, emb: torch.Tensor, temb: torch.Tensor | None, weight_bits: int,
+                 emb_bits: int, weight_target: float | None = None, emb_target: float | None = None):
+        super().__init__()
+        self.weights = WeightQuantizers(decoder, weight_bits, weight_target)
+        self.emb = GroupQuantizer(emb, emb_bits, 1, emb_target)
+        self.temb = GroupQuantizer(temb, emb_bits, 1, emb_target) if temb is not None else None
