@@ -4,7 +4,8 @@
     python bitstream/make_conformance.py NAME ...   # (re)make these cases
 
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
-cases (1.1 added snerv-t and snerv-t-2d) and leaves the old ones alone.
+cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
+leaves the old ones alone. The older cases come from the paper pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ CASES = {
                     about="SNeRV(T), format 1.1, odd-grid 44x30, 5 frames, 2 frames per chunk"),
     "snerv-t-2d": dict(size="24x40", frames="0:3", model="snerv-t-2d", c1=10, n_rb=1, chunk=8,
                        about="SNeRV(T)-2D, format 1.1, 40x24, 3 frames, one chunk"),
+    "rdo-snerv-b-odd": dict(size="23x37", frames="0:3", model="snerv-b", c1=10, n_rb=1, chunk=2, pipeline="rdo",
+                            about="SNeRV-B, format 1.2 (DECG, rdo pipeline), odd size 37x23, 2 frames per chunk"),
+    "rdo-hnerv": dict(size="24x40", frames="0:2", model="hnerv", c1=12, n_rb=0, chunk=1, pipeline="rdo",
+                      about="HNeRV, format 1.2 (DECG, rdo pipeline), 40x24, one frame per chunk"),
+    "rdo-snerv-t": dict(size="30x44", frames="0:5", model="snerv-t", c1=12, n_rb=1, chunk=2, pipeline="rdo",
+                        about="SNeRV(T), format 1.2 (DECG and grid-coded TEMB), 44x30, 2 frames per chunk"),
 }
 
 
@@ -49,7 +56,8 @@ def main(names: list[str]) -> None:
         c = CASES[name]
         v = read_video(clip, frames=c["frames"], size=c["size"])
         res = encode(v, HERE / f"{name}.snv", model=c["model"], c1=c["c1"], n_rb=c["n_rb"], epochs=8, device="cpu",
-                     precision="fp32", progress=False, compression=CompressionConfig(chunk_frames=c["chunk"]))
+                     precision="fp32", progress=False,
+                     compression=CompressionConfig(chunk_frames=c["chunk"], pipeline=c.get("pipeline", "paper")))
         dec = decode(HERE / f"{name}.snv", device="cpu", precision="fp32")
         write_video(HERE / f"{name}.ref.y4m", dec.frames, dec.fps)
         manifest[name] = {"about": c["about"], "stream": f"{name}.snv", "reference": f"{name}.ref.y4m",
