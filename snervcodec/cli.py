@@ -75,7 +75,8 @@ def train_options(f):
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
                      help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
         click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
-        click.option("--lr", type=float, help="Peak learning rate (default 1e-3)."),
+        click.option("--lr", type=float, help="Peak learning rate (default: 4e-3 for the rdo pipeline, the "
+                                                "paper's 1e-3 for --pipeline paper and for fit)."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; README \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),
@@ -248,6 +249,9 @@ def info(stream, as_json):
     click.echo(f"size {d['bytes']} bytes = {d['bpp']:.5f} bpp")
     for name, sec in d["sections"].items():
         click.echo(f"  {name:<8} {sec['bytes']:>10} bytes  {sec['bpp']:.5f} bpp  {100 * sec['bytes'] / d['bytes']:5.1f}%")
+    for group, r in d["rate"].items():
+        gap = f"{100 * (r['coded_bits'] / r['model_bits'] - 1):+.2f}%" if r["model_bits"] else "n/a"
+        click.echo(f"  {group}: the stream's models predict {r['model_bits']:.0f} bits, {r['coded_bits']} coded ({gap})")
 
 
 def _floats(ctx, param, value):

@@ -16,7 +16,7 @@ from ..compress.grid import offset, step_from_code
 from ..compress.quant import LLRange, QTensor, dequantize, empirical_bits, ll_range_grid, quantize_best
 from ..entropy import ChunkDecoder, ChunkEncoder, fit_model
 from ..errors import FormatError
-from .gridcoding import geometric_bits_np, laplace_table, quantize_group, step_codes
+from .gridcoding import geometric_bits_np, laplace_table, model_bits, quantize_group, step_codes
 
 
 @dataclass
@@ -78,16 +78,13 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int) -> tuple[CodedEmbedd
     return coded, stats
 
 
-def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, channels: int,
-                    hw: tuple[int, int], tag: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Values (T, channels, *hw) and LL ranges of frames [start, end) of an EMBD / TEMB section,
-    decoding only the chunks that hold them."""
-    e = idx.coded
-    per_frame = channels * hw[0] * hw[1]
-    cf = h.chunk_frames
+def _chunk_symbols(h: StreamHeader, idx: EmbeddingIndex, chunks: range, per_frame: int, tag: str
+                   ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Embedding symbols and LL-range symbols of every frame of ``chunks``, in order."""
+    e, cf = idx.coded, h.chunk_frames
     embs, lls = [], []
     cache: dict = {}
-    for ci in range(start // cf, (end - 1) // cf + 1):
+    for ci in chunks:
         n_in = min(cf, h.n_frames - ci * cf)
         try:
             dec = ChunkDecoder(idx.chunk_words(ci), cache)
@@ -98,6 +95,26 @@ def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, 
             raise
         except Exception as ex:
             raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
+    return embs, lls
+
+
+def embedding_rate(h: StreamHeader, idx: EmbeddingIndex, channels: int, hw: tuple[int, int]) -> dict:
+    """Bits the section's own models predict for its symbols against the bits written."""
+    embs, lls = _chunk_symbols(h, idx, range(h.n_chunks), channels * hw[0] * hw[1], "embedding")
+    e = idx.coded
+    predicted = model_bits(np.concatenate(embs), e.model)
+    if e.ll_bits:
+        predicted += model_bits(np.concatenate(lls), e.ll_model)
+    return {"model_bits": round(predicted, 1), "coded_bits": int(32 * idx.lengths.sum())}
+
+
+def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, channels: int,
+                    hw: tuple[int, int], tag: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Values (T, channels, *hw) and LL ranges of frames [start, end) of an EMBD / TEMB section,
+    decoding only the chunks that hold them."""
+    e = idx.coded
+    cf = h.chunk_frames
+    embs, lls = _chunk_symbols(h, idx, range(start // cf, (end - 1) // cf + 1), channels * hw[0] * hw[1], tag)
     first = start - (start // cf) * cf
     sym = np.stack(embs[first:first + end - start]).reshape(end - start, channels, *hw)
     qt = QTensor(sym.transpose(1, 0, 2, 3).copy(), e.scale, e.zero, e.bits, e.per_channel,

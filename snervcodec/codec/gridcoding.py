@@ -97,14 +97,33 @@ def code_weights_grid(decoder: nn.Module, quantizers: WeightQuantizers, shift: i
     return GridCoded(GridWeights(tensors, words), state, stats)
 
 
-def decode_weights_grid(gw: GridWeights, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+def grid_symbols(gw: GridWeights, shapes: dict[str, tuple[int, ...]]):
+    """(name, step codes, symbols) of every tensor of a DECG section, in stream order."""
     dec = ChunkDecoder(gw.words)
-    state = {}
     for (name, shape), t in zip(shapes.items(), gw.tensors):
         try:
             k = dec.decode(channels_of(shape), t.step_model)
             sym = dec.decode(math.prod(shape), t.model)
         except Exception as e:  # constriction raises on words that cannot be a valid stream
             raise FormatError(f"DECG section: tensor {name} does not decode ({e})") from None
-        state[name] = torch.from_numpy(dequantize_grid(sym.reshape(shape), k, t.bits, 0))
-    return state
+        yield name, k, sym.reshape(shape)
+
+
+def decode_weights_grid(gw: GridWeights, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    return {name: torch.from_numpy(dequantize_grid(sym, k, t.bits, 0))
+            for (name, k, sym), t in zip(grid_symbols(gw, shapes), gw.tensors)}
+
+
+def model_bits(symbols: np.ndarray, model: SymbolModel) -> float:
+    """Code length of ``symbols`` under ``model``'s integer table: the rate the stream's own entropy
+    model predicts (for grid streams, the rate model training optimised)."""
+    if model.kind == "constant":
+        return 0.0
+    return model.ideal_bits(np.bincount(np.asarray(symbols).ravel() - model.lo, minlength=model.alphabet))
+
+
+def grid_rate(gw: GridWeights, shapes: dict[str, tuple[int, ...]]) -> dict:
+    """Predicted (``model_bits``) against written (``coded_bits``) bits of a DECG section."""
+    predicted = sum(model_bits(k, t.step_model) + model_bits(sym, t.model)
+                    for (_, k, sym), t in zip(grid_symbols(gw, shapes), gw.tensors))
+    return {"model_bits": round(predicted, 1), "coded_bits": 32 * len(gw.words)}

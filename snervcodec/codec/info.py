@@ -7,6 +7,8 @@ import os
 from ..bitstream.payload_grid import GridWeights
 from ..bitstream.stream import ParsedStream, parse_stream
 from .decode import read_stream_bytes
+from .embeddings import embedding_rate
+from .gridcoding import grid_rate
 from .weights import decode_weights
 
 
@@ -35,7 +37,20 @@ def info(source: str | os.PathLike | bytes) -> dict:
         **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
             "temporal_embedding_bits": ps.temporal.coded.bits} if ps.temporal is not None else {}),
         "sections": {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in ps.sections.items()},
+        "rate": _rate(ps),
     }
+
+
+def _rate(ps: ParsedStream) -> dict:
+    """Per coded group, the bits its own integer models predict for its symbols (``model_bits``:
+    in a 1.2 stream, the rate model the encoder trained) against the bits written (``coded_bits``)."""
+    out = {}
+    if isinstance(ps.weights, GridWeights):
+        out["weights"] = grid_rate(ps.weights, ps.shapes)
+    out["embeddings"] = embedding_rate(ps.header, ps.embeddings, ps.cfg.emb_channels, ps.cfg.emb_hw)
+    if ps.temporal is not None:
+        out["temporal_embeddings"] = embedding_rate(ps.header, ps.temporal, 2 * ps.cfg.t_channels, ps.cfg.temb_hw)
+    return out
 
 
 def _zero_fraction(ps: ParsedStream) -> float:

@@ -13,6 +13,7 @@ one global step shift lands the real file in the rate window; the alphabets stay
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from ..bitstream.container import SECTION_FRAMING_BYTES
@@ -70,6 +71,7 @@ def rdo_pipeline(trainer: Trainer, p, header, progress: bool, on_eval: Callable 
     # land the rate before the last phase, so that it trains on the final steps; then once more
     shift, _ = land(cpu_copy(trainer.decoder))
     rdo.weights.shift_codes(shift)
+    ste = replace(ste, lam=trainer.lam)  # rate control's lam carries on into the last phase
     trainer.run_phase(ste, fixed=fixed, mask=mask, progress=progress, on_eval=on_eval, rate_target=target,
                       fixed_bits=emb_bits)
     shift2, coded = land(cpu_copy(trainer.decoder))

@@ -31,7 +31,8 @@ from .phases import Phase, fit_phase, lr_at, lr_factor
 from .result import FitResult
 from .runtime import Clock, WithParams, adam, progress_bar
 
-RDO_PARAM_LR = 10.0  # steps and rate models learn at 10x the network's learning rate
+RATE_GAIN = 2.0
+RDO_PARAM_LR = 1.0  # steps and rate models learn at the network's learning rate (at 10x they undo rate control)
 Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # fixed (embeddings, temporal embeddings) of a phase
 
 
@@ -205,7 +206,8 @@ class Trainer:
                     if clock.done:
                         break
                 epoch += 1
-                if quant is not None and rate_target:
+                last = clock.done if timed else epoch >= phase.epochs
+                if quant is not None and rate_target and not last:  # no training would follow the last
                     self._follow_rate(rate_target, fixed_bits, fixed is None)
                 due = phase.eval_every and ((clock.elapsed >= next_eval or clock.done) if timed else
                                             (epoch % phase.eval_every == 0 or epoch == phase.epochs))
@@ -233,14 +235,19 @@ class Trainer:
 
     def _follow_rate(self, target: float, fixed_bits: float, embeddings: bool) -> None:
         """Rate control during training: after each epoch, every step of the phase's coded groups
-        moves by the same factor, by the high-rate rule (one bit per value per octave) from the
-        estimated rate's distance to ``target`` (at most half an octave at a time)."""
+        moves by the same factor, from the estimated rate's distance to ``target``: the high-rate rule
+        (one bit per value per octave) over RATE_GAIN, as at 2-3 bits per value most symbols are 0 or
+        +-1 and a step moves the rate about half as much; at most half an octave at a time. lam follows
+        too (dual ascent: x2^(4 (estimate / target - 1)), within x0.5..x2), so that the optimiser
+        pulls toward the target instead of against the shifted steps."""
         groups = [self.rdo.weights] + ([g for g in (self.rdo.emb, self.rdo.temb) if g is not None]
                                        if embeddings else [])
         n = sum(g.numel for g in groups)
-        octaves = max(-0.5, min(0.5, (self.estimated_bits(fixed_bits) - target) / max(n, 1)))
+        est = self.estimated_bits(fixed_bits)
+        octaves = max(-0.5, min(0.5, RATE_GAIN * (est - target) / max(n, 1)))
         for g in groups:
             g.scale_steps(octaves)
+        self.lam *= min(2.0, max(0.5, 2.0 ** (4.0 * (est / max(target, 1.0) - 1.0))))
 
     def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
         """(the network parameters the phase clips, a fresh Adam over them and, in quantised phases,
