@@ -75,8 +75,9 @@ def train_options(f):
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
                      help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
         click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
-        click.option("--lr", type=float, help="Peak learning rate (default: 4e-3 for the rdo pipeline, the "
-                                                "paper's 1e-3 for --pipeline paper and for fit)."),
+        click.option("--lr", type=float, help="Peak learning rate (default: 4e-3 for the rdo pipeline, less "
+                                                "for decoders above 400K parameters; the paper's 1e-3 for "
+                                                "--pipeline paper and for fit)."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; README \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),

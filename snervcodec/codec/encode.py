@@ -31,7 +31,7 @@ from ..models import ModelConfig, decoder_params
 from ..models.choose import model_config
 from ..models.geometry import Geometry
 from ..training import TrainConfig, Trainer, finetune_phase, make_train_config
-from ..training.phases import RDO_LR, split_time
+from ..training.phases import rdo_lr, split_time
 from ..video import Video, load_video
 from .decode import decode
 from .embeddings import QuantEmbeddings, code_embeddings, quantize_embeddings
@@ -81,8 +81,8 @@ def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strid
     if bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
         cfg = plan_model(model, geo, t, bpp, n_rb, cc, cfg.uses_dwt, tf)
-    if cc.pipeline == "rdo" and train_overrides.get("lr") is None:
-        train_overrides = {**train_overrides, "lr": RDO_LR}  # the rdo recipe's own peak (phases.RDO_LR)
+    if cc.pipeline == "rdo" and train_overrides.get("lr") is None:  # the rdo recipe's own peak
+        train_overrides = {**train_overrides, "lr": rdo_lr(decoder_params(cfg))}
     tcfg = make_train_config(preset, model=model, epochs=epochs, precision=precision, seed=seed, **train_overrides)
     return EncodePlan(cfg, geo, tcfg, cc, bpp * h * w * t / 8 if bpp is not None else None)
 

@@ -70,6 +70,16 @@ RDO_SHARES = (0.5, 0.35, 0.15)
 # Peak learning rate of the rdo pipeline at batch 1: on carphone (120 frames, 10 and 20 epochs,
 # 0.1 bpp) 4e-3 beat 1e-3 / 2e-3 by 0.4-2 dB and 8e-3 diverged; the paper pipeline keeps the paper's 1e-3.
 RDO_LR = 4e-3
+# ... measured stable up to 357K decoder parameters (Bunny 192x384, 0.1 bpp); a 740K decoder (0.2 bpp)
+# diverged in its float fit. Larger decoders get RDO_LR x (RDO_LR_PARAMS / params)^1.5 (740K: 1.6e-3),
+# never less than the paper's 1e-3 (its recipe for every size, up to its 3M-parameter models).
+RDO_LR_PARAMS = 400_000
+PAPER_LR = 1e-3
+
+
+def rdo_lr(decoder_params: int) -> float:
+    """The rdo pipeline's peak learning rate at batch 1 for a decoder of this size."""
+    return max(PAPER_LR, RDO_LR * min(1.0, (RDO_LR_PARAMS / max(decoder_params, 1)) ** 1.5))
 # Above batch 1 (GPUs) no higher peak than the paper pipeline's measured-stable 1e-3 x sqrt(8) until a
 # GPU study of the rdo pipeline says otherwise (batch 16 at 4e-3 collapsed in the paper pipeline).
 RDO_MAX_BATCHED_LR = 1e-3 * 8 ** 0.5
