@@ -93,13 +93,27 @@ def _write_quant(w: Writer, bits: int, per_channel: bool, scale: np.ndarray, zer
     w.array(zero, "u2")
 
 
+def read_tensor_count(r: Reader, shapes: list[tuple[int, ...]], tag: str) -> None:
+    """A weight section's tensor count, which must be the architecture's."""
+    n = r.u16()
+    if n != len(shapes):
+        raise FormatError(f"{tag} section holds {n} tensors, the architecture has {len(shapes)}")
+
+
+def read_bits(r: Reader) -> int:
+    """A quantiser's bit depth, 2..16."""
+    bits = r.u8()
+    if not 2 <= bits <= 16:
+        raise FormatError(f"{r.what}: {bits}-bit quantisation is outside 2..16")
+    return bits
+
+
 def _read_quant(r: Reader, n_channels: int, grid_stream: bool = False
                 ) -> tuple[int, bool, np.ndarray, np.ndarray, np.ndarray | None]:
     """(bits, per-channel, scales, zero points, step codes or None). A stream with grid-coded
     weights (DECG, format 1.2) uses the step-code grid for its embeddings too; others never."""
-    bits, flags = r.u8(), r.u8()
-    if not 2 <= bits <= 16:
-        raise FormatError(f"{r.what}: {bits}-bit quantisation is outside 2..16")
+    bits = read_bits(r)
+    flags = r.u8()
     if flags & ~(FLAG_PER_CHANNEL | FLAG_GRID):
         raise FormatError(f"{r.what}: reserved quantisation flags set")
     grid = bool(flags & FLAG_GRID)
@@ -149,9 +163,7 @@ def write_weights(tensors: list[CodedTensor]) -> bytes:
 
 def read_weights(payload: bytes, shapes: list[tuple[int, ...]]) -> list[CodedTensor]:
     r = Reader(payload, "DECW section")
-    n = r.u16()
-    if n != len(shapes):
-        raise FormatError(f"DECW section holds {n} tensors, the architecture has {len(shapes)}")
+    read_tensor_count(r, shapes, "DECW")
     out = []
     for shape in shapes:
         bits, pc, scale, zero, _ = _read_quant(r, shape[0] if len(shape) > 1 else 1)

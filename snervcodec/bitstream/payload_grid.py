@@ -14,9 +14,8 @@ import numpy as np
 
 from ..compress.grid import K_BITS
 from ..entropy import SymbolModel
-from ..errors import FormatError
 from .bytesio import Reader, Writer
-from .payload import read_words, write_words, read_model, write_model
+from .payload import read_bits, read_model, read_tensor_count, read_words, write_model, write_words
 
 
 @dataclass
@@ -50,14 +49,10 @@ def write_grid_weights(gw: GridWeights) -> bytes:
 
 def read_grid_weights(payload: bytes, shapes: list[tuple[int, ...]]) -> GridWeights:
     r = Reader(payload, "DECG section")
-    n = r.u16()
-    if n != len(shapes):
-        raise FormatError(f"DECG section holds {n} tensors, the architecture has {len(shapes)}")
+    read_tensor_count(r, shapes, "DECG")
     tensors = []
     for _ in shapes:
-        bits = r.u8()
-        if not 2 <= bits <= 16:
-            raise FormatError(f"DECG section: {bits}-bit quantisation is outside 2..16")
+        bits = read_bits(r)
         tensors.append(GridTensor(bits, read_model(r, K_BITS), read_model(r, bits)))
     words = read_words(r)
     r.expect_end()

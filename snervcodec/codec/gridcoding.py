@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from ..bitstream.payload_grid import GridTensor, GridWeights, channels_of
 from ..compress.grid import K_MAX, code_for_step, dequantize_grid, offset, step_from_code
-from ..compress.qat import GroupQuantizer, WeightQuantizers
+from ..compress.qat import GroupQuantizer, WeightQuantizers, geometric_bits
 from ..entropy import ChunkDecoder, ChunkEncoder, SymbolModel, fit_model
 from ..errors import FormatError
 
@@ -54,9 +54,8 @@ def _rate_a(g: GroupQuantizer, k: np.ndarray) -> float:
 
 
 def geometric_bits_np(q: np.ndarray, a: float) -> float:
-    """Training's rate estimate (:func:`..compress.qat.geometric_bits`) of signed symbols ``q``."""
-    log_p0 = math.log(-math.expm1(-a)) - math.log1p(math.exp(-a))
-    return float((q.size * -log_p0 + a * np.abs(q).sum()) / math.log(2))
+    """Training's rate estimate (:func:`..compress.qat.geometric_bits`, the one formula) of signed symbols ``q``."""
+    return float(geometric_bits(torch.from_numpy(np.asarray(q, np.float64)), torch.tensor(math.log(a), dtype=torch.float64)))
 
 
 def quantize_group(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray) -> np.ndarray:

@@ -139,8 +139,11 @@ class WeightQuantizers(nn.Module):
         for name, g in zip(self.names, self.groups):
             m = masks.get(name) if masks else None
             out[name], bits = g(params[name], mode, m.to(params[name].dtype) if m is not None else None, measure)
-            total, coded = total + bits, coded + g.coded_bits
-        self.coded_bits = coded
+            total = total + bits
+            if measure:
+                coded = coded + g.coded_bits
+        if measure:
+            self.coded_bits = coded
         return out, total
 
     @torch.no_grad()
