@@ -1,32 +1,91 @@
 """The ``snerv`` command line: a thin layer over :mod:`snervcodec`'s functions.
 
-Errors a user can cause print one line (``snerv: error: ...``) and exit with status 1; Ctrl-C exits
-with 130 and leaves no partial output (every writer is atomic).
+Every failure a user can cause prints one line (``snerv: error: ...``) and exits with status 1:
+bad options (click's usage errors too), unreadable inputs, bad streams, unwritable outputs, a full
+disk. Ctrl-C exits with 130, SIGTERM with 143 and SIGHUP with 129, and all three leave no partial
+output: every writer is atomic, and the signals unwind like Ctrl-C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import signal
 import sys
 import warnings
 
 import click
 
-from .cli_values import _duration, _params, _strides
+from .cli_values import _duration, _params, _positive_float, _strides
 from .errors import SnervError
 
 
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM / SIGHUP, raised where the program is, so it unwinds (and cleans up) like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signal(signum, frame):
+    raise _Signalled(signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind():
+    """SIGTERM and SIGHUP raise :class:`_Signalled` for the duration (main thread only)."""
+    sigs = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    old = {}
+    try:
+        for s in sigs:
+            old[s] = signal.signal(s, _raise_signal)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _error(message: str) -> int:
+    click.echo(f"snerv: error: {' '.join(str(message).split())}", err=True)
+    return 1
+
+
+def _interrupted(e: BaseException) -> int:
+    sig = next((x.signum for x in (e, e.__cause__, e.__context__) if isinstance(x, _Signalled)), None)
+    what = signal.Signals(sig).name if sig else "interrupted"
+    click.echo(f"snerv: {what}; no partial output was left", err=True)
+    return 128 + sig if sig else 130
+
+
 class _Group(click.Group):
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except SnervError as e:
-            click.echo(f"snerv: error: {e}", err=True)
-            ctx.exit(1)
-        except KeyboardInterrupt:
-            click.echo("snerv: interrupted; no output was written", err=True)
-            ctx.exit(130)
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run a command; turn every failure a user can cause into one line and exit status 1."""
+        with _signals_unwind():
+            try:
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+                code = rv if isinstance(rv, int) else 0
+            except click.exceptions.Exit as e:
+                code = e.exit_code
+            except click.UsageError as e:
+                hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+                code = _error(e.format_message() + hint)
+            except click.ClickException as e:
+                code = _error(e.format_message())
+            except SnervError as e:
+                code = _error(str(e))
+            except OSError as e:  # a full disk, a read-only folder, a vanished file
+                where = f"{e.filename}: " if e.filename else ""
+                code = _error(f"{where}{e.strerror or e}")
+            except (KeyboardInterrupt, click.Abort) as e:
+                code = _interrupted(e)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -41,6 +100,20 @@ def video_options(f):
         click.option("--size", metavar="HxW", help="Resize every frame to HxW (e.g. 192x384). Default: keep the size."),
         click.option("--resize", type=click.Choice(["bicubic", "area"]), default="bicubic", show_default=True,
                      help="Resampling filter for --size."),
+        click.option("--fps", callback=_positive_float, metavar="RATE",
+                     help="Frame rate to store (default: the source's; image sequences: 25)."),
+    ]
+    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
+
+
+def overwrite_options(f):
+    """ffmpeg's -y / -n: an existing output file is replaced only when asked (devices, FIFOs and
+    stdout are written into either way)."""
+    opts = [
+        click.option("-y", "--overwrite", "overwrite", flag_value=True, default=None,
+                     help="Replace an existing output file (atomically, its permissions kept)."),
+        click.option("-n", "--no-overwrite", "overwrite", flag_value=False,
+                     help="Never replace an existing output file (the default: it is an error)."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 
@@ -75,7 +148,7 @@ def train_options(f):
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
                      help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
         click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
-        click.option("--lr", type=float, help="Peak learning rate (default: 4e-3 for the rdo pipeline, less "
+        click.option("--lr", callback=_positive_float, metavar="LR", help="Peak learning rate (default: 4e-3 for the rdo pipeline, less "
                                                 "for decoders above 400K parameters; the paper's 1e-3 for "
                                                 "--pipeline paper and for fit)."),
         click.option("--batch-size", type=click.IntRange(1),
@@ -115,16 +188,15 @@ def cli():
 @model_options
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def fit(input, frames, crop, size, resize, model, c1, n_rb, params, strides, t_scale, preset, epochs, lr, batch_size,
-        time_limit,
-        device, precision, seed, quiet, as_json):
+def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, preset, epochs, lr,
+        batch_size, time_limit, device, precision, seed, quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
     from .api import fit as fit_api
     from .models import decoder_params
 
     res = fit_api(input, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
-                  frames=frames, size=size,
+                  frames=frames, size=size, fps=fps,
                   crop=crop, preset=preset, epochs=epochs, device=device, precision=precision, seed=seed,
                   progress=not quiet, lr=lr, batch_size=batch_size, time_limit=time_limit)
     summary = {
@@ -170,7 +242,9 @@ def compression_options(f):
 
 @cli.command()
 @click.argument("input", metavar="INPUT")
-@click.option("-o", "--output", required=True, metavar="OUT.snv", help="The stream to write (atomically).")
+@click.option("-o", "--output", required=True, metavar="OUT.snv",
+              help="The stream to write (atomically); a FIFO or device is written into, - is stdout.")
+@overwrite_options
 @click.option("--bpp", type=click.FloatRange(0, 64, min_open=True),
               help="Target bits per pixel of the whole file; it lands within 5%. Sizes the model for you.")
 @video_options
@@ -178,10 +252,11 @@ def compression_options(f):
 @train_options
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, params, strides, t_scale, preset, epochs,
-           lr, batch_size, time_limit, device, precision, seed, quiet, pipeline, lam, prune, weight_bits, emb_bits,
-           finetune, chunk_frames, as_json):
-    """Encode INPUT (a video, or an image pattern like frames/%05d.png) into a .snv stream.
+def encode(input, output, overwrite, bpp, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale,
+           preset, epochs, lr, batch_size, time_limit, device, precision, seed, quiet, pipeline, lam, prune,
+           weight_bits, emb_bits, finetune, chunk_frames, as_json):
+    """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
+    `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
     Overfits the network, prunes, quantises and entropy-codes it. Give --bpp for a target rate, or a
     model size (--c1 / --params); the default is c1=64, N_RB=2. Ends with a summary line measured by
@@ -194,20 +269,38 @@ def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, para
                            chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0)
     res = encode_api(input, output, bpp=bpp, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides,
                      t_scale=t_scale,
-                     frames=frames, size=size, crop=crop, resize=resize, preset=preset, epochs=epochs, device=device,
-                     precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr, batch_size=batch_size,
-                     time_limit=time_limit)
+                     frames=frames, size=size, crop=crop, resize=resize, fps=fps, preset=preset, epochs=epochs,
+                     device=device, precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr,
+                     batch_size=batch_size, time_limit=time_limit, overwrite=bool(overwrite))
+    to_stderr = output == "-"  # the stream went to stdout: the summary must not follow it there
     if as_json:
         d = {k: v for k, v in res.__dict__.items() if k not in ("stream", "history")}
-        click.echo(json.dumps(d, default=str))
+        click.echo(json.dumps(d, default=str), err=to_stderr)
     else:
-        click.echo(f"{output}: {res.summary()}")
+        click.echo(f"{output}: {res.summary()}", err=to_stderr)
+
+
+def limit_options(f):
+    """Decoder resource limits (README "Hostile streams")."""
+    opts = [
+        click.option("--max-pixels", type=click.IntRange(1), metavar="N",
+                     help="Largest frame to synthesise, in pixels with the padding (default 67,108,864: 8K "
+                          "with room to spare)."),
+        click.option("--max-frames", type=click.IntRange(1), metavar="N",
+                     help="Most frames to decode (default 1,048,576: over four hours at 60 fps)."),
+        click.option("--no-limits", is_flag=True,
+                     help="Trust the stream: no limits beyond the format's (pixels in all, embedding values, "
+                          "probability tables are otherwise capped too; see README)."),
+    ]
+    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 
 
 @cli.command()
 @click.argument("stream", metavar="IN.snv")
 @click.option("-o", "--output", required=True, metavar="OUT",
-              help="Frames to write: .mp4/.mkv/.mov (H.264), .y4m (lossless 4:4:4), or a %05d.png pattern.")
+              help="Frames to write: .mp4/.mkv/.mov (H.264), .y4m (lossless 4:4:4), a %05d.png pattern, or - "
+                   "(y4m on stdout: `snerv decode in.snv -o - | ffplay -`); a FIFO or device gets y4m.")
+@overwrite_options
 @click.option("--frames", metavar="START:END", help="Decode only these frames (random access). Default: all.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
               help="Where to run the network.")
@@ -215,16 +308,27 @@ def encode(input, output, bpp, frames, crop, size, resize, model, c1, n_rb, para
               help="fp32 reproduces the conformance checksums; bf16 is faster and a little less exact.")
 @click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True, help="Frames per network call; batches start at multiples of it, so --frames gives the same pixels as a full decode with the same value.")
 @click.option("--lossless", is_flag=True, help="For .mp4: write lossless RGB H.264 instead of high-quality 4:2:0.")
+@click.option("--y4m-format", type=click.Choice(["yuv444p12le", "yuv444p", "yuv420p"]), default="yuv444p12le",
+              show_default=True, help="Pixel format of y4m output: 12-bit 4:4:4 round-trips every RGB colour; "
+                                      "yuv420p (8-bit 4:2:0, even sizes) is what every player reads.")
+@click.option("--start-number", type=click.IntRange(0), metavar="N",
+              help="PNG output: number of the first frame written (default: its absolute frame number, from 1, "
+                   "so --frames 3:5 writes 00004 and 00005).")
+@limit_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def decode(stream, output, frames, device, precision, batch_size, lossless, quiet):
-    """Decode a .snv stream into video frames, at the original size, frame count and frame rate."""
+def decode(stream, output, overwrite, frames, device, precision, batch_size, lossless, y4m_format, start_number,
+           max_pixels, max_frames, no_limits, quiet):
+    """Decode a .snv stream into video frames, at the original size, frame count and frame rate.
+    Frames are written as they are synthesised: memory does not grow with the video's length."""
     from .codec import decode as decode_api
+    from .codec.limits import DecodeLimits
 
     res = decode_api(stream, output, frames=frames, device=device, precision=precision, batch_size=batch_size,
-                     lossless=lossless, progress=not quiet)
-    n = len(res.frames)
+                     lossless=lossless, progress=not quiet, limits=DecodeLimits.from_options(max_pixels, max_frames, no_limits),
+                     overwrite=bool(overwrite), y4m_format=y4m_format, start_number=start_number)
+    n = res.n_frames
     click.echo(f"{output}: {n} frames {res.header.width}x{res.header.height} @ {float(res.fps):.3f} fps, "
-               f"{res.seconds:.2f} s ({n / max(res.seconds, 1e-9):.1f} frames/s)")
+               f"{res.seconds:.2f} s ({n / max(res.seconds, 1e-9):.1f} frames/s)", err=output == "-")
 
 
 @cli.command()
@@ -244,8 +348,9 @@ def info(stream, as_json):
                   if "temporal_embeddings" in d else ""))
     click.echo(f"video {d['width']}x{d['height']} (padded +{d['padding'][0]} rows, +{d['padding'][1]} cols), "
                f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
+    zeros = f"{100 * d['weight_zero_fraction']:.1f}% zero" if d["weight_zero_fraction"] is not None else "not decoded"
     click.echo(f"decoder {d['decoder_params']} parameters, {'/'.join(map(str, d['weight_bits']))}-bit, "
-               f"{100 * d['weight_zero_fraction']:.1f}% zero; embeddings {d['embedding_bits']}-bit, "
+               f"{zeros}; embeddings {d['embedding_bits']}-bit, "
                f"LL ranges {d['ll_range_bits']}-bit, {d['chunk_frames']} frames per chunk")
     click.echo(f"size {d['bytes']} bytes = {d['bpp']:.5f} bpp")
     for name, sec in d["sections"].items():
@@ -253,6 +358,11 @@ def info(stream, as_json):
     for group, r in d["rate"].items():
         gap = f"{100 * (r['coded_bits'] / r['model_bits'] - 1):+.2f}%" if r["model_bits"] else "n/a"
         click.echo(f"  {group}: the stream's models predict {r['model_bits']:.0f} bits, {r['coded_bits']} coded ({gap})")
+    w = d["work"]
+    click.echo(f"decoding it all: {w['frames']:,} frames of {w['frame_pixels']:,} pixels (padded), "
+               f"{w['embedding_values']:,} embedding values, probability tables of {w['table_entries']:,} entries")
+    for msg in d["warnings"]:
+        click.echo(f"snerv: warning: {msg}; `snerv decode` refuses it", err=True)
 
 
 def _floats(ctx, param, value):
@@ -332,7 +442,11 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="snerv")
+    """The ``snerv`` entry point (Ctrl-C while Python starts is one line too)."""
+    try:
+        cli.main(args=argv, prog_name="snerv")
+    except KeyboardInterrupt as e:
+        sys.exit(_interrupted(e))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,8 @@ value is one click usage line."""
 
 from __future__ import annotations
 
+import math
+
 import click
 
 
@@ -43,6 +45,23 @@ def _params(ctx, param, value):
         n = float(v[:-1] if v[-1:] in "km" else v) * mult
     except ValueError:
         raise click.BadParameter("a parameter count such as 580000, 580k or 0.58M") from None
-    if n <= 0:
-        raise click.BadParameter("must be positive")
+    if not math.isfinite(n) or n <= 0:
+        raise click.BadParameter("must be a positive number")
+    from .bitstream.stream import MAX_DECODER_PARAMS
+
+    if n > MAX_DECODER_PARAMS:
+        raise click.BadParameter(f"the format holds decoders of at most {MAX_DECODER_PARAMS:,} parameters")
     return n
+
+
+def _positive_float(ctx, param, value):
+    """A finite number > 0 (``--lr nan`` and ``--lr inf`` are usage errors)."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise click.BadParameter(f"must be a finite number above 0, got {value}")
+    return v

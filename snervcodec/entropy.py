@@ -209,8 +209,10 @@ class ChunkDecoder:
     def __init__(self, words: np.ndarray, cache: dict | None = None):
         import constriction
 
-        self._dec = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
+        self._words = np.ascontiguousarray(words, dtype=np.uint32)
+        self._dec = constriction.stream.queue.RangeDecoder(self._words)
         self._cache = cache if cache is not None else {}
+        self._coded = 0
 
     def decode(self, n: int, model: SymbolModel) -> np.ndarray:
         if model.kind == "constant":
@@ -218,7 +220,15 @@ class ChunkDecoder:
         cat = self._cache.get(model)
         if cat is None:
             cat = self._cache[model] = _categorical(model)
+        self._coded += n
         return np.asarray(self._dec.decode(cat, n), dtype=np.int32) + model.lo
+
+    def consumed_exactly(self) -> bool:
+        """True when decoding used every word: an encoder's flush ends exactly where its symbols do,
+        so left-over words mean a stream that lies about its symbols (SPEC.md 4.0)."""
+        if self._coded == 0:
+            return len(self._words) == 0
+        return bool(self._dec.maybe_exhausted())
 
 
 def encode_symbols(symbols: np.ndarray, model: SymbolModel) -> np.ndarray:

@@ -23,3 +23,8 @@ class BudgetError(SnervError):
 
 class ConfigError(SnervError):
     """An option value is out of range or inconsistent with the others."""
+
+
+class LimitError(SnervError):
+    """A valid stream declares more work (pixels, frames, embedding values, table entries) than the
+    decoder's limits allow; the message names the option that raises the limit."""

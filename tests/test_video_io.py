@@ -145,12 +145,12 @@ def test_parsers():
 def test_atomic_write_keeps_existing_file(tmp_path, rng, monkeypatch):
     path = tmp_path / "out.y4m"
     path.write_bytes(b"precious")
-    import snervcodec.video.io as vio
+    from snervcodec.video.writer import FrameWriter
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(vio, "_encode", boom)
+    monkeypatch.setattr(FrameWriter, "write", boom)
     with pytest.raises(KeyboardInterrupt):
         write_video(path, _frames(rng), 25)
     assert path.read_bytes() == b"precious"

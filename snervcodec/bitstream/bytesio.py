@@ -77,16 +77,16 @@ class Reader:
     def f32(self) -> float:
         return struct.unpack("<f", self._take(4))[0]
 
-    def varint(self, limit: int = 1 << 32) -> int:
-        v, shift = 0, 0
-        while True:
+    def varint(self, limit: int = (1 << 32) - 1) -> int:
+        """Unsigned LEB128 of at most 5 bytes (SPEC.md), at most ``limit``."""
+        v = 0
+        for i in range(5):
             b = self.u8()
-            v |= (b & 0x7F) << shift
+            v |= (b & 0x7F) << (7 * i)
             if not b & 0x80:
                 break
-            shift += 7
-            if shift > 35:
-                raise FormatError(f"{self.what}: varint too long at offset {self.pos}")
+        else:
+            raise FormatError(f"{self.what}: varint longer than 5 bytes at offset {self.pos}")
         if v > limit:
             raise FormatError(f"{self.what}: value {v} exceeds {limit} at offset {self.pos}")
         return v

@@ -21,6 +21,8 @@ MAX_HEADER_LEN = 4096
 HEADER_FRAMING_BYTES = 4 + 2 + 2 + 4 + 4
 SECTION_FRAMING_BYTES = 4 + 4 + 4
 CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB", b"DECG")  # TEMB (1.1): SNeRV(T) only; DECG (1.2): grid weights
+# SPEC.md 3: the weights (DECW or DECG), then EMBD, then TEMB; optional sections may sit anywhere
+SECTION_RANK = {b"DECW": 0, b"DECG": 0, b"EMBD": 1, b"TEMB": 2}
 
 
 @dataclass
@@ -93,6 +95,7 @@ def read_container(data: bytes, model_kind) -> Container:
     known = required + (b"DECW",) + ((b"DECG",) if minor >= 2 else ())  # DECG: format 1.2
     sizes = {"header": r.pos}
     sections: dict[bytes, bytes] = {}
+    last_rank = -1
     while r.remaining:
         start = r.pos
         tag = r.raw(4)
@@ -106,6 +109,11 @@ def read_container(data: bytes, model_kind) -> Container:
         if tag in sections:
             raise FormatError(f"section {tag!r} appears twice")
         if tag in known:
+            if SECTION_RANK[tag] == 0 and (b"DECW" in sections or b"DECG" in sections):
+                raise FormatError("a stream holds exactly one of the sections DECW, DECG")
+            if SECTION_RANK[tag] <= last_rank:
+                raise FormatError(f"section {tag.decode()} out of order (SPEC.md 3: weights, EMBD, TEMB)")
+            last_rank = SECTION_RANK[tag]
             sections[tag] = payload
             sizes[tag.decode()] = r.pos - start
         elif tag[:1].islower():

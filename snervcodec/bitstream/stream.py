@@ -38,6 +38,19 @@ def build_stream(header: StreamHeader, weights: list[CodedTensor] | GridWeights,
     return write_container(header, sections, model_kind, GRID_MINOR if grid else 0)
 
 
+def check_encodable(header: StreamHeader, cfg: ModelConfig) -> None:
+    """Raise ConfigError (before any training) when a stream of ``header`` and ``cfg`` could not be
+    written: a header field or consistency rule of SPEC.md 2, or the decoder-size limit of SPEC.md 6."""
+    try:
+        header.validate(*model_kind(header.model_id))
+    except FormatError as e:
+        raise ConfigError(f"this model does not fit the stream format: {str(e).removeprefix('header: ')}") from None
+    n = sum(math.prod(s) for s in decoder_shapes(cfg).values())
+    if n > MAX_DECODER_PARAMS:
+        raise ConfigError(f"a decoder of {n:,} parameters does not fit the stream format (at most "
+                          f"{MAX_DECODER_PARAMS:,}): use a smaller --c1, --n-rb or --params")
+
+
 def header_bytes(header: StreamHeader) -> int:
     """Bytes of the framed header alone."""
     return len(write_container(header, [], model_kind))

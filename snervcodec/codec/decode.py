@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -12,19 +13,27 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..bitstream.container import MAGIC
 from ..bitstream.stream import ParsedStream, parse_stream
 from ..device import autocast, resolve_device, resolve_precision, to_channels_last
-from ..errors import ConfigError, SnervError
+from ..errors import ConfigError, FormatError, SnervError
 from ..fsutil import same_file
 from ..models import build_decoder
 from ..models.synthesis import synthesize
-from ..video import parse_frame_range, write_video
+from ..video import FrameWriter, parse_frame_range
 from .embeddings import decode_embeddings, decode_temporal
+from .limits import DecodeLimits, declared_work
+from .limits import check as check_limits
 from .types import DecodeResult
 from .weights import decode_weights
 
 
+MAX_STREAM_BYTES = 1 << 34  # 16 GiB: far beyond any real stream, so a FIFO or device cannot fill memory
+
+
 def read_stream_bytes(source) -> bytes:
+    """A stream's bytes from bytes, a file, a FIFO or a device. The magic is checked first, so
+    ``snerv info /dev/zero`` is refused at once, and nothing endless is read."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     p = Path(source)
@@ -32,7 +41,17 @@ def read_stream_bytes(source) -> bytes:
         raise SnervError(f"{p}: no such file")
     if p.is_dir():
         raise SnervError(f"{p}: is a directory")
-    return p.read_bytes()
+    try:
+        with open(p, "rb") as f:
+            head = f.read(len(MAGIC))
+            if head != MAGIC:
+                raise FormatError(f"{p}: not a .snv stream (bad magic bytes)")
+            rest = f.read(MAX_STREAM_BYTES - len(MAGIC) + 1)
+    except OSError as e:
+        raise SnervError(f"{p}: cannot read ({e.strerror})") from None
+    if len(head) + len(rest) > MAX_STREAM_BYTES:
+        raise FormatError(f"{p}: larger than {MAX_STREAM_BYTES} bytes, not a .snv stream")
+    return head + rest
 
 
 def build_network(ps: ParsedStream, dev: torch.device) -> nn.Module:
@@ -55,23 +74,25 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
     h, cfg = ps.header, ps.cfg
     b = max(1, int(batch_size))
     a0, a1 = start // b * b, min(-(-end // b) * b, h.n_frames)
-    emb, ll_range = decode_embeddings(ps, a0, a1)
-    temb = decode_temporal(ps, a0, a1)
+    memo_e: dict = {}
+    memo_t: dict = {}
     cl = dev.type != "mps"
-    for i in range(0, a1 - a0, b):
-        e = emb[i:i + b].to(dev)
+    for f0 in range(a0, a1, b):  # embeddings are decoded batch by batch: memory does not grow with the range
+        f1 = min(f0 + b, a1)
+        emb, ll_range = decode_embeddings(ps, f0, f1, memo_e)
+        temb = decode_temporal(ps, f0, f1, memo_t)
+        e = emb.to(dev)
         e = e.contiguous(memory_format=torch.channels_last) if cl else e
-        lo = ll_range[i:i + b, 0].to(dev) if ll_range is not None else None
-        hi = ll_range[i:i + b, 1].to(dev) if ll_range is not None else None
+        lo = ll_range[:, 0].to(dev) if ll_range is not None else None
+        hi = ll_range[:, 1].to(dev) if ll_range is not None else None
         te = None
         if temb is not None:
-            te = temb[i:i + b].to(dev)
+            te = temb.to(dev)
             te = te.contiguous(memory_format=torch.channels_last) if cl else te
         with autocast(dev, prec):
             x = synthesize(decoder, cfg, e, lo, hi, te).frame
         x = x[..., :h.height, :h.width].clamp(0, 1).mul(255).round().to(torch.uint8)
-        f0, f1 = a0 + i, a0 + i + len(x)          # absolute frames in this batch
-        k0, k1 = max(f0, start), min(f1, end)     # the requested part of it
+        k0, k1 = max(f0, start), min(f1, end)     # the requested part of this batch
         if k1 > k0:
             yield k0, x[k0 - f0:k1 - f0].permute(0, 2, 3, 1).cpu().numpy()
 
@@ -79,36 +100,52 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
 @torch.no_grad()
 def decode(source: str | os.PathLike | bytes, output: str | os.PathLike | None = None, *, frames: str | None = None,
            device: str = "auto", precision: str = "fp32", batch_size: int = 4, lossless: bool = False,
-           progress: bool = False) -> DecodeResult:
+           progress: bool = False, limits: DecodeLimits | None = None, keep_frames: bool | None = None,
+           overwrite: bool = True, y4m_format: str = "yuv444p12le", start_number: int | None = None) -> DecodeResult:
     """Rebuild the network from the stream alone, synthesise frames, crop the padding.
 
     ``frames="START:END"`` decodes only those frames (random access: each needs only its own chunk of
-    embeddings). With ``output``, the frames are also written (mp4 / y4m / PNGs, atomically).
+    embeddings). With ``output`` (a video file, a PNG pattern, a FIFO or device, or ``-`` for y4m on
+    stdout) the frames are written as they are synthesised, so memory does not grow with the video;
+    they are also returned when ``keep_frames`` (default: only without ``output``). Before anything
+    heavy, the stream's declared work is checked against ``limits`` (:class:`DecodeLimits`) and the
+    output is checked (``overwrite``: replace an existing file). PNG frames are numbered from
+    ``start_number`` (default: the absolute frame number, 1-based: frame 0 is 00001).
     """
     t0 = time.perf_counter()
-    ps = parse_stream(read_stream_bytes(source))
+    data = read_stream_bytes(source)
+    if output is not None and isinstance(source, (str, os.PathLike)) and same_file(source, output):
+        raise ConfigError("the output would overwrite the input stream")
+    ps = parse_stream(data)
     h = ps.header
     start, end = parse_frame_range(frames)
     end = h.n_frames if end is None else end
     if start >= h.n_frames or end > h.n_frames:
         raise ConfigError(f"frames {start}:{end} outside the stream's 0:{h.n_frames}")
+    check_limits(declared_work(ps, end - start), limits or DecodeLimits())
+    keep = output is None if keep_frames is None else keep_frames
+    writer = None
+    if output is not None:
+        writer = FrameWriter(output, h.fps, (h.height, h.width), lossless=lossless, overwrite=overwrite,
+                             y4m_format=y4m_format, n_frames=end - start,
+                             start_number=start + 1 if start_number is None else start_number)
     dev = resolve_device(device)
     prec = resolve_precision(precision, dev)
     decoder = build_network(ps, dev)
-    out = np.empty((end - start, h.height, h.width, 3), dtype=np.uint8)
+    out = np.empty((end - start, h.height, h.width, 3), dtype=np.uint8) if keep else None
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=end - start, unit="frame", desc="decode", leave=False)
-    for k0, x in synthesize_frames(ps, decoder, start, end, batch_size, dev, prec):
-        out[k0 - start:k0 - start + len(x)] = x
-        if bar is not None:
-            bar.update(len(x))
+    with writer if writer is not None else contextlib.nullcontext():
+        for k0, x in synthesize_frames(ps, decoder, start, end, batch_size, dev, prec):
+            if out is not None:
+                out[k0 - start:k0 - start + len(x)] = x
+            if writer is not None:
+                writer.write(x)
+            if bar is not None:
+                bar.update(len(x))
     if bar is not None:
         bar.close()
-    if output is not None:
-        if isinstance(source, (str, os.PathLike)) and same_file(source, output):
-            raise ConfigError("the output would overwrite the input stream")
-        write_video(output, out, h.fps, lossless=lossless)
-    return DecodeResult(out, h.fps, start, h, time.perf_counter() - t0)
+    return DecodeResult(out, h.fps, start, h, time.perf_counter() - t0, end - start)

@@ -78,23 +78,39 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int) -> tuple[CodedEmbedd
     return coded, stats
 
 
-def _chunk_symbols(h: StreamHeader, idx: EmbeddingIndex, chunks: range, per_frame: int, tag: str
-                   ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-    """Embedding symbols and LL-range symbols of every frame of ``chunks``, in order."""
-    e, cf = idx.coded, h.chunk_frames
+def _chunk_symbols(h: StreamHeader, idx: EmbeddingIndex, chunks: range, per_frame: int, tag: str,
+                   memo: dict | None = None) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Embedding symbols and LL-range symbols of every frame of ``chunks``, in order. ``memo`` keeps
+    the last two decoded chunks, so batches that straddle a chunk decode it once."""
     embs, lls = [], []
     cache: dict = {}
     for ci in chunks:
-        n_in = min(cf, h.n_frames - ci * cf)
-        try:
-            dec = ChunkDecoder(idx.chunk_words(ci), cache)
-            for _ in range(n_in):
-                lls.append(dec.decode(2, e.ll_model) if e.ll_bits else None)
-                embs.append(dec.decode(per_frame, e.model))
-        except FormatError:
-            raise
-        except Exception as ex:
-            raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
+        if memo is not None and ci in memo:
+            ce, cl = memo[ci]
+        else:
+            ce, cl = _one_chunk(h, idx, ci, per_frame, tag, cache)
+            if memo is not None:
+                memo[ci] = (ce, cl)
+                while len(memo) > 2:
+                    del memo[next(iter(memo))]
+        embs += ce
+        lls += cl
+    return embs, lls
+
+
+def _one_chunk(h: StreamHeader, idx: EmbeddingIndex, ci: int, per_frame: int, tag: str, cache: dict):
+    e, cf = idx.coded, h.chunk_frames
+    n_in = min(cf, h.n_frames - ci * cf)
+    embs, lls = [], []
+    try:
+        dec = ChunkDecoder(idx.chunk_words(ci), cache)
+        for _ in range(n_in):
+            lls.append(dec.decode(2, e.ll_model) if e.ll_bits else None)
+            embs.append(dec.decode(per_frame, e.model))
+    except Exception as ex:  # constriction raises on words that cannot be a valid stream
+        raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
+    if not dec.consumed_exactly():
+        raise FormatError(f"{tag} section: chunk {ci} leaves coded words unused")
     return embs, lls
 
 
@@ -109,12 +125,12 @@ def embedding_rate(h: StreamHeader, idx: EmbeddingIndex, channels: int, hw: tupl
 
 
 def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, channels: int,
-                    hw: tuple[int, int], tag: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+                    hw: tuple[int, int], tag: str, memo: dict | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Values (T, channels, *hw) and LL ranges of frames [start, end) of an EMBD / TEMB section,
     decoding only the chunks that hold them."""
     e = idx.coded
     cf = h.chunk_frames
-    embs, lls = _chunk_symbols(h, idx, range(start // cf, (end - 1) // cf + 1), channels * hw[0] * hw[1], tag)
+    embs, lls = _chunk_symbols(h, idx, range(start // cf, (end - 1) // cf + 1), channels * hw[0] * hw[1], tag, memo)
     first = start - (start // cf) * cf
     sym = np.stack(embs[first:first + end - start]).reshape(end - start, channels, *hw)
     qt = QTensor(sym.transpose(1, 0, 2, 3).copy(), e.scale, e.zero, e.bits, e.per_channel,
@@ -129,13 +145,16 @@ def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, 
     return emb, ll_range
 
 
-def decode_embeddings(ps: ParsedStream, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Embeddings and (N, 2) LL ranges of frames [start, end), decoding only the chunks that hold them."""
-    return _decode_chunked(ps.header, ps.embeddings, start, end, ps.cfg.emb_channels, ps.cfg.emb_hw, "EMBD")
+def decode_embeddings(ps: ParsedStream, start: int, end: int, memo: dict | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Embeddings and (N, 2) LL ranges of frames [start, end), decoding only the chunks that hold them
+    (``memo``: a dict kept across calls, so consecutive ranges decode each chunk once)."""
+    return _decode_chunked(ps.header, ps.embeddings, start, end, ps.cfg.emb_channels, ps.cfg.emb_hw, "EMBD", memo)
 
 
-def decode_temporal(ps: ParsedStream, start: int, end: int) -> torch.Tensor | None:
+def decode_temporal(ps: ParsedStream, start: int, end: int, memo: dict | None = None) -> torch.Tensor | None:
     """SNeRV(T)'s temporal embeddings (backward, forward) of frames [start, end); None for other models."""
     if ps.temporal is None:
         return None
-    return _decode_chunked(ps.header, ps.temporal, start, end, 2 * ps.cfg.t_channels, ps.cfg.temb_hw, "TEMB")[0]
+    return _decode_chunked(ps.header, ps.temporal, start, end, 2 * ps.cfg.t_channels, ps.cfg.temb_hw, "TEMB",
+                           memo)[0]

@@ -22,15 +22,17 @@ import torch
 
 from ..bitstream.mapping import header_for
 from ..bitstream.payload import CodedEmbeddings
-from ..bitstream.stream import build_stream, parse_stream
+from ..bitstream.stream import build_stream, check_encodable, parse_stream
 from ..compress.prune import global_magnitude_mask
 from ..errors import ConfigError
-from ..fsutil import same_file, write_bytes_atomic
+from ..device import resolve_device
+from ..fsutil import Target, output_target, same_file, write_bytes_atomic
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
 from ..models import ModelConfig, decoder_params
 from ..models.choose import model_config
 from ..models.geometry import Geometry
 from ..training import TrainConfig, Trainer, finetune_phase, make_train_config
+from ..training.memory import check_training_memory
 from ..training.phases import rdo_lr, split_time
 from ..video import Video, load_video
 from .decode import decode
@@ -69,7 +71,9 @@ class CodedEmbeddingSet:
 
 def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strides, t_scale, preset, epochs,
          precision: str, seed: int, cc: CompressionConfig, train_overrides: dict) -> EncodePlan:
-    """Architecture (from the budget or the size options) and training configuration."""
+    """Architecture (from the budget or the size options) and training configuration, checked
+    against the stream format before any training (a stream that could not be written is an error
+    now, not after the fit)."""
     if bpp is not None and (c1 is not None or params is not None):
         raise ConfigError("give a target bpp or a model size (c1 / params), not both")
     if bpp is not None and not 0 < bpp < 64:
@@ -84,6 +88,7 @@ def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strid
     if cc.pipeline == "rdo" and train_overrides.get("lr") is None:  # the rdo recipe's own peak
         train_overrides = {**train_overrides, "lr": rdo_lr(decoder_params(cfg))}
     tcfg = make_train_config(preset, model=model, epochs=epochs, precision=precision, seed=seed, **train_overrides)
+    check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     return EncodePlan(cfg, geo, tcfg, cc, bpp * h * w * t / 8 if bpp is not None else None)
 
 
@@ -144,39 +149,49 @@ def measure(stream: bytes, frames: np.ndarray, device: str) -> tuple[float, floa
     return psnr, msssim
 
 
-def _check_output(source, output) -> None:
-    if output is not None and isinstance(source, (str, os.PathLike)) and (
+def _check_output(source, output, overwrite: bool) -> Target | None:
+    """The output, checked before the video is read or anything trained (SPEC-free: a path, a
+    device, a FIFO or ``-``)."""
+    if output is None:
+        return None
+    if isinstance(source, (str, os.PathLike)) and os.fspath(output) != "-" and (
             same_file(source, output) or Path(source).resolve() == Path(output).resolve()):
         raise ConfigError("the output would overwrite the input")
+    return output_target(output, overwrite, "a stream")
 
 
 def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None = None, model: str = "snerv-b",
            c1: int | None = None, n_rb: int | None = None, params: float | None = None,
            strides: tuple[int, ...] | None = None, t_scale: int | None = None, frames: str | None = None,
-           size: str | None = None, crop: str | None = None, resize: str = "bicubic", preset: str | None = "fast",
-           epochs: int | None = None, device: str = "auto", precision: str = "auto", seed: int = 0,
-           compression: CompressionConfig | None = None, progress: bool = True, on_eval=None,
+           size: str | None = None, crop: str | None = None, resize: str = "bicubic", fps: float | None = None,
+           preset: str | None = "fast", epochs: int | None = None, device: str = "auto", precision: str = "auto",
+           seed: int = 0, compression: CompressionConfig | None = None, progress: bool = True, on_eval=None,
+           overwrite: bool = True,
            **train_overrides) -> EncodeResult:
     """Overfit a network to a video and write it as a ``.snv`` stream.
 
     Size the model with ``bpp`` (rate control: the file lands within 5% of the budget), or with
-    ``c1`` / ``params``. Metrics in the result come from decoding the stream's own bytes.
+    ``c1`` / ``params``. Metrics in the result come from decoding the stream's own bytes. Everything
+    checkable is checked before training: the output (``overwrite``: replace an existing file), the
+    model against the format's limits, and the training memory against the device's.
     """
     t0 = time.perf_counter()
     cc = (compression or CompressionConfig()).validate()
-    _check_output(source, output)
-    video = load_video(source, frames=frames, size=size, crop=crop, resize=resize)
+    target = _check_output(source, output, overwrite)
+    video = load_video(source, frames=frames, size=size, crop=crop, resize=resize, fps=fps)
     p = plan(video, model, bpp=bpp, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
              preset=preset, epochs=epochs, precision=precision, seed=seed, cc=cc, train_overrides=train_overrides)
     t, h, w, _ = video.frames.shape
-    trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=device,
+    dev = resolve_device(device)
+    check_training_memory(p.cfg, p.geo, t, p.tcfg, dev)
+    trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=dev,
                       ll_range_bits=cc.ll_range_bits if p.cfg.uses_dwt else None)
     header = header_for(p.cfg, p.geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames)
     out = (rdo_pipeline if cc.pipeline == "rdo" else paper_pipeline)(trainer, p, header, progress, on_eval)
     stream = out.stream
     psnr, msssim = measure(stream, video.frames, str(trainer.device))
-    if output is not None:
-        write_bytes_atomic(output, stream)
+    if target is not None:
+        write_bytes_atomic(target, stream)
     pixels = h * w * t
     sections = {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in parse_stream(stream).sections.items()}
     cfg = p.cfg

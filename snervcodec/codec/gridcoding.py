@@ -106,6 +106,8 @@ def grid_symbols(gw: GridWeights, shapes: dict[str, tuple[int, ...]]):
         except Exception as e:  # constriction raises on words that cannot be a valid stream
             raise FormatError(f"DECG section: tensor {name} does not decode ({e})") from None
         yield name, k, sym.reshape(shape)
+    if not dec.consumed_exactly():
+        raise FormatError("DECG section: coded words left over after the last tensor")
 
 
 def decode_weights_grid(gw: GridWeights, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:

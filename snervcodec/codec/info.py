@@ -9,13 +9,19 @@ from ..bitstream.stream import ParsedStream, parse_stream
 from .decode import read_stream_bytes
 from .embeddings import embedding_rate
 from .gridcoding import grid_rate
+from .limits import DecodeLimits, declared_work, exceeded
 from .weights import decode_weights
 
 
-def info(source: str | os.PathLike | bytes) -> dict:
+def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) -> dict:
+    """Everything about a stream that its header and models say. ``work`` is what decoding all of it
+    would cost and ``warnings`` the decoder limits it exceeds; a stream over them is described
+    without decoding anything (no zero fraction, no rate), so ``info`` stays instant on any stream."""
     data = read_stream_bytes(source)
     ps = parse_stream(data)
     h, cfg = ps.header, ps.cfg
+    work = declared_work(ps)
+    over = exceeded(work, limits or DecodeLimits())
     pixels = h.width * h.height * h.n_frames
     e = ps.embeddings.coded
     models: dict[str, int] = {}
@@ -31,13 +37,15 @@ def info(source: str | os.PathLike | bytes) -> dict:
         "bytes": len(data), "bpp": 8 * len(data) / pixels,
         "weight_bits": sorted({t.bits for t in tensors}),
         "quantiser": "step-code grid" if isinstance(ps.weights, GridWeights) else "affine",
-        "weight_zero_fraction": _zero_fraction(ps),
+        "weight_zero_fraction": None if over else _zero_fraction(ps),
         "weight_entropy_models": models,
         "embedding_bits": e.bits, "ll_range_bits": e.ll_bits,
         **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
             "temporal_embedding_bits": ps.temporal.coded.bits} if ps.temporal is not None else {}),
         "sections": {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in ps.sections.items()},
-        "rate": _rate(ps),
+        "rate": {} if over else _rate(ps),
+        "work": work.as_dict(),
+        "warnings": over,
     }
 
 

@@ -70,11 +70,12 @@ class EncodeResult:
 
 @dataclass
 class DecodeResult:
-    frames: np.ndarray  # (N, H, W, 3) uint8
+    frames: np.ndarray | None  # (N, H, W, 3) uint8; None when streamed to an output and not kept
     fps: Fraction
     first_frame: int
     header: StreamHeader
     seconds: float
+    n_frames: int = 0  # frames decoded
 
 
 @dataclass

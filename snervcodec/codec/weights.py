@@ -12,7 +12,7 @@ import torch.nn as nn
 from ..bitstream.payload import QUANT_PARAM_BYTES, CodedTensor
 from ..bitstream.payload_grid import GridWeights
 from ..compress.quant import QTensor, dequantize, empirical_bits, quantize_best
-from ..entropy import decode_symbols, encode_symbols, fit_model
+from ..entropy import ChunkDecoder, encode_symbols, fit_model
 from ..errors import FormatError
 
 
@@ -51,9 +51,12 @@ def decode_weights(tensors: list[CodedTensor] | GridWeights, shapes: dict[str, t
     for (name, shape), t in zip(shapes.items(), tensors):
         n = math.prod(shape)
         try:
-            sym = decode_symbols(t.words, t.model, n)
+            dec = ChunkDecoder(t.words)
+            sym = dec.decode(n, t.model)
         except Exception as e:  # constriction raises on words that cannot be a valid stream
             raise FormatError(f"DECW section: tensor {name} does not decode ({e})") from None
+        if not dec.consumed_exactly():
+            raise FormatError(f"DECW section: tensor {name} leaves coded words unused")
         qt = QTensor(sym.reshape(shape), t.scale, t.zero, t.bits, t.per_channel, shape)
         state[name] = dequantize(qt)
     return state

@@ -1,23 +1,19 @@
 """Read anything PyAV opens (mp4, mkv, avi, mov, y4m, ...) and image sequences (``frames/%05d.png``)
-into RGB uint8 frames; write mp4 (H.264), y4m and PNG sequences, chosen by the output's extension.
-"""
+into RGB uint8 frames (writing: :mod:`.writer`)."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from ..errors import ConfigError, VideoError
-from ..fsutil import atomic_path
 
 ResizeMode = Literal["bicubic", "area"]
 
@@ -87,14 +83,19 @@ def _is_pattern(path: str) -> bool:
 
 
 def read_video(path: str | os.PathLike, frames: str | None = None, size: str | tuple[int, int] | None = None,
-               resize: ResizeMode = "bicubic", crop: str | tuple[int, int] | None = None) -> Video:
-    """Decode ``path`` to RGB uint8 frames.
+               resize: ResizeMode = "bicubic", crop: str | tuple[int, int] | None = None,
+               fps: float | Fraction | None = None) -> Video:
+    """Decode ``path`` (``-``: y4m on stdin) to upright RGB uint8 frames.
 
     Args:
-        frames: ``"START:END"`` selection (END exclusive).
+        frames: ``"START:END"`` selection (END exclusive); a range the clip does not hold is an error.
         size: resize every frame to ``HxW`` (after ``crop``).
         resize: ``bicubic`` (anti-aliased) or ``area``.
         crop: centre-crop to ``HxW`` before resizing (an explicit request; never done implicitly).
+        fps: the frame rate to keep (default: the source's; image sequences have none: 25).
+
+    Rotation metadata (a phone's display matrix) is applied, so the frames are what a player shows;
+    a variable frame rate gets a warning (the stream stores one rate).
     """
     import av
 
@@ -102,50 +103,96 @@ def read_video(path: str | os.PathLike, frames: str | None = None, size: str | t
     start, end = parse_frame_range(frames)
     size_hw = parse_size(size) if isinstance(size, str) or size is None else tuple(size)
     crop_hw = parse_size(crop) if isinstance(crop, str) or crop is None else tuple(crop)
+    if fps is not None and not (math.isfinite(float(fps)) and float(fps) > 0):
+        raise ConfigError(f"fps must be a positive number, got {fps}")
     pattern = _is_pattern(path)
-    if not pattern and not os.path.exists(path):
+    stdin = path == "-"
+    if not pattern and not stdin and not os.path.exists(path):
         raise VideoError(f"{path}: no such file")
-    if not pattern and os.path.isdir(path):
+    if not pattern and not stdin and os.path.isdir(path):
         raise VideoError(f"{path}: is a directory (for an image sequence give a pattern like {path}/%05d.png)")
     try:
-        container = av.open(path, format="image2" if pattern else None)
+        if stdin:
+            import sys
+
+            container = av.open(sys.stdin.buffer, format="yuv4mpegpipe")
+        else:
+            container = av.open(path, format="image2" if pattern else None)
     except FileNotFoundError:
         raise VideoError(f"{path}: no such file or image sequence") from None
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as e:
-        raise VideoError(f"{path}: not a readable video ({_short(e)})") from None
+        what = "y4m on stdin" if stdin else "a readable video"
+        raise VideoError(f"{path}: not {what} ({_short(e)})") from None
+    name = "stdin" if stdin else path
     with container:
         if not container.streams.video:
-            raise VideoError(f"{path}: contains no video stream")
+            raise VideoError(f"{name}: contains no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        fps = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
         pix_fmt = stream.codec_context.pix_fmt or "unknown"
         out: list[np.ndarray] = []
+        pts: list[int] = []
+        rotation = None
+        n_seen = 0
         try:
             for i, frame in enumerate(container.decode(stream)):
+                n_seen = i + 1
                 if i < start:
                     continue
                 if end is not None and i >= end:
                     break
-                out.append(frame.to_ndarray(format="rgb24"))
+                r = _quarter_turns(frame, name) if rotation is None else rotation
+                rotation = r
+                a = frame.to_ndarray(format="rgb24")
+                out.append(np.ascontiguousarray(np.rot90(a, r)) if r else a)
+                if frame.pts is not None:
+                    pts.append(int(frame.pts))
         except av.error.FFmpegError as e:
             if not out:
-                raise VideoError(f"{path}: cannot decode ({_short(e)})") from None
-            warnings.warn(f"{path}: decoding stopped after {start + len(out)} frames ({_short(e)})", VideoConversionWarning,
-                          stacklevel=2)
+                raise VideoError(f"{name}: cannot decode ({_short(e)})") from None
+            warnings.warn(f"{name}: decoding stopped after {start + len(out)} frames ({_short(e)})",
+                          VideoConversionWarning, stacklevel=2)
     if not out:
-        what = "no frames" if start == 0 else f"no frames at or after frame {start}"
-        raise VideoError(f"{path}: {what}")
+        what = "no frames" if start == 0 else f"no frames at or after frame {start} (it has {n_seen})"
+        raise VideoError(f"{name}: {what}")
+    if end is not None and start + len(out) < end:
+        raise VideoError(f"{name}: has {start + len(out)} frames; --frames {start}:{end} asks for frames up to {end - 1}")
     if pix_fmt not in _PLAIN_FORMATS:
-        warnings.warn(f"{path}: source pixel format {pix_fmt} converted to 8-bit RGB", VideoConversionWarning, stacklevel=2)
+        warnings.warn(f"{name}: source pixel format {pix_fmt} converted to 8-bit RGB", VideoConversionWarning,
+                      stacklevel=2)
+    if fps is None and not pattern and _variable_rate(pts):
+        warnings.warn(f"{name}: variable frame rate; the stream keeps one rate, {float(rate):.3f} fps "
+                      "(--fps sets another)", VideoConversionWarning, stacklevel=2)
     arr = np.stack(out)
     if crop_hw is not None:
         arr = center_crop(arr, crop_hw)
     if size_hw is not None and size_hw != arr.shape[1:3]:
         arr = resize_frames(arr, size_hw, resize)
-    meta = VideoMeta(width=arr.shape[2], height=arr.shape[1], n_frames=len(arr), fps=Fraction(fps),
-                     pix_fmt=pix_fmt, source=path)
+    keep = Fraction(fps).limit_denominator(1 << 16) if fps is not None else Fraction(rate)
+    meta = VideoMeta(width=arr.shape[2], height=arr.shape[1], n_frames=len(arr), fps=keep, pix_fmt=pix_fmt,
+                     source=path)
     return Video(arr, meta)
+
+
+def _quarter_turns(frame, name: str) -> int:
+    """Counter-clockwise quarter turns that show ``frame`` upright (its display matrix; ffmpeg's
+    autorotate). Rotations that are not quarter turns are refused rather than guessed."""
+    deg = float(getattr(frame, "rotation", 0) or 0)
+    k = round(deg / 90)
+    if abs(deg - 90 * k) > 1e-3:
+        raise VideoError(f"{name}: rotated by {deg:g} degrees in its metadata; only quarter turns are supported "
+                         "(rotate it first, e.g. ffmpeg -vf rotate)")
+    return k % 4
+
+
+def _variable_rate(pts: list[int]) -> bool:
+    """True when the presentation timestamps are not evenly spaced (beyond 1% of the median step)."""
+    if len(pts) < 3:
+        return False
+    d = np.diff(np.sort(np.asarray(pts, dtype=np.int64)))
+    med = float(np.median(d))
+    return med > 0 and float(np.max(np.abs(d - med))) > 0.01 * med + 1
 
 
 def _short(e: BaseException) -> str:
@@ -179,116 +226,13 @@ def resize_frames(frames: np.ndarray, hw: tuple[int, int], mode: ResizeMode = "b
     return out
 
 
-# ----------------------------------------------------------------------------------------------
-# Writing
-
-WriterKind = Literal["mp4", "y4m", "png"]
-
-
-def writer_for(path: str) -> WriterKind:
-    ext = Path(path).suffix.lower()
-    if ext in (".mp4", ".mkv", ".mov"):
-        return "mp4"
-    if ext == ".y4m":
-        return "y4m"
-    if ext == ".png":
-        return "png"
-    raise ConfigError(f"{path}: unknown output type {ext or '(none)'}; use .mp4, .mkv, .mov, .y4m or a %05d.png pattern")
-
-
-def write_video(path: str | os.PathLike, frames: np.ndarray, fps: Fraction | float = Fraction(25),
-                lossless: bool = False, crf: int = 12, y4m_format: str = "yuv444p12le") -> None:
-    """Write RGB uint8 frames; the extension picks the writer, and the write is atomic.
-
-    - ``.mp4``/``.mkv``/``.mov``: H.264 yuv420p at ``crf`` (12: visually lossless); with
-      ``lossless=True``, libx264rgb at QP 0 (bit-exact RGB).
-    - ``.y4m``: uncompressed, 4:4:4 12-bit by default, which round-trips 8-bit RGB exactly (every one
-      of the 2^24 colours); ``y4m_format="yuv420p"`` for tools that only read 8-bit 4:2:0.
-    - ``.png`` with a ``%05d`` pattern: one lossless PNG per frame, numbered from 1.
-    """
-    path = os.fspath(path)
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-        raise ValueError(f"frames must be non-empty uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
-    kind = writer_for(path)
-    fps = Fraction(fps).limit_denominator(1 << 16) if not isinstance(fps, Fraction) else fps
-    if kind == "png":
-        _write_png_sequence(path, frames)
-        return
-    container_format = {".mkv": "matroska", ".mov": "mov"}.get(Path(path).suffix.lower(), "mp4")
-    with atomic_path(path) as tmp:
-        _encode(str(tmp), frames, fps, kind, container_format, lossless, crf, y4m_format)
-
-
-def _encode(path: str, frames: np.ndarray, fps: Fraction, kind: WriterKind, container_format: str, lossless: bool,
-            crf: int, y4m_format: str) -> None:
-    import av
-
-    h, w = frames.shape[1:3]
-    if kind == "y4m":
-        container = av.open(path, "w", format="yuv4mpegpipe", options={"strict": "-1"})
-        stream = container.add_stream("rawvideo", rate=fps)
-        pix_fmt = y4m_format
-    else:
-        container = av.open(path, "w", format=container_format)
-        if lossless:
-            stream = container.add_stream("libx264rgb", rate=fps, options={"qp": "0", "preset": "medium"})
-            pix_fmt = "rgb24"
-        else:
-            if h % 2 or w % 2:
-                raise VideoError(f"H.264 4:2:0 needs even sizes, got {h}x{w}: write .y4m or PNGs, or use lossless mp4")
-            stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "medium"})
-            pix_fmt = "yuv420p"
-    stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
-    try:
-        for f in frames:
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
-            if pix_fmt != "rgb24":
-                vf = vf.reformat(format=pix_fmt)
-            for packet in stream.encode(vf):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    finally:
-        container.close()
-
-
-def _write_png_sequence(pattern: str, frames: np.ndarray) -> None:
-    import av
-
-    if not _is_pattern(pattern):
-        if len(frames) != 1:
-            raise ConfigError(f"{pattern}: several frames need a numbered pattern such as frames/%05d.png")
-        names = [pattern]
-    else:
-        names = [pattern % (i + 1) for i in range(len(frames))]
-    out_dir = Path(names[0]).parent
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".snerv-png.", dir=out_dir))
-    try:
-        tmp_names = []
-        for i, f in enumerate(frames):
-            tmp = tmp_dir / f"{i:08d}.png"
-            c = av.open(str(tmp), "w", format="image2")
-            s = c.add_stream("png")
-            s.width, s.height, s.pix_fmt = f.shape[1], f.shape[0], "rgb24"
-            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
-                c.mux(p)
-            for p in s.encode():
-                c.mux(p)
-            c.close()
-            tmp_names.append(tmp)
-        # All frames written: move them into place (each rename is atomic).
-        for tmp, name in zip(tmp_names, names):
-            os.replace(tmp, name)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
 def load_video(source: "str | os.PathLike | np.ndarray | Video", frames: str | None = None, size: str | None = None,
-               crop: str | None = None, resize: str = "bicubic") -> Video:
-    """A path (read with PyAV), a ``Video``, or a (T, H, W, 3) uint8 array (25 fps)."""
+               crop: str | None = None, resize: str = "bicubic", fps: float | None = None) -> Video:
+    """A path (read with PyAV; ``-``: y4m on stdin), a ``Video``, or a (T, H, W, 3) uint8 array
+    (25 fps unless ``fps``)."""
     if isinstance(source, Video):
-        return source
+        return source if fps is None else Video(source.frames, replace(source.meta, fps=Fraction(fps)))
     if isinstance(source, np.ndarray):
-        return Video(source, VideoMeta(width=0, height=0, n_frames=0, fps=Fraction(25), source="<array>"))
-    return read_video(source, frames=frames, size=size, crop=crop, resize=resize)  # type: ignore[arg-type]
+        return Video(source, VideoMeta(width=0, height=0, n_frames=0, fps=Fraction(fps if fps is not None else 25),
+                                       source="<array>"))
+    return read_video(source, frames=frames, size=size, crop=crop, resize=resize, fps=fps)  # type: ignore[arg-type]
