@@ -78,12 +78,12 @@ class SymbolModel:
 def _laplace_weights(decay: int, n: int) -> np.ndarray:
     """``w[0] = 2^32``, ``w[d] = floor(w[d-1] * decay / 2^16)`` for ``d < n`` (int64, read-only).
     Python integers (exact, and faster than numpy scalars); once a weight reaches 0 the rest are 0."""
-    w = np.zeros(n, dtype=np.int64)
-    v, d = 1 << 32, 0
-    while v and d < n:
-        w[d] = v
+    vals, v = [], 1 << 32
+    while v and len(vals) < n:
+        vals.append(v)
         v = (v * decay) >> 16
-        d += 1
+    w = np.zeros(n, dtype=np.int64)
+    w[:len(vals)] = vals
     w.flags.writeable = False
     return w
 
@@ -212,7 +212,7 @@ class ChunkDecoder:
         self._words = np.ascontiguousarray(words, dtype=np.uint32)
         self._dec = constriction.stream.queue.RangeDecoder(self._words)
         self._cache = cache if cache is not None else {}
-        self._coded = 0
+        self._decoded: list[tuple[np.ndarray, SymbolModel]] = []
 
     def decode(self, n: int, model: SymbolModel) -> np.ndarray:
         if model.kind == "constant":
@@ -220,15 +220,22 @@ class ChunkDecoder:
         cat = self._cache.get(model)
         if cat is None:
             cat = self._cache[model] = _categorical(model)
-        self._coded += n
-        return np.asarray(self._dec.decode(cat, n), dtype=np.int32) + model.lo
+        sym = np.asarray(self._dec.decode(cat, n), dtype=np.int32) + model.lo
+        self._decoded.append((sym, model))
+        return sym
 
     def consumed_exactly(self) -> bool:
-        """True when decoding used every word: an encoder's flush ends exactly where its symbols do,
-        so left-over words mean a stream that lies about its symbols (SPEC.md 4.0)."""
-        if self._coded == 0:
+        """True when the words are exactly those coding the decoded symbols produces (SPEC.md 4.0: a
+        payload holds its symbols' canonical words, nothing else). The range decoder reads ahead, so
+        left-over words cannot be seen while decoding; coding the symbols again (about the cost of
+        decoding them) catches those, and any other word that does not belong to the symbols."""
+        if not self._decoded:
             return len(self._words) == 0
-        return bool(self._dec.maybe_exhausted())
+        enc = ChunkEncoder()
+        enc._cache = self._cache
+        for sym, model in self._decoded:
+            enc.encode(sym, model)
+        return np.array_equal(enc.words(), self._words)
 
 
 def encode_symbols(symbols: np.ndarray, model: SymbolModel) -> np.ndarray:

@@ -112,8 +112,12 @@ def output_target(path: str | os.PathLike, overwrite: bool = True, what: str = "
         existing = existing.parent
     if not existing.is_dir():
         raise ConfigError(f"{p}: {existing} is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{p}: cannot write in {existing} (permission denied)")
+    try:  # a real probe: permissions, read-only mounts and root all answer truthfully
+        fd, probe = tempfile.mkstemp(prefix=".snerv-probe.", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot write in {existing} ({e.strerror})") from None
     return Target(real, "file")
 
 

@@ -22,8 +22,9 @@ def _stream(cfg: ModelConfig, n_frames: int, chunk_frames: int, weight_model=Non
     header = header_for(cfg, geo, n_frames, Fraction(25), "rgb24", chunk_frames)
     const = SymbolModel("constant", 0, 0)
     tensors = []
-    for _ in decoder_shapes(cfg):
-        tensors.append(CodedTensor(bits, False, np.ones(1, np.float32), np.zeros(1, np.int32), weight_model or const,
+    for i, _ in enumerate(decoder_shapes(cfg)):
+        m = weight_model(i) if callable(weight_model) else weight_model or const
+        tensors.append(CodedTensor(bits, False, np.ones(1, np.float32), np.zeros(1, np.int32), m,
                                    np.zeros(0, np.uint32)))
     n_chunks = -(-n_frames // chunk_frames)
     ll = cfg.name == "snerv-b"
@@ -60,5 +61,11 @@ def huge_tables(n_rb: int = 64) -> bytes:
     return _stream(cfg, 1, 1, SymbolModel("laplace", 0, 65535, centre=32768, decay=65535), bits=16)
 
 
+def distinct_tables(n_rb: int = 64) -> bytes:
+    """The same with a different decay per tensor, so no table is shared (546 x 65,536 entries)."""
+    cfg = ModelConfig("snerv-b", c1=1, n_rb=n_rb, strides=(2, 2, 2, 2, 2), emb_hw=(1, 1))
+    return _stream(cfg, 1, 1, lambda i: SymbolModel("laplace", 0, 65535, centre=32768, decay=65535 - i), bits=16)
+
+
 BOMBS = {"huge-frame": huge_frame, "huge-frame-1024": lambda: huge_frame(1024), "huge-embeddings": huge_embeddings,
-         "many-frames": many_frames, "huge-tables": huge_tables}
+         "many-frames": many_frames, "huge-tables": huge_tables, "distinct-tables": distinct_tables}

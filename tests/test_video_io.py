@@ -155,3 +155,70 @@ def test_atomic_write_keeps_existing_file(tmp_path, rng, monkeypatch):
         write_video(path, _frames(rng), 25)
     assert path.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["out.y4m"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Real-world inputs (issue 17)
+
+def _rotated_clip(path, degrees, frames):
+    import av
+
+    c = av.open(str(path), "w")
+    s = c.add_stream("libx264rgb", rate=25, options={"qp": "0"})
+    s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "rgb24"
+    s.set_display_rotation(degrees)
+    for f in frames:
+        for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+            c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+
+
+@pytest.mark.parametrize("degrees, turns", [(-90, -1), (90, 1), (180, 2), (0, 0)])
+def test_rotation_metadata_is_applied(tmp_path, rng, degrees, turns):
+    """A phone's display matrix (-90: shown turned a quarter clockwise) gives the frames a player shows."""
+    x = _frames(rng, t=2, h=16, w=24)
+    _rotated_clip(tmp_path / "r.mp4", degrees, x)
+    v = read_video(tmp_path / "r.mp4")
+    assert np.array_equal(v.frames, np.stack([np.rot90(f, turns) for f in x]))
+
+
+def test_frames_beyond_the_clip_are_an_error(carphone_path):
+    with pytest.raises(VideoError, match="asks for frames up to 999"):
+        read_video(carphone_path, frames="0:1000")
+    with pytest.raises(VideoError, match="no frames at or after frame 5000"):
+        read_video(carphone_path, frames="5000:5001")
+
+
+def test_variable_frame_rate_warns(tmp_path, rng):
+    import av
+
+    x = _frames(rng, t=6, h=16, w=24)
+    c = av.open(str(tmp_path / "vfr.mkv"), "w")
+    s = c.add_stream("libx264rgb", rate=25, options={"qp": "0"})
+    s.width, s.height, s.pix_fmt = 24, 16, "rgb24"
+    s.codec_context.time_base = Fraction(1, 1000)
+    for i, (f, t) in enumerate(zip(x, [0, 40, 80, 200, 240, 400])):
+        vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+        vf.pts, vf.time_base = t, Fraction(1, 1000)
+        for p in s.encode(vf):
+            c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+    with pytest.warns(VideoConversionWarning, match="variable frame rate"):
+        read_video(tmp_path / "vfr.mkv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VideoConversionWarning)
+        v = read_video(tmp_path / "vfr.mkv", fps=12.5)  # a rate given: no guessing, no warning
+    assert v.meta.fps == Fraction(25, 2)
+
+
+def test_fps_for_image_sequences(tmp_path, rng):
+    x = _frames(rng)
+    write_video(tmp_path / "%03d.png", x, 25)
+    assert read_video(tmp_path / "%03d.png").meta.fps == 25
+    assert read_video(tmp_path / "%03d.png", fps=Fraction(30000, 1001)).meta.fps == Fraction(30000, 1001)
+    with pytest.raises(ConfigError, match="fps"):
+        read_video(tmp_path / "%03d.png", fps=0)

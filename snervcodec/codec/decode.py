@@ -46,12 +46,18 @@ def read_stream_bytes(source) -> bytes:
             head = f.read(len(MAGIC))
             if head != MAGIC:
                 raise FormatError(f"{p}: not a .snv stream (bad magic bytes)")
-            rest = f.read(MAX_STREAM_BYTES - len(MAGIC) + 1)
+            parts, n = [head], len(head)
+            while True:  # in pieces: read(n) would reserve n bytes at once
+                piece = f.read(1 << 20)
+                if not piece:
+                    break
+                n += len(piece)
+                if n > MAX_STREAM_BYTES:
+                    raise FormatError(f"{p}: larger than {MAX_STREAM_BYTES} bytes, not a .snv stream")
+                parts.append(piece)
     except OSError as e:
         raise SnervError(f"{p}: cannot read ({e.strerror})") from None
-    if len(head) + len(rest) > MAX_STREAM_BYTES:
-        raise FormatError(f"{p}: larger than {MAX_STREAM_BYTES} bytes, not a .snv stream")
-    return head + rest
+    return b"".join(parts)
 
 
 def build_network(ps: ParsedStream, dev: torch.device) -> nn.Module:

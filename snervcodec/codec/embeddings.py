@@ -110,7 +110,7 @@ def _one_chunk(h: StreamHeader, idx: EmbeddingIndex, ci: int, per_frame: int, ta
     except Exception as ex:  # constriction raises on words that cannot be a valid stream
         raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
     if not dec.consumed_exactly():
-        raise FormatError(f"{tag} section: chunk {ci} leaves coded words unused")
+        raise FormatError(f"{tag} section: chunk {ci}: the coded words are not those of its symbols")
     return embs, lls
 
 

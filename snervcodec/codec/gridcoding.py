@@ -107,7 +107,7 @@ def grid_symbols(gw: GridWeights, shapes: dict[str, tuple[int, ...]]):
             raise FormatError(f"DECG section: tensor {name} does not decode ({e})") from None
         yield name, k, sym.reshape(shape)
     if not dec.consumed_exactly():
-        raise FormatError("DECG section: coded words left over after the last tensor")
+        raise FormatError("DECG section: the coded words are not those of its symbols")
 
 
 def decode_weights_grid(gw: GridWeights, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:

@@ -56,7 +56,7 @@ def decode_weights(tensors: list[CodedTensor] | GridWeights, shapes: dict[str, t
         except Exception as e:  # constriction raises on words that cannot be a valid stream
             raise FormatError(f"DECW section: tensor {name} does not decode ({e})") from None
         if not dec.consumed_exactly():
-            raise FormatError(f"DECW section: tensor {name} leaves coded words unused")
+            raise FormatError(f"DECW section: tensor {name}: the coded words are not those of its symbols")
         qt = QTensor(sym.reshape(shape), t.scale, t.zero, t.bits, t.per_channel, shape)
         state[name] = dequantize(qt)
     return state
