@@ -5,13 +5,15 @@
 
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
-leaves the old ones alone. The older cases come from the paper pipeline, which still writes 1.0/1.1.
+leaves the old ones alone (1.3: seg-snerv-b, a segmented stream). The older cases come from the paper
+pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,8 @@ CASES = {
                       about="HNeRV, format 1.2 (DECG, rdo pipeline), 40x24, one frame per chunk"),
     "rdo-snerv-t": dict(size="30x44", frames="0:5", model="snerv-t", c1=12, n_rb=1, chunk=2, pipeline="rdo",
                         about="SNeRV(T), format 1.2 (DECG and grid-coded TEMB), 44x30, 2 frames per chunk"),
+    "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
+                        segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }
 
 
@@ -55,8 +59,13 @@ def main(names: list[str]) -> None:
     for name in names or [n for n in CASES if n not in manifest]:
         c = CASES[name]
         v = read_video(clip, frames=c["frames"], size=c["size"])
-        res = encode(v, HERE / f"{name}.snv", model=c["model"], c1=c["c1"], n_rb=c["n_rb"], epochs=8, device="cpu",
-                     precision="fp32", progress=False,
+        source, seg = v, None
+        if c.get("segments"):  # segments are read from a file: the resized clip, lossless
+            source = Path(tempfile.mkdtemp()) / "clip.y4m"
+            write_video(source, v.frames, v.meta.fps)
+            seg = -(-len(v.frames) // c["segments"])
+        res = encode(source, HERE / f"{name}.snv", model=c["model"], c1=c["c1"], n_rb=c["n_rb"], epochs=8,
+                     device="cpu", precision="fp32", progress=False, segment_frames=seg,
                      compression=CompressionConfig(chunk_frames=c["chunk"], pipeline=c.get("pipeline", "paper")))
         dec = decode(HERE / f"{name}.snv", device="cpu", precision="fp32")
         write_video(HERE / f"{name}.ref.y4m", dec.frames, dec.fps)

@@ -247,12 +247,17 @@ def compression_options(f):
 @overwrite_options
 @click.option("--bpp", type=click.FloatRange(0, 64, min_open=True),
               help="Target bits per pixel of the whole file; it lands within 5%. Sizes the model for you.")
+@click.option("--segment-frames", type=click.IntRange(1), metavar="N",
+              help="Split the video into segments of N frames, each with its own network (README \"Long "
+                   "videos\"): the input is read a segment at a time, finished segments are kept in OUT.parts/ "
+                   "(a re-run resumes), and under torchrun the ranks share them. Default: one segment.")
+@click.option("--no-resume", is_flag=True, help="With --segment-frames: ignore finished segments of an earlier run.")
 @video_options
 @model_options
 @train_options
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def encode(input, output, overwrite, bpp, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale,
+def encode(input, output, overwrite, bpp, segment_frames, no_resume, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale,
            preset, epochs, lr, batch_size, time_limit, device, precision, seed, quiet, pipeline, lam, prune,
            weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
@@ -271,7 +276,11 @@ def encode(input, output, overwrite, bpp, frames, crop, size, resize, fps, model
                      t_scale=t_scale,
                      frames=frames, size=size, crop=crop, resize=resize, fps=fps, preset=preset, epochs=epochs,
                      device=device, precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr,
-                     batch_size=batch_size, time_limit=time_limit, overwrite=bool(overwrite))
+                     batch_size=batch_size, time_limit=time_limit, overwrite=bool(overwrite),
+                     segment_frames=segment_frames, resume=not no_resume,
+                     log=None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True)))
+    if res.rank:  # torchrun: rank 0 reports
+        return
     to_stderr = output == "-"  # the stream went to stdout: the summary must not follow it there
     if as_json:
         d = {k: v for k, v in res.__dict__.items() if k not in ("stream", "history")}
@@ -358,6 +367,10 @@ def info(stream, as_json):
     for group, r in d["rate"].items():
         gap = f"{100 * (r['coded_bits'] / r['model_bits'] - 1):+.2f}%" if r["model_bits"] else "n/a"
         click.echo(f"  {group}: the stream's models predict {r['model_bits']:.0f} bits, {r['coded_bits']} coded ({gap})")
+    if len(d["segments"]) > 1:
+        sizes = [s["frames"][1] - s["frames"][0] for s in d["segments"]]
+        click.echo(f"{len(sizes)} segments of {min(sizes)}-{max(sizes)} frames, each with its own network "
+                   f"(model figures above: the first segment's)")
     w = d["work"]
     click.echo(f"decoding it all: {w['frames']:,} frames of {w['frame_pixels']:,} pixels (padded), "
                f"{w['embedding_values']:,} embedding values, probability tables of {w['table_entries']:,} entries")

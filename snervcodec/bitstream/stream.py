@@ -3,6 +3,7 @@ every size checked before anything heavy is decoded (bitstream/SPEC.md, "Section
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -10,12 +11,13 @@ import torch
 
 from ..errors import ConfigError, FormatError
 from ..models import ModelConfig, build_decoder
-from .container import read_container, write_container
+from .container import is_segmented, read_container, read_framing, write_container
 from .header import StreamHeader
 from .mapping import config_from_header, model_kind
 from .payload import CodedEmbeddings, CodedTensor, EmbeddingIndex, read_embeddings, read_weights, write_embeddings, \
     write_weights
 from .payload_grid import GridWeights, read_grid_weights, write_grid_weights
+from .segments import SegmentRef, read_index, segment_stream
 
 GRID_MINOR = 2  # format 1.2: step-code quantisers; decoder weights in one word stream (section DECG)
 
@@ -51,9 +53,9 @@ def check_encodable(header: StreamHeader, cfg: ModelConfig) -> None:
                           f"{MAX_DECODER_PARAMS:,}): use a smaller --c1, --n-rb or --params")
 
 
-def header_bytes(header: StreamHeader) -> int:
-    """Bytes of the framed header alone."""
-    return len(write_container(header, [], model_kind))
+def header_bytes(header: StreamHeader, min_minor: int = 0) -> int:
+    """Bytes of the framed header alone (of format 1.``min_minor`` or the lowest its fields need)."""
+    return len(write_container(header, [], model_kind, min_minor))
 
 
 @dataclass
@@ -72,8 +74,10 @@ class ParsedStream:
         return sum(math.prod(s) for s in self.shapes.values())
 
 
+@functools.lru_cache(maxsize=16)
 def decoder_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """Tensor shapes of ``cfg``'s decoder in stream order, built on the meta device (no memory)."""
+    """Tensor shapes of ``cfg``'s decoder in stream order, built on the meta device (no memory;
+    cached: every segment of a stream shares its architecture). Do not modify the result."""
     with torch.device("meta"):
         try:
             dec = build_decoder(cfg)
@@ -83,7 +87,8 @@ def decoder_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
 
 
 def parse_stream(data: bytes) -> ParsedStream:
-    """Check framing, header, checksums and every size field; decode nothing heavy."""
+    """Check framing, header, checksums and every size field of a single-segment stream; decode
+    nothing heavy (a segmented stream: :func:`open_stream`, then each segment)."""
     c = read_container(data, model_kind)
     try:
         cfg = config_from_header(c.header)
@@ -103,3 +108,43 @@ def parse_stream(data: bytes) -> ParsedStream:
     if cfg.temporal:
         temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", grid)
     return ParsedStream(c.header, cfg, c.version, c.section_sizes, weights, shapes, emb, temb)
+
+
+@dataclass
+class StreamIndex:
+    """A stream's header and its segments (one for an ordinary stream, format 1.3 may hold several),
+    checked and indexed; nothing decoded. Each segment parses as a single-segment stream."""
+
+    header: StreamHeader  # the video's: all frames
+    version: tuple[int, int]
+    segments: list[SegmentRef]
+    data: bytes
+
+    @property
+    def segmented(self) -> bool:
+        return len(self.segments) > 1
+
+    def segment_bytes(self, k: int) -> bytes:
+        if not self.segmented:
+            return self.data
+        return segment_stream(self.data, self.header, self.segments[k], self.version[1])
+
+    def parse(self, k: int) -> ParsedStream:
+        return parse_stream(self.segment_bytes(k))
+
+    def segments_for(self, start: int, end: int) -> list[SegmentRef]:
+        """The segments holding frames [start, end)."""
+        return [s for s in self.segments if s.first_frame < end and s.end_frame > start]
+
+
+def open_stream(data: bytes) -> StreamIndex:
+    """Check framing, header and, for a segmented stream, the whole segment index (SPEC.md 4.4)."""
+    fr = read_framing(data, model_kind)
+    if is_segmented(data, fr):
+        try:
+            config_from_header(fr.header)
+        except ConfigError as e:
+            raise FormatError(f"header describes an impossible network ({e})") from None
+        return StreamIndex(fr.header, fr.version, read_index(data, fr.header, fr.header_end), data)
+    ref = SegmentRef(0, 0, fr.header.n_frames, fr.header_end, len(data) - fr.header_end)
+    return StreamIndex(fr.header, fr.version, [ref], data)

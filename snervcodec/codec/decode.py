@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from ..bitstream.container import MAGIC
-from ..bitstream.stream import ParsedStream, parse_stream
+from ..bitstream.stream import ParsedStream, open_stream
 from ..device import autocast, resolve_device, resolve_precision, to_channels_last
 from ..errors import ConfigError, FormatError, SnervError
 from ..fsutil import same_file
@@ -22,7 +22,7 @@ from ..models import build_decoder
 from ..models.synthesis import synthesize
 from ..video import FrameWriter, parse_frame_range
 from .embeddings import decode_embeddings, decode_temporal
-from .limits import DecodeLimits, declared_work
+from .limits import DecodeLimits, declared_work_of
 from .limits import check as check_limits
 from .types import DecodeResult
 from .weights import decode_weights
@@ -122,13 +122,14 @@ def decode(source: str | os.PathLike | bytes, output: str | os.PathLike | None =
     data = read_stream_bytes(source)
     if output is not None and isinstance(source, (str, os.PathLike)) and same_file(source, output):
         raise ConfigError("the output would overwrite the input stream")
-    ps = parse_stream(data)
-    h = ps.header
+    index = open_stream(data)
+    h = index.header
     start, end = parse_frame_range(frames)
     end = h.n_frames if end is None else end
     if start >= h.n_frames or end > h.n_frames:
         raise ConfigError(f"frames {start}:{end} outside the stream's 0:{h.n_frames}")
-    check_limits(declared_work(ps, end - start), limits or DecodeLimits())
+    segments = index.segments_for(start, end)
+    check_limits(declared_work_of(index, segments, start, end), limits or DecodeLimits())
     keep = output is None if keep_frames is None else keep_frames
     writer = None
     if output is not None:
@@ -137,7 +138,6 @@ def decode(source: str | os.PathLike | bytes, output: str | os.PathLike | None =
                              start_number=start + 1 if start_number is None else start_number)
     dev = resolve_device(device)
     prec = resolve_precision(precision, dev)
-    decoder = build_network(ps, dev)
     out = np.empty((end - start, h.height, h.width, 3), dtype=np.uint8) if keep else None
     bar = None
     if progress:
@@ -145,13 +145,19 @@ def decode(source: str | os.PathLike | bytes, output: str | os.PathLike | None =
 
         bar = tqdm(total=end - start, unit="frame", desc="decode", leave=False)
     with writer if writer is not None else contextlib.nullcontext():
-        for k0, x in synthesize_frames(ps, decoder, start, end, batch_size, dev, prec):
-            if out is not None:
-                out[k0 - start:k0 - start + len(x)] = x
-            if writer is not None:
-                writer.write(x)
-            if bar is not None:
-                bar.update(len(x))
+        for seg in segments:  # one network at a time: memory does not grow with the number of segments
+            ps = index.parse(seg.index)
+            decoder = build_network(ps, dev)
+            s0, s1 = max(start, seg.first_frame) - seg.first_frame, min(end, seg.end_frame) - seg.first_frame
+            for k0, x in synthesize_frames(ps, decoder, s0, s1, batch_size, dev, prec):
+                k = seg.first_frame + k0 - start
+                if out is not None:
+                    out[k:k + len(x)] = x
+                if writer is not None:
+                    writer.write(x)
+                if bar is not None:
+                    bar.update(len(x))
+            del decoder, ps
     if bar is not None:
         bar.close()
     return DecodeResult(out, h.fps, start, h, time.perf_counter() - t0, end - start)

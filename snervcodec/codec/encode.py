@@ -166,7 +166,7 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
            size: str | None = None, crop: str | None = None, resize: str = "bicubic", fps: float | None = None,
            preset: str | None = "fast", epochs: int | None = None, device: str = "auto", precision: str = "auto",
            seed: int = 0, compression: CompressionConfig | None = None, progress: bool = True, on_eval=None,
-           overwrite: bool = True,
+           overwrite: bool = True, segment_frames: int | None = None, resume: bool = True, log=None,
            **train_overrides) -> EncodeResult:
     """Overfit a network to a video and write it as a ``.snv`` stream.
 
@@ -174,10 +174,25 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     ``c1`` / ``params``. Metrics in the result come from decoding the stream's own bytes. Everything
     checkable is checked before training: the output (``overwrite``: replace an existing file), the
     model against the format's limits, and the training memory against the device's.
+
+    ``segment_frames``: split the video into segments of that many frames, each with its own network
+    (read lazily, kept in ``OUT.parts/`` as they finish, shared among torchrun ranks; ``resume``
+    reuses the finished segments of an interrupted run; :mod:`.segmented`). ``log`` receives a line
+    per segment.
     """
     t0 = time.perf_counter()
     cc = (compression or CompressionConfig()).validate()
     target = _check_output(source, output, overwrite)
+    if segment_frames is not None:
+        if isinstance(source, (np.ndarray, Video)):
+            raise ConfigError("segments are read from a file: give a path (or encode the array whole)")
+        from .segmented import encode_segmented
+
+        return encode_segmented(source, output, target, segment_frames=segment_frames, resume=resume, bpp=bpp,
+                                model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
+                                frames=frames, size=size, crop=crop, resize=resize, fps=fps, preset=preset,
+                                epochs=epochs, device=device, precision=precision, seed=seed, cc=cc,
+                                progress=progress, on_eval=on_eval, train_overrides=train_overrides, log=log)
     video = load_video(source, frames=frames, size=size, crop=crop, resize=resize, fps=fps)
     p = plan(video, model, bpp=bpp, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
              preset=preset, epochs=epochs, precision=precision, seed=seed, cc=cc, train_overrides=train_overrides)

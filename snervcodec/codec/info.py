@@ -5,31 +5,39 @@ from __future__ import annotations
 import os
 
 from ..bitstream.payload_grid import GridWeights
-from ..bitstream.stream import ParsedStream, parse_stream
+from ..bitstream.container import SECTION_FRAMING_BYTES
+from ..bitstream.segments import INDEX_ENTRY_BYTES, INDEX_FIXED_BYTES
+from ..bitstream.stream import ParsedStream, StreamIndex, open_stream
 from .decode import read_stream_bytes
 from .embeddings import embedding_rate
 from .gridcoding import grid_rate
-from .limits import DecodeLimits, declared_work, exceeded
+from .limits import DecodeLimits, declared_work_of, exceeded
 from .weights import decode_weights
 
 
 def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) -> dict:
     """Everything about a stream that its header and models say. ``work`` is what decoding all of it
     would cost and ``warnings`` the decoder limits it exceeds; a stream over them is described
-    without decoding anything (no zero fraction, no rate), so ``info`` stays instant on any stream."""
+    without decoding anything (no zero fraction, no rate), so ``info`` stays instant on any stream.
+    A segmented stream (1.3) is described as a whole (sections and rates summed over its segments),
+    with ``segments`` listing each one's frames and bytes; the model figures are its first segment's."""
     data = read_stream_bytes(source)
-    ps = parse_stream(data)
-    h, cfg = ps.header, ps.cfg
-    work = declared_work(ps)
+    index = open_stream(data)
+    h = index.header
+    work = declared_work_of(index, index.segments, 0, h.n_frames)
     over = exceeded(work, limits or DecodeLimits())
+    parsed = [index.parse(s.index) for s in index.segments]
+    ps = parsed[0]
+    cfg = ps.cfg
     pixels = h.width * h.height * h.n_frames
     e = ps.embeddings.coded
     models: dict[str, int] = {}
     tensors = ps.weights.tensors if isinstance(ps.weights, GridWeights) else ps.weights
     for t in tensors:
         models[t.model.kind] = models.get(t.model.kind, 0) + 1
-    return {
-        "format_version": f"{ps.version[0]}.{ps.version[1]}",
+    sections = _sections(index, parsed)
+    out = {
+        "format_version": f"{index.version[0]}.{index.version[1]}",
         "model": cfg.name, "model_id": h.model_id, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
         "kernels": list(cfg.kernels), "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": ps.n_params,
         "width": h.width, "height": h.height, "padding": [h.pad_h, h.pad_w], "frames": h.n_frames,
@@ -37,16 +45,48 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
         "bytes": len(data), "bpp": 8 * len(data) / pixels,
         "weight_bits": sorted({t.bits for t in tensors}),
         "quantiser": "step-code grid" if isinstance(ps.weights, GridWeights) else "affine",
-        "weight_zero_fraction": None if over else _zero_fraction(ps),
+        "weight_zero_fraction": None if over else _zero_fraction(parsed),
         "weight_entropy_models": models,
         "embedding_bits": e.bits, "ll_range_bits": e.ll_bits,
         **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
             "temporal_embedding_bits": ps.temporal.coded.bits} if ps.temporal is not None else {}),
-        "sections": {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in ps.sections.items()},
-        "rate": {} if over else _rate(ps),
+        "sections": {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in sections.items()},
+        "rate": {} if over else _summed(_rate(p) for p in parsed),
+        "segments": [{"frames": [s.first_frame, s.end_frame], "bytes": s.length + SECTION_FRAMING_BYTES}
+                     for s in index.segments],
         "work": work.as_dict(),
         "warnings": over,
     }
+    return out
+
+
+def _sections(index: StreamIndex, parsed: list[ParsedStream]) -> dict[str, int]:
+    """Bytes per part of the file; for a segmented stream the header, the index, each section kind
+    summed over the segments, and the segments' framing (together: the file's size)."""
+    if not index.segmented:
+        return dict(parsed[0].sections)
+    out = {"header": index.segments[0].offset - 8 - _index_bytes(index)}  # 8: the first SEGM's tag and length
+    out["SIDX"] = _index_bytes(index)
+    for p in parsed:
+        for k, v in p.sections.items():
+            if k != "header":
+                out[k] = out.get(k, 0) + v
+    out["SEGM"] = SECTION_FRAMING_BYTES * len(index.segments)
+    return out
+
+
+def _index_bytes(index: StreamIndex) -> int:
+    return INDEX_FIXED_BYTES + INDEX_ENTRY_BYTES * len(index.segments)
+
+
+def _summed(rates) -> dict:
+    out: dict = {}
+    for r in rates:
+        for group, v in r.items():
+            o = out.setdefault(group, {"model_bits": 0.0, "coded_bits": 0})
+            o["model_bits"] = round(o["model_bits"] + v["model_bits"], 1)
+            o["coded_bits"] += v["coded_bits"]
+    return out
 
 
 def _rate(ps: ParsedStream) -> dict:
@@ -61,8 +101,12 @@ def _rate(ps: ParsedStream) -> dict:
     return out
 
 
-def _zero_fraction(ps: ParsedStream) -> float:
+def _zero_fraction(parsed: list[ParsedStream]) -> float:
     """Fraction of multi-dimensional weights that decode to exactly 0 (pruned or quantised to 0)."""
-    state = decode_weights(ps.weights, ps.shapes)
-    w = [v for v in state.values() if v.dim() > 1]
-    return float(sum(int((v == 0).sum()) for v in w) / max(sum(v.numel() for v in w), 1))
+    zeros = total = 0
+    for ps in parsed:
+        state = decode_weights(ps.weights, ps.shapes)
+        w = [v for v in state.values() if v.dim() > 1]
+        zeros += sum(int((v == 0).sum()) for v in w)
+        total += sum(v.numel() for v in w)
+    return float(zeros / max(total, 1))

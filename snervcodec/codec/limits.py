@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 
 from ..bitstream.header import MAX_EMB_NUMEL
 from ..bitstream.payload_grid import GridWeights
-from ..bitstream.stream import ParsedStream
+from ..bitstream.segments import SegmentRef
+from ..bitstream.stream import ParsedStream, StreamIndex
 from ..errors import LimitError
 
 
@@ -88,6 +89,15 @@ def declared_work(ps: ParsedStream, frames: int | None = None) -> DeclaredWork:
             models += [idx.coded.model] + ([idx.coded.ll_model] if idx.coded.ll_model is not None else [])
     tables = sum(m.alphabet for m in set(models) if m.kind != "constant")  # identical models share a table
     return DeclaredWork(px, n, px * n, per_frame * n, tables)
+
+
+def declared_work_of(index: StreamIndex, segments: list[SegmentRef], start: int, end: int) -> DeclaredWork:
+    """The work of decoding frames [start, end) held by ``segments`` of a (possibly segmented)
+    stream: every segment's own tables count (each builds its own)."""
+    works = [declared_work(index.parse(s.index), min(end, s.end_frame) - max(start, s.first_frame)) for s in segments]
+    w0 = works[0]
+    return DeclaredWork(w0.frame_pixels, sum(w.frames for w in works), sum(w.total_pixels for w in works),
+                        sum(w.embedding_values for w in works), sum(w.table_entries for w in works))
 
 
 def exceeded(work: DeclaredWork, limits: DecodeLimits) -> list[str]:

@@ -61,6 +61,9 @@ class EncodeResult:
     entropy: dict
     target_bpp: float | None = None
     history: list[dict] = field(default_factory=list)
+    segments: int = 1  # segments in the stream (format 1.3 when more than one)
+    resumed: list[int] = field(default_factory=list)  # segments taken from an earlier, interrupted run
+    rank: int = 0  # torchrun rank that returned this (only rank 0 writes the stream)
 
     def summary(self) -> str:
         tgt = f" (target {self.target_bpp:g})" if self.target_bpp else ""

@@ -9,7 +9,7 @@ import re
 import warnings
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Literal
+from typing import Iterator, Literal
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class VideoMeta:
     fps: Fraction
     pix_fmt: str = "rgb24"
     source: str = ""
+    first_frame: int = 0  # of the selection, for a segment of it
 
 
 @dataclass
@@ -97,6 +98,17 @@ def read_video(path: str | os.PathLike, frames: str | None = None, size: str | t
     Rotation metadata (a phone's display matrix) is applied, so the frames are what a player shows;
     a variable frame rate gets a warning (the stream stores one rate).
     """
+    parts = list(iter_segments(path, None, frames=frames, size=size, resize=resize, crop=crop, fps=fps))
+    return parts[0]
+
+
+def iter_segments(path: str | os.PathLike, segment_frames: int | None, frames: str | None = None,
+                  size: str | tuple[int, int] | None = None, resize: ResizeMode = "bicubic",
+                  crop: str | tuple[int, int] | None = None, fps: float | Fraction | None = None) -> Iterator[Video]:
+    """Consecutive segments of ``segment_frames`` frames (the last may be shorter; ``None``: one
+    segment, the whole selection), decoded lazily in one pass: memory holds one segment, whatever
+    the video's length. Arguments as :func:`read_video`; each segment's ``meta.source`` is the path
+    and its first frame is ``meta.first_frame`` of the selection."""
     import av
 
     path = os.fspath(path)
@@ -105,6 +117,8 @@ def read_video(path: str | os.PathLike, frames: str | None = None, size: str | t
     crop_hw = parse_size(crop) if isinstance(crop, str) or crop is None else tuple(crop)
     if fps is not None and not (math.isfinite(float(fps)) and float(fps) > 0):
         raise ConfigError(f"fps must be a positive number, got {fps}")
+    if segment_frames is not None and segment_frames < 1:
+        raise ConfigError(f"segments need at least one frame, got {segment_frames}")
     pattern = _is_pattern(path)
     stdin = path == "-"
     if not pattern and not stdin and not os.path.exists(path):
@@ -131,48 +145,91 @@ def read_video(path: str | os.PathLike, frames: str | None = None, size: str | t
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
         pix_fmt = stream.codec_context.pix_fmt or "unknown"
-        out: list[np.ndarray] = []
+        keep = Fraction(fps).limit_denominator(1 << 16) if fps is not None else Fraction(rate)
+        pending: list[np.ndarray] = []
         pts: list[int] = []
         rotation = None
-        n_seen = 0
-        try:
-            for i, frame in enumerate(container.decode(stream)):
-                n_seen = i + 1
-                if i < start:
-                    continue
-                if end is not None and i >= end:
-                    break
-                r = _quarter_turns(frame, name) if rotation is None else rotation
-                rotation = r
-                a = frame.to_ndarray(format="rgb24")
-                out.append(np.ascontiguousarray(np.rot90(a, r)) if r else a)
-                if frame.pts is not None:
-                    pts.append(int(frame.pts))
-        except av.error.FFmpegError as e:
-            if not out:
-                raise VideoError(f"{name}: cannot decode ({_short(e)})") from None
-            warnings.warn(f"{name}: decoding stopped after {start + len(out)} frames ({_short(e)})",
-                          VideoConversionWarning, stacklevel=2)
-    if not out:
+        n_seen = n_out = 0
+        first = 0
+
+        def emit() -> Video:
+            arr = np.stack(pending)
+            if crop_hw is not None:
+                arr = center_crop(arr, crop_hw)
+            if size_hw is not None and size_hw != arr.shape[1:3]:
+                arr = resize_frames(arr, size_hw, resize)
+            return Video(arr, VideoMeta(width=arr.shape[2], height=arr.shape[1], n_frames=len(arr), fps=keep,
+                                        pix_fmt=pix_fmt, source=path, first_frame=first))
+
+        frames_iter = container.decode(stream)
+        while True:
+            try:
+                frame = next(frames_iter)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as e:
+                if not n_out and not pending:
+                    raise VideoError(f"{name}: cannot decode ({_short(e)})") from None
+                warnings.warn(f"{name}: decoding stopped after {start + n_out + len(pending)} frames ({_short(e)})",
+                              VideoConversionWarning, stacklevel=2)
+                break
+            i = n_seen
+            n_seen += 1
+            if i < start:
+                continue
+            if end is not None and i >= end:
+                break
+            if rotation is None:
+                rotation = _quarter_turns(frame, name)
+                if pix_fmt not in _PLAIN_FORMATS:
+                    warnings.warn(f"{name}: source pixel format {pix_fmt} converted to 8-bit RGB",
+                                  VideoConversionWarning, stacklevel=2)
+            a = frame.to_ndarray(format="rgb24")
+            pending.append(np.ascontiguousarray(np.rot90(a, rotation)) if rotation else a)
+            if frame.pts is not None and len(pts) < 1000:
+                pts.append(int(frame.pts))
+            if segment_frames is not None and len(pending) == segment_frames:
+                if fps is None and not pattern and n_out == 0 and _variable_rate(pts):
+                    _warn_vfr(name, rate)
+                yield emit()
+                n_out += len(pending)
+                first = n_out
+                pending = []
+    if not n_out and not pending:
         what = "no frames" if start == 0 else f"no frames at or after frame {start} (it has {n_seen})"
         raise VideoError(f"{name}: {what}")
-    if end is not None and start + len(out) < end:
-        raise VideoError(f"{name}: has {start + len(out)} frames; --frames {start}:{end} asks for frames up to {end - 1}")
-    if pix_fmt not in _PLAIN_FORMATS:
-        warnings.warn(f"{name}: source pixel format {pix_fmt} converted to 8-bit RGB", VideoConversionWarning,
-                      stacklevel=2)
-    if fps is None and not pattern and _variable_rate(pts):
-        warnings.warn(f"{name}: variable frame rate; the stream keeps one rate, {float(rate):.3f} fps "
-                      "(--fps sets another)", VideoConversionWarning, stacklevel=2)
-    arr = np.stack(out)
-    if crop_hw is not None:
-        arr = center_crop(arr, crop_hw)
-    if size_hw is not None and size_hw != arr.shape[1:3]:
-        arr = resize_frames(arr, size_hw, resize)
-    keep = Fraction(fps).limit_denominator(1 << 16) if fps is not None else Fraction(rate)
-    meta = VideoMeta(width=arr.shape[2], height=arr.shape[1], n_frames=len(arr), fps=keep, pix_fmt=pix_fmt,
-                     source=path)
-    return Video(arr, meta)
+    total = n_out + len(pending)
+    if end is not None and start + total < end:
+        raise VideoError(f"{name}: has {start + total} frames; --frames {start}:{end} asks for frames up to {end - 1}")
+    if fps is None and not pattern and n_out == 0 and _variable_rate(pts):
+        _warn_vfr(name, rate)
+    if pending:
+        yield emit()
+
+
+def check_frame_range(path, frames: str | None) -> None:
+    """Refuse a ``--frames`` range that ends beyond a video file, by counting its packets (fast: no
+    decoding); image patterns and stdin are checked as they are read."""
+    import av
+
+    start, end = parse_frame_range(frames)
+    path = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if end is None or path is None or path == "-" or _is_pattern(path) or not os.path.isfile(path):
+        return
+    try:
+        with av.open(path) as c:
+            if not c.streams.video:
+                return
+            n = sum(1 for pkt in c.demux(c.streams.video[0]) if pkt.size)
+    except av.error.FFmpegError:
+        return  # the reader will say what is wrong
+    if n < end:
+        raise VideoError(f"{path}: has {n} frames; --frames {start}:{end} asks for frames up to {end - 1}")
+
+
+def _warn_vfr(name: str, rate: Fraction) -> None:
+    warnings.warn(f"{name}: variable frame rate; the stream keeps one rate, {float(rate):.3f} fps "
+                  "(--fps sets another)", VideoConversionWarning, stacklevel=3)
 
 
 def _quarter_turns(frame, name: str) -> int:

@@ -1,0 +1,117 @@
+"""Long videos (issue 16): segmented encoding and decoding, resume after a kill, torchrun."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from snervcodec.codec import decode, encode, info
+from snervcodec.metrics import psnr_per_frame
+from snervcodec.video import read_video
+
+TINY = dict(size="32x48", c1=8, n_rb=0, epochs=2, device="cpu", precision="fp32", progress=False)
+
+
+def _psnr(a, b):
+    ta = torch.from_numpy(a).permute(0, 3, 1, 2).float() / 255
+    tb = torch.from_numpy(b).permute(0, 3, 1, 2).float() / 255
+    return float(psnr_per_frame(ta, tb).mean())
+
+
+@pytest.fixture(scope="module")
+def segmented(carphone_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("seg") / "s.snv"
+    res = encode(carphone_path, out, frames="0:10", segment_frames=4, **TINY)
+    return res, out
+
+
+def test_segmented_round_trip(segmented, carphone_path):
+    res, out = segmented
+    assert res.segments == 3 and out.stat().st_size == res.bytes
+    d = info(out)
+    assert d["format_version"] == "1.3" and [s["frames"] for s in d["segments"]] == [[0, 4], [4, 8], [8, 10]]
+    assert sum(v["bytes"] for v in d["sections"].values()) == res.bytes
+    dec = decode(out, device="cpu")
+    src = read_video(carphone_path, frames="0:10", size="32x48")
+    assert dec.frames.shape == src.frames.shape and dec.fps == src.meta.fps
+    assert _psnr(dec.frames, src.frames) == pytest.approx(res.psnr, abs=1e-3)  # frame-weighted mean of the segments
+    assert not Path(f"{out}.parts").exists()  # finished: the parts are gone
+
+
+def test_random_access_across_a_segment_boundary(segmented):
+    _, out = segmented
+    full = decode(out, device="cpu").frames
+    for spec, sl in (("3:6", slice(3, 6)), ("4:5", slice(4, 5)), ("7:10", slice(7, 10))):
+        assert np.array_equal(decode(out, frames=spec, device="cpu").frames, full[sl]), spec
+
+
+def test_one_segment_is_an_ordinary_stream(carphone_path, tmp_path):
+    a = encode(carphone_path, tmp_path / "a.snv", frames="0:4", **TINY)
+    b = encode(carphone_path, tmp_path / "b.snv", frames="0:4", segment_frames=8, **TINY)
+    assert a.stream == b.stream and b.segments == 1 and info(b.stream)["format_version"] == "1.2"
+
+
+def test_bpp_budget_is_for_the_whole_file(carphone_path, tmp_path):
+    res = encode(carphone_path, tmp_path / "r.snv", frames="0:12", segment_frames=4, bpp=4.0,
+                 **{k: v for k, v in TINY.items() if k not in ("c1", "n_rb")})
+    assert res.segments == 3 and abs(res.bpp / 4.0 - 1) <= 0.05, res.bpp
+
+
+def _cmd(src, out, *extra):
+    return [sys.executable, "-m", "snervcodec", "encode", str(src), "-o", str(out), "--frames", "0:12", "--size",
+            "32x48", "--c1", "8", "--n-rb", "0", "--epochs", "30", "--device", "cpu", "--precision", "fp32", "-q",
+            "--segment-frames", "4", *extra]
+
+
+def test_resume_after_kill_gives_the_same_bytes(carphone_path, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ref = tmp_path / "ref.snv"
+    subprocess.run(_cmd(carphone_path, ref), check=True, env=env, timeout=600, capture_output=True)
+    out = tmp_path / "out.snv"
+    parts = Path(f"{out}.parts")
+    proc = subprocess.Popen(_cmd(carphone_path, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (parts / "segment-00000.part").exists():
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (parts / "segment-00000.part").exists() and not out.exists()
+    r = subprocess.run(_cmd(carphone_path, out, "-y") + ["--json"], env=env, timeout=600, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    assert 0 in json.loads(r.stdout)["resumed"]  # no repeated work on the finished segment
+    assert out.read_bytes() == ref.read_bytes() and not parts.exists()
+
+
+def test_settings_changed_parts_are_not_reused(carphone_path, tmp_path):
+    from snervcodec.codec.parts import Part, PartStore
+
+    out = tmp_path / "o.snv"
+    PartStore(out).save(Part(0, "not-this-encode", b"junk"))
+    (PartStore(out).dir / "segment-00001.part").write_bytes(b"SNVPART1garbage")
+    with pytest.warns(UserWarning, match="other settings|damaged"):
+        res = encode(carphone_path, out, frames="0:8", segment_frames=4, **TINY)
+    assert res.resumed == [] and res.segments == 2
+    assert decode(out, device="cpu").n_frames == 8
+
+
+def test_torchrun_two_ranks_give_the_serial_bytes(carphone_path, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    serial = tmp_path / "serial.snv"
+    subprocess.run(_cmd(carphone_path, serial, "--epochs", "2"), check=True, env=env, timeout=600,
+                   capture_output=True)
+    out = tmp_path / "dist.snv"
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                        str(29500 + os.getpid() % 1000), "-m", "snervcodec", *_cmd(carphone_path, out, "--epochs",
+                                                                                    "2")[3:]],
+                       env=env, timeout=600, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert out.read_bytes() == serial.read_bytes()
