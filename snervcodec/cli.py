@@ -252,12 +252,15 @@ def compression_options(f):
                    "videos\"): the input is read a segment at a time, finished segments are kept in OUT.parts/ "
                    "(a re-run resumes), and under torchrun the ranks share them. Default: one segment.")
 @click.option("--no-resume", is_flag=True, help="With --segment-frames: ignore finished segments of an earlier run.")
+@click.option("--scene-cuts", is_flag=True,
+              help="End a segment at every scene change too (segments of at least 8 frames; with or without "
+                   "--segment-frames).")
 @video_options
 @model_options
 @train_options
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def encode(input, output, overwrite, bpp, segment_frames, no_resume, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale,
+def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale,
            preset, epochs, lr, batch_size, time_limit, device, precision, seed, quiet, pipeline, lam, prune,
            weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
@@ -277,7 +280,7 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, frames, cro
                      frames=frames, size=size, crop=crop, resize=resize, fps=fps, preset=preset, epochs=epochs,
                      device=device, precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr,
                      batch_size=batch_size, time_limit=time_limit, overwrite=bool(overwrite),
-                     segment_frames=segment_frames, resume=not no_resume,
+                     segment_frames=segment_frames, resume=not no_resume, scene_cuts=scene_cuts,
                      log=None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True)))
     if res.rank:  # torchrun: rank 0 reports
         return

@@ -115,3 +115,22 @@ def test_torchrun_two_ranks_give_the_serial_bytes(carphone_path, tmp_path):
                        env=env, timeout=600, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert out.read_bytes() == serial.read_bytes()
+
+
+def test_scene_cuts_end_segments(carphone_path, bunny_path, tmp_path):
+    from snervcodec.video import write_video
+    from snervcodec.video.io import SCENE_CUT, iter_segments, scene_change
+
+    a = read_video(carphone_path, frames="0:10", size="32x48").frames
+    b = read_video(bunny_path, frames="0:9", size="32x48").frames
+    clip = tmp_path / "two_shots.y4m"
+    write_video(clip, np.concatenate([a, b]), 25)
+    assert scene_change(a[-1], b[0]) > SCENE_CUT > max(scene_change(a[i], a[i + 1]) for i in range(9))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert [len(v.frames) for v in iter_segments(clip, 100, scene_cut=SCENE_CUT)] == [10, 9]
+        assert [len(v.frames) for v in iter_segments(clip, 7, scene_cut=SCENE_CUT)] == [7, 7, 5]  # >= 8 frames per cut
+        res = encode(clip, tmp_path / "s.snv", scene_cuts=True, **TINY)
+    assert [s["frames"] for s in info(tmp_path / "s.snv")["segments"]] == [[0, 10], [10, 19]] and res.segments == 2

@@ -103,6 +103,20 @@ def read_framing(data: bytes, model_kind) -> Framing:
     return Framing((major, minor), header, r.pos)
 
 
+def read_section(r: Reader) -> tuple[bytes, bytes]:
+    """One framed section at ``r``'s position (tag, payload), its length and checksum verified."""
+    start = r.pos
+    tag = r.raw(4)
+    length = r.u32()
+    if length > r.remaining:
+        raise FormatError(f"truncated stream: section {tag!r} declares {length} bytes, {r.remaining} left")
+    payload = r.raw(length)
+    crc = r.u32()
+    if zlib.crc32(bytes(r.data[start:start + 8 + length])) != crc:
+        raise FormatError(f"section {tag!r} checksum mismatch (corrupted stream)")
+    return tag, payload
+
+
 def is_segmented(data: bytes, framing: Framing) -> bool:
     """True when a 1.3 stream's first section is a segment index (SIDX)."""
     return framing.version[1] >= 3 and bytes(data[framing.header_end:framing.header_end + 4]) == b"SIDX"
@@ -124,14 +138,7 @@ def read_container(data: bytes, model_kind) -> Container:
     last_rank = -1
     while r.remaining:
         start = r.pos
-        tag = r.raw(4)
-        length = r.u32()
-        if length > r.remaining:
-            raise FormatError(f"truncated stream: section {tag!r} declares {length} bytes, {r.remaining} left")
-        payload = r.raw(length)
-        crc = r.u32()
-        if zlib.crc32(bytes(r.data[start:start + 8 + length])) != crc:
-            raise FormatError(f"section {tag!r} checksum mismatch (corrupted stream)")
+        tag, payload = read_section(r)
         if tag in sections:
             raise FormatError(f"section {tag!r} appears twice")
         if tag in known:

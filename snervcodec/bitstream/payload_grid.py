@@ -1,5 +1,5 @@
 """Format 1.2's ``DECG`` payload: every decoder tensor on the step-code grid, all of them in one
-range-coded word stream (bitstream/SPEC.md, section 4.4).
+range-coded word stream (bitstream/SPEC.md, section 4.1b).
 
 Per tensor the stream holds its bit depth, the model of its per-channel step codes and the model
 of its weight symbols; then one word stream carries, tensor after tensor, the step codes and the

@@ -11,12 +11,11 @@ its frame count, and its sections. A video of one segment is written as an ordin
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, replace
 
 from ..errors import FormatError
 from .bytesio import Reader, Writer
-from .container import HEADER_FRAMING_BYTES, MAGIC, SECTION_FRAMING_BYTES, read_framing, write_container
+from .container import HEADER_FRAMING_BYTES, MAGIC, SECTION_FRAMING_BYTES, read_framing, read_section, write_container
 from .header import MAX_FRAMES, StreamHeader
 from .mapping import model_kind
 
@@ -74,7 +73,7 @@ def read_index(data: bytes, header: StreamHeader, sections_start: int) -> list[S
     index is refused whole."""
     r = Reader(data, "stream")
     r.pos = sections_start
-    tag, payload = _section(r)
+    tag, payload = read_section(r)
     if tag != b"SIDX":
         raise FormatError("a 1.3 segmented stream starts with its SIDX section")
     ir = Reader(payload, "SIDX section")
@@ -87,7 +86,7 @@ def read_index(data: bytes, header: StreamHeader, sections_start: int) -> list[S
         if frames < 1 or first + frames > min(header.n_frames, MAX_FRAMES):
             raise FormatError(f"SIDX section: segment {k} of {frames} frames beyond the header's {header.n_frames}")
         start = r.pos
-        tag, seg = _section(r)
+        tag, seg = read_section(r)
         if tag != b"SEGM" or len(seg) != length:
             raise FormatError(f"SIDX section: segment {k} promises a SEGM section of {length} bytes at offset "
                               f"{start}, the stream has {tag!r} of {len(seg)}")
@@ -96,23 +95,10 @@ def read_index(data: bytes, header: StreamHeader, sections_start: int) -> list[S
     if first != header.n_frames:
         raise FormatError(f"SIDX section: segments hold {first} frames, the header {header.n_frames}")
     while r.remaining:  # only optional sections may follow
-        tag, _ = _section(r)
+        tag, _ = read_section(r)
         if not tag[:1].islower():
             raise FormatError(f"section {tag!r} after the last segment")
     return refs
-
-
-def _section(r: Reader) -> tuple[bytes, bytes]:
-    start = r.pos
-    tag = r.raw(4)
-    length = r.u32()
-    if length > r.remaining:
-        raise FormatError(f"truncated stream: section {tag!r} declares {length} bytes, {r.remaining} left")
-    payload = r.raw(length)
-    crc = r.u32()
-    if zlib.crc32(bytes(r.data[start:start + 8 + length])) != crc:
-        raise FormatError(f"section {tag!r} checksum mismatch (corrupted stream)")
-    return tag, payload
 
 
 def segment_stream(data: bytes, header: StreamHeader, ref: SegmentRef, minor: int) -> bytes:

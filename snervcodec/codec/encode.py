@@ -70,15 +70,18 @@ class CodedEmbeddingSet:
 
 
 def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strides, t_scale, preset, epochs,
-         precision: str, seed: int, cc: CompressionConfig, train_overrides: dict) -> EncodePlan:
+         precision: str, seed: int, cc: CompressionConfig, train_overrides: dict,
+         n_frames: int | None = None) -> EncodePlan:
     """Architecture (from the budget or the size options) and training configuration, checked
     against the stream format before any training (a stream that could not be written is an error
-    now, not after the fit)."""
+    now, not after the fit). ``n_frames``: size the model for this many frames (segments: the
+    nominal segment length) instead of the video's."""
     if bpp is not None and (c1 is not None or params is not None):
         raise ConfigError("give a target bpp or a model size (c1 / params), not both")
     if bpp is not None and not 0 < bpp < 64:
         raise ConfigError(f"bpp must be in (0, 64), got {bpp}")
     t, h, w, _ = video.frames.shape
+    t = n_frames or t
     if t > (1 << 24):
         raise ConfigError("more frames than the format allows")
     cfg, geo = model_config(model, h, w, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale)
@@ -166,7 +169,8 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
            size: str | None = None, crop: str | None = None, resize: str = "bicubic", fps: float | None = None,
            preset: str | None = "fast", epochs: int | None = None, device: str = "auto", precision: str = "auto",
            seed: int = 0, compression: CompressionConfig | None = None, progress: bool = True, on_eval=None,
-           overwrite: bool = True, segment_frames: int | None = None, resume: bool = True, log=None,
+           overwrite: bool = True, segment_frames: int | None = None, resume: bool = True, scene_cuts: bool = False,
+           log=None,
            **train_overrides) -> EncodeResult:
     """Overfit a network to a video and write it as a ``.snv`` stream.
 
@@ -177,18 +181,19 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
 
     ``segment_frames``: split the video into segments of that many frames, each with its own network
     (read lazily, kept in ``OUT.parts/`` as they finish, shared among torchrun ranks; ``resume``
-    reuses the finished segments of an interrupted run; :mod:`.segmented`). ``log`` receives a line
-    per segment.
+    reuses the finished segments of an interrupted run; ``scene_cuts``: segments also end at scene
+    changes; :mod:`.segmented`). ``log`` receives a line per segment.
     """
     t0 = time.perf_counter()
     cc = (compression or CompressionConfig()).validate()
     target = _check_output(source, output, overwrite)
-    if segment_frames is not None:
+    if segment_frames is not None or scene_cuts:
         if isinstance(source, (np.ndarray, Video)):
             raise ConfigError("segments are read from a file: give a path (or encode the array whole)")
         from .segmented import encode_segmented
 
-        return encode_segmented(source, output, target, segment_frames=segment_frames, resume=resume, bpp=bpp,
+        return encode_segmented(source, output, target, segment_frames=segment_frames, resume=resume,
+                                scene_cuts=scene_cuts, bpp=bpp,
                                 model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
                                 frames=frames, size=size, crop=crop, resize=resize, fps=fps, preset=preset,
                                 epochs=epochs, device=device, precision=precision, seed=seed, cc=cc,

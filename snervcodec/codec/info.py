@@ -35,7 +35,7 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
     tensors = ps.weights.tensors if isinstance(ps.weights, GridWeights) else ps.weights
     for t in tensors:
         models[t.model.kind] = models.get(t.model.kind, 0) + 1
-    sections = _sections(index, parsed)
+    sections = section_sizes(index, parsed)
     out = {
         "format_version": f"{index.version[0]}.{index.version[1]}",
         "model": cfg.name, "model_id": h.model_id, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
@@ -60,9 +60,11 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
     return out
 
 
-def _sections(index: StreamIndex, parsed: list[ParsedStream]) -> dict[str, int]:
+def section_sizes(index: StreamIndex, parsed: list[ParsedStream] | None = None) -> dict[str, int]:
     """Bytes per part of the file; for a segmented stream the header, the index, each section kind
     summed over the segments, and the segments' framing (together: the file's size)."""
+    if parsed is None:
+        parsed = [index.parse(s.index) for s in index.segments]
     if not index.segmented:
         return dict(parsed[0].sections)
     out = {"header": index.segments[0].offset - 8 - _index_bytes(index)}  # 8: the first SEGM's tag and length

@@ -20,15 +20,16 @@ import numpy as np
 from ..bitstream.container import SECTION_FRAMING_BYTES
 from ..bitstream.mapping import header_for
 from ..bitstream.segments import INDEX_ENTRY_BYTES, INDEX_FIXED_BYTES, SEGMENTED_MINOR, split_stream, write_segmented
-from ..bitstream.stream import header_bytes
+from ..bitstream.stream import header_bytes, open_stream
 from ..device import resolve_device
 from ..distributed import barrier, finish, gather_blobs, world_from_env
 from ..fsutil import Target, write_bytes_atomic
 from ..models import decoder_params
 from ..training import Trainer
 from ..training.memory import check_training_memory
-from ..video.io import check_frame_range, iter_segments
+from ..video.io import SCENE_CUT, check_frame_range, iter_segments
 from .encode import EncodePlan, measure, paper_pipeline, plan
+from .info import section_sizes
 from .parts import Part, PartStore, fingerprint
 from .rdo import rdo_pipeline
 from .types import CompressionConfig, EncodeResult
@@ -42,7 +43,8 @@ def segment_target(bpp: float, pixels: int, first: bool, single_header: int, out
     return t - (outer_header + INDEX_FIXED_BYTES) if first else t
 
 
-def encode_segmented(source, output, target: Target | None, *, segment_frames: int, resume: bool, bpp, model, c1,
+def encode_segmented(source, output, target: Target | None, *, segment_frames: int, resume: bool, scene_cuts: bool,
+                     bpp, model, c1,
                      n_rb, params, strides, t_scale, frames, size, crop, resize, fps, preset, epochs, device,
                      precision, seed, cc: CompressionConfig, progress, on_eval, train_overrides: dict,
                      log=None) -> EncodeResult:
@@ -57,14 +59,18 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
         settings = {"bpp": bpp, "model": model, "c1": c1, "n_rb": n_rb, "params": params, "strides": strides,
                     "t_scale": t_scale, "frames": frames, "size": size, "crop": crop, "resize": resize, "fps": fps,
                     "preset": preset, "epochs": epochs, "precision": precision, "seed": seed,
-                    "compression": asdict(cc), "segment_frames": segment_frames, "train": train_overrides,
+                    "compression": asdict(cc), "segment_frames": segment_frames, "scene_cuts": scene_cuts,
+                    "train": train_overrides,
                     "device": resolve_device(device).type}
         check_frame_range(source, frames)  # a range beyond the clip: an error now, not after training
-        reader = iter_segments(source, segment_frames, frames=frames, size=size, crop=crop, resize=resize, fps=fps)
+        reader = iter_segments(source, segment_frames, frames=frames, size=size, crop=crop, resize=resize, fps=fps,
+                               scene_cut=SCENE_CUT if scene_cuts else None)
         first = next(reader)
         ahead = next(reader, None)  # one segment ahead: is this a segmented stream at all?
+        nominal = segment_frames if scene_cuts and ahead is not None else None  # a cut may shorten the first
         p0 = plan(first, model, bpp=bpp, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
-                  preset=preset, epochs=epochs, precision=precision, seed=seed, cc=cc, train_overrides=train_overrides)
+                  preset=preset, epochs=epochs, precision=precision, seed=seed, cc=cc, train_overrides=train_overrides,
+                  n_frames=nominal)
         dev = resolve_device(device)  # under torchrun, "cuda" is this rank's own GPU (world_from_env)
         check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)
         h, w = first.frames.shape[1:3]
@@ -95,16 +101,14 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
             k += 1
             video, ahead = ahead, (next(reader, None) if ahead is not None else None)
         parts = sorted((Part.from_bytes(b) for b in gather_blobs(world, mine)), key=lambda p: p.segment)
-        if not world.leader:
-            barrier(world)
-            return _result(None, None, parts, p0, cc, bpp, w * h * n_total, t0, resumed, world.rank)
-        stream = _assemble(parts, n_total)
-        if target is not None:
+        stream = _assemble(parts, n_total) if world.leader else None
+        if stream is not None and target is not None:
             write_bytes_atomic(target, stream)
-            if store is not None:
-                store.clear()
-        barrier(world)
-        return _result(stream, output, parts, p0, cc, bpp, w * h * n_total, t0, resumed, 0)
+        barrier(world)  # the stream is written: every rank drops its parts (on its own disk, or a shared one)
+        if store is not None:
+            store.clear()
+        return _result(stream, output if world.leader else None, parts, p0, cc, bpp, w * h * n_total, t0, resumed,
+                       world.rank)
     finally:
         finish(world)
 
@@ -163,9 +167,7 @@ def _result(stream, output, parts: list[Part], p0: EncodePlan, cc, bpp, pixels: 
     size = len(stream) if stream is not None else 0
     sections = {}
     if stream is not None:
-        from .info import info
-
-        sections = info(stream)["sections"]
+        sections = {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in section_sizes(open_stream(stream)).items()}
     cfg = p0.cfg
     s0 = parts[0].stats if parts else {}
     return EncodeResult(
