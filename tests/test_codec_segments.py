@@ -134,3 +134,19 @@ def test_scene_cuts_end_segments(carphone_path, bunny_path, tmp_path):
         assert [len(v.frames) for v in iter_segments(clip, 7, scene_cut=SCENE_CUT)] == [7, 7, 5]  # >= 8 frames per cut
         res = encode(clip, tmp_path / "s.snv", scene_cuts=True, **TINY)
     assert [s["frames"] for s in info(tmp_path / "s.snv")["segments"]] == [[0, 10], [10, 19]] and res.segments == 2
+
+
+def test_a_clip_too_large_for_memory_is_segmented_by_default(carphone_path, tmp_path, monkeypatch):
+    from snervcodec.training import memory
+
+    px = 32 * 48
+    per_frame = px * (memory.HOST_BYTES_PER_PIXEL + memory.DATA_BYTES_PER_PIXEL)
+    host = memory.device_memory(torch.device("cpu"))
+    monkeypatch.setattr(memory, "CLIP_MEMORY_SHARE", (8.5 * per_frame) / host)  # room for 8 frames
+    lines = []
+    res = encode(carphone_path, tmp_path / "a.snv", frames="0:20", log=lines.append, **TINY)
+    assert res.segments == 3 and "segments of 8 frames" in lines[0]
+    assert [s["frames"] for s in info(tmp_path / "a.snv")["segments"]] == [[0, 8], [8, 16], [16, 20]]
+    # with memory to spare, the same call is one ordinary stream
+    monkeypatch.undo()
+    assert encode(carphone_path, tmp_path / "b.snv", frames="0:20", **TINY).segments == 1

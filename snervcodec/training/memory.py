@@ -54,3 +54,24 @@ def check_training_memory(cfg: ModelConfig, geo: Geometry, n_frames: int, tcfg: 
                           f"parameters); {device.type} has {have / 2**30:.1f} GiB: use fewer frames, a smaller "
                           "--size, a smaller model or batch")
     return need
+
+
+# What holding a clip costs per pixel and frame, besides the network: the decoded RGB frames and a
+# resized copy on the host, the padded targets (DATA_BYTES_PER_PIXEL) on the training device.
+HOST_BYTES_PER_PIXEL = 6
+CLIP_MEMORY_SHARE = 0.5  # of the smaller of host and device memory
+
+
+def frames_that_fit(pixels: int, device: torch.device) -> int | None:
+    """How many frames of ``pixels`` pixels one segment may hold so that the clip takes at most half
+    of the host's and the training device's memory (None when unknown)."""
+    host = device_memory(torch.device("cpu"))
+    if host is None:
+        return None
+    per_frame_host = pixels * (HOST_BYTES_PER_PIXEL + (DATA_BYTES_PER_PIXEL if device.type == "cpu" else 0))
+    n = int(CLIP_MEMORY_SHARE * host // per_frame_host)
+    if device.type != "cpu":
+        dev = device_memory(device)
+        if dev is not None:
+            n = min(n, int(CLIP_MEMORY_SHARE * dev // (pixels * DATA_BYTES_PER_PIXEL)))
+    return max(n, 1)
