@@ -6,9 +6,11 @@ can be checked is checked when the writer opens, before any frame is decoded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 import warnings
 from fractions import Fraction
@@ -88,63 +90,51 @@ class FrameWriter:
 
     # -- context -----------------------------------------------------------------------------
     def __enter__(self) -> "FrameWriter":
-        if self.kind == "png":
-            self._png_dir = Path(self._png_names.parent)
-            self._png_dir.mkdir(parents=True, exist_ok=True)
-            self._tmp_dir = Path(tempfile.mkdtemp(prefix=".snerv-png.", dir=self._png_dir))
-            self._tmp_names: list[tuple[Path, Path]] = []
-            return self
-        self._atomic = None
-        if self.target.kind == "file":
-            self._atomic = atomic_path(self.target.path)
-            dest = str(self._atomic.__enter__())
-            self._file = None
-        else:
-            dest = None
-            self._file = open(self.target.path, "wb") if self.target.kind == "special" else None
+        """Open the output: a temporary file (renamed onto the target when all frames are in), the
+        device or FIFO itself, stdout, or a temporary folder of PNGs. Everything opened here is
+        closed, and every temporary removed, by :meth:`__exit__` on any error or interrupt."""
+        self._stack = contextlib.ExitStack()
         try:
-            self._open_container(dest)
-        except BaseException as e:
-            self._abort(e)
+            if self.kind == "png":
+                folder = Path(self._png_names.parent)
+                folder.mkdir(parents=True, exist_ok=True)
+                self._tmp_dir = Path(tempfile.mkdtemp(prefix=".snerv-png.", dir=folder))
+                self._stack.callback(shutil.rmtree, self._tmp_dir, ignore_errors=True)
+                self._tmp_names: list[tuple[Path, Path]] = []
+                return self
+            if self.target.kind == "file":
+                sink = str(self._stack.enter_context(atomic_path(self.target.path)))
+            elif self.target.kind == "special":
+                sink = self._stack.enter_context(open(self.target.path, "wb"))
+            else:
+                sink = _stdout()
+            self._open_container(sink)
+            self._stack.callback(self._container.close)
+        except BaseException:
+            self._stack.__exit__(*sys.exc_info())
             raise
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if self.kind == "png":
-            try:
-                if exc_type is None:
-                    if self._count == 0:
-                        raise ValueError("no frames written")
-                    for tmp, name in self._tmp_names:  # each rename is atomic
-                        os.replace(tmp, name)
-            finally:
-                shutil.rmtree(self._tmp_dir, ignore_errors=True)
-            return
+    def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
             try:
-                for packet in self._stream.encode():
-                    self._container.mux(packet)
-                self._container.close()
-                if self._file is not None:
-                    self._file.close()
+                self._finish()
             except BaseException as e:
-                self._abort(e)
-                raise
-            if self._atomic is not None:
-                self._atomic.__exit__(None, None, None)
-        else:
-            self._abort(exc)
+                if not self._stack.__exit__(type(e), e, e.__traceback__):
+                    raise
+                return False
+        return bool(self._stack.__exit__(exc_type, exc, tb))
 
-    def _abort(self, exc: BaseException) -> None:
-        for close in (getattr(getattr(self, "_container", None), "close", None),
-                      getattr(self._file, "close", None) if getattr(self, "_file", None) else None):
-            if close is not None:
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - already failing: keep the first error
-                    pass
-        if getattr(self, "_atomic", None) is not None:
-            self._atomic.__exit__(type(exc), exc, exc.__traceback__)  # removes the temporary file
+    def _finish(self) -> None:
+        """All frames are in: flush the encoder, or move the PNGs into place (each rename atomic)."""
+        if self.kind == "png":
+            if self._count == 0:
+                raise ValueError("no frames written")
+            for tmp, name in self._tmp_names:
+                os.replace(tmp, name)
+            return
+        for packet in self._stream.encode():
+            self._container.mux(packet)
 
     # -- frames ------------------------------------------------------------------------------
     def write(self, frames: np.ndarray) -> None:
@@ -167,10 +157,9 @@ class FrameWriter:
     def frames_written(self) -> int:
         return self._count
 
-    def _open_container(self, dest: str | None) -> None:
+    def _open_container(self, sink) -> None:
         import av
 
-        sink = dest if dest is not None else (self._file if self._file is not None else _stdout())
         if self.kind == "y4m":
             self._container = av.open(sink, "w", format="yuv4mpegpipe", options={"strict": "-1"})
             self._stream = self._container.add_stream("rawvideo", rate=self.fps)
@@ -208,8 +197,6 @@ class FrameWriter:
 
 
 def _stdout():
-    import sys
-
     return sys.stdout.buffer
 
 
