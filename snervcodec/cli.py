@@ -9,7 +9,6 @@ output: every writer is atomic, and the signals unwind like Ctrl-C.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import signal
 import sys
@@ -17,7 +16,9 @@ import warnings
 
 import click
 
-from .cli_values import _duration, _params, _positive_float, _strides
+from .cli_options import (compression_options, limit_options, model_options, overwrite_options, train_options,
+                          video_options)
+from .cli_values import _floats, _words
 from .errors import SnervError
 
 
@@ -92,82 +93,6 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     click.echo(f"snerv: warning: {message}", err=True)
 
 
-def video_options(f):
-    """Which part of the input to use."""
-    opts = [
-        click.option("--frames", metavar="START:END", help="Frames to use, END exclusive (e.g. 0:32). Default: all."),
-        click.option("--crop", metavar="HxW", help="Centre-crop every frame to HxW before resizing (e.g. 640x1280)."),
-        click.option("--size", metavar="HxW", help="Resize every frame to HxW (e.g. 192x384). Default: keep the size."),
-        click.option("--resize", type=click.Choice(["bicubic", "area"]), default="bicubic", show_default=True,
-                     help="Resampling filter for --size."),
-        click.option("--fps", callback=_positive_float, metavar="RATE",
-                     help="Frame rate to store (default: the source's; image sequences: 25)."),
-    ]
-    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
-
-
-def overwrite_options(f):
-    """ffmpeg's -y / -n: an existing output file is replaced only when asked (devices, FIFOs and
-    stdout are written into either way)."""
-    opts = [
-        click.option("-y", "--overwrite", "overwrite", flag_value=True, default=None,
-                     help="Replace an existing output file (atomically, its permissions kept)."),
-        click.option("-n", "--no-overwrite", "overwrite", flag_value=False,
-                     help="Never replace an existing output file (the default: it is an error)."),
-    ]
-    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
-
-
-def model_options(f):
-    """Which network and how big."""
-    from .models import MODELS
-
-    opts = [
-        click.option("--model", type=click.Choice(list(MODELS)), default="snerv-b", show_default=True,
-                     help="Network: snerv-b (SNeRV backbone), snerv-t / snerv-t-2d (temporal extension: "
-                          "better frame interpolation, 3D or 2D convolutions), or hnerv (the HNeRV baseline)."),
-        click.option("--c1", type=click.IntRange(1, 4096), help="Width of the first up-sampling block (sets the model size)."),
-        click.option("--n-rb", type=click.IntRange(0, 64), help="Residual blocks per MFU fusion block (paper: 2-10)."),
-        click.option("--params", callback=_params, metavar="N",
-                     help="Size the decoder to about N parameters (e.g. 580k, 3M) instead of giving --c1."),
-        click.option("--strides", callback=_strides, metavar="S,S,S,S,S",
-                     help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
-        click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
-                     help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
-                          "3x5x10 at 640x1280; default 2; 1 = 3x40x80, more values per frame, a smaller "
-                          "generalisation gap in interpolation; rate control may coarsen it)."),
-    ]
-    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
-
-
-def train_options(f):
-    """How long and where to train."""
-    from .training import PRESETS
-
-    opts = [
-        click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
-                     help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
-        click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
-        click.option("--lr", callback=_positive_float, metavar="LR", help="Peak learning rate (default: 4e-3 for the rdo pipeline, less "
-                                                "for decoders above 400K parameters; the paper's 1e-3 for "
-                                                "--pipeline paper and for fit)."),
-        click.option("--batch-size", type=click.IntRange(1),
-                     help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; README \"Batch size\"). "
-                          "The learning rate grows with the square root of the batch."),
-        click.option("--time-limit", callback=_duration, metavar="DURATION",
-                     help="Train for this long instead of a number of epochs (e.g. 10m, 90s, 1h30m): the "
-                          "learning-rate schedule is laid out over the time, the fine-tune gets its share, "
-                          "and coding adds a few seconds at the end."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
-                     help="Where to train; auto prefers CUDA, then MPS, then the CPU."),
-        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
-                     help="auto: bf16 autocast on CUDA and on CPUs with bf16 units (measured faster), else fp32."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is deterministic per device)."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
-    ]
-    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
-
-
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="snervcodec", prog_name="snerv")
 def cli():
@@ -212,32 +137,6 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
         click.echo(f"{summary['model']} c1={summary['c1']} n_rb={summary['n_rb']} strides={res.cfg.strides} "
                    f"params={summary['decoder_params']}: PSNR {res.psnr:.2f} dB, MS-SSIM {res.ms_ssim:.4f}, "
                    f"{res.train_seconds:.1f} s ({res.precision})")
-
-
-def compression_options(f):
-    """Pruning, quantisation and stream layout."""
-    opts = [
-        click.option("--pipeline", type=click.Choice(["rdo", "paper"]), default="rdo", show_default=True,
-                     help="rdo: train with the quantiser and the rate in the loop (learned steps and entropy "
-                          "models, format 1.2; README \"Rate-distortion-optimised encoding\"). paper: the "
-                          "paper's train-then-prune-and-quantise pipeline exactly (format 1.0/1.1)."),
-        click.option("--lambda", "lam", type=click.FloatRange(0, 1e6, min_open=True), metavar="L",
-                     help="rdo: weight of the rate in the loss D + L x bpp (default 0.5). With --bpp the "
-                          "quantiser steps still steer the file onto the target."),
-        click.option("--prune", type=click.FloatRange(0, 0.95, max_open=True), default=0.1, show_default=True,
-                     help="Fraction of decoder weights removed by global magnitude pruning (paper pipeline: "
-                          "rate control may raise it)."),
-        click.option("--weight-bits", type=click.IntRange(2, 16), default=8, show_default=True,
-                     help="Bits per decoder weight and bias: the alphabet (paper pipeline: rate control may "
-                          "change it by 1-2)."),
-        click.option("--emb-bits", type=click.IntRange(2, 16), default=6, show_default=True,
-                     help="Bits per embedding value."),
-        click.option("--finetune", type=click.FloatRange(0), default=0.1, show_default=True,
-                     help="Fine-tune epochs after pruning, as a fraction of the training epochs."),
-        click.option("--chunk-frames", type=click.IntRange(1, 1024), default=8, show_default=True,
-                     help="Frames per independently decodable embedding chunk (1 = strictly per frame)."),
-    ]
-    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 
 
 @cli.command()
@@ -290,21 +189,6 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
         click.echo(json.dumps(d, default=str), err=to_stderr)
     else:
         click.echo(f"{output}: {res.summary()}", err=to_stderr)
-
-
-def limit_options(f):
-    """Decoder resource limits (README "Hostile streams")."""
-    opts = [
-        click.option("--max-pixels", type=click.IntRange(1), metavar="N",
-                     help="Largest frame to synthesise, in pixels with the padding (default 67,108,864: 8K "
-                          "with room to spare)."),
-        click.option("--max-frames", type=click.IntRange(1), metavar="N",
-                     help="Most frames to decode (default 1,048,576: over four hours at 60 fps)."),
-        click.option("--no-limits", is_flag=True,
-                     help="Trust the stream: no limits beyond the format's (pixels in all, embedding values, "
-                          "probability tables are otherwise capped too; see README)."),
-    ]
-    return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 
 
 @cli.command()
@@ -379,19 +263,6 @@ def info(stream, as_json):
                f"{w['embedding_values']:,} embedding values, probability tables of {w['table_entries']:,} entries")
     for msg in d["warnings"]:
         click.echo(f"snerv: warning: {msg}; `snerv decode` refuses it", err=True)
-
-
-def _floats(ctx, param, value):
-    if value is None or value == "":
-        return []
-    try:
-        return [float(v) for v in value.split(",")]
-    except ValueError:
-        raise click.BadParameter("a comma-separated list of numbers, e.g. 0.05,0.1,0.2") from None
-
-
-def _words(ctx, param, value):
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 @cli.command()

@@ -65,3 +65,16 @@ def _positive_float(ctx, param, value):
     if not math.isfinite(v) or v <= 0:
         raise click.BadParameter(f"must be a finite number above 0, got {value}")
     return v
+
+
+def _floats(ctx, param, value):
+    if value is None or value == "":
+        return []
+    try:
+        return [float(v) for v in value.split(",")]
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of numbers, e.g. 0.05,0.1,0.2") from None
+
+
+def _words(ctx, param, value):
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []

@@ -3,7 +3,7 @@ coding, decoding and inspection. The byte format itself lives in :mod:`snervcode
 
 from ..bitstream.stream import ParsedStream, StreamIndex, open_stream, parse_stream
 from .decode import decode
-from .encode import encode
+from .encoder import encode
 from .info import info
 from .types import CompressionConfig, DecodeResult, EncodeResult
 

@@ -123,24 +123,7 @@ def iter_segments(path: str | os.PathLike, segment_frames: int | None, frames: s
     if segment_frames is not None and segment_frames < 1:
         raise ConfigError(f"segments need at least one frame, got {segment_frames}")
     pattern = _is_pattern(path)
-    stdin = path == "-"
-    if not pattern and not stdin and not os.path.exists(path):
-        raise VideoError(f"{path}: no such file")
-    if not pattern and not stdin and os.path.isdir(path):
-        raise VideoError(f"{path}: is a directory (for an image sequence give a pattern like {path}/%05d.png)")
-    try:
-        if stdin:
-            import sys
-
-            container = av.open(sys.stdin.buffer, format="yuv4mpegpipe")
-        else:
-            container = av.open(path, format="image2" if pattern else None)
-    except FileNotFoundError:
-        raise VideoError(f"{path}: no such file or image sequence") from None
-    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as e:
-        what = "y4m on stdin" if stdin else "a readable video"
-        raise VideoError(f"{path}: not {what} ({_short(e)})") from None
-    name = "stdin" if stdin else path
+    container, name = _open_source(path)
     with container:
         if not container.streams.video:
             raise VideoError(f"{name}: contains no video stream")
@@ -272,6 +255,28 @@ def check_frame_range(path, frames: str | None) -> None:
         return  # the reader will say what is wrong
     if n < end:
         raise VideoError(f"{path}: has {n} frames; --frames {start}:{end} asks for frames up to {end - 1}")
+
+
+def _open_source(path: str):
+    """(PyAV container, the name errors use) for a file, an image pattern or ``-`` (y4m on stdin)."""
+    import av
+
+    pattern, stdin = _is_pattern(path), path == "-"
+    if not pattern and not stdin and not os.path.exists(path):
+        raise VideoError(f"{path}: no such file")
+    if not pattern and not stdin and os.path.isdir(path):
+        raise VideoError(f"{path}: is a directory (for an image sequence give a pattern like {path}/%05d.png)")
+    try:
+        if stdin:
+            import sys
+
+            return av.open(sys.stdin.buffer, format="yuv4mpegpipe"), "stdin"
+        return av.open(path, format="image2" if pattern else None), path
+    except FileNotFoundError:
+        raise VideoError(f"{path}: no such file or image sequence") from None
+    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as e:
+        what = "y4m on stdin" if stdin else "a readable video"
+        raise VideoError(f"{path}: not {what} ({_short(e)})") from None
 
 
 def _warn_vfr(name: str, rate: Fraction) -> None:
