@@ -4,7 +4,8 @@
 - MS-SSIM: pytorch-msssim, 5 scales; the default 11-pixel window needs a shorter side above 160 px,
   so smaller clips use the largest odd window that fits (reported with the result).
 - SSIM for the training loss: our fused version of the same formula (window 11, sigma 1.5), checked
-  against pytorch-msssim in the tests; it filters the five moment maps in one grouped convolution.
+  against pytorch-msssim in the tests; it filters the five moment maps in one grouped convolution,
+  channels-last (on a 2-core CPU the loss took a quarter of a training step in the default layout).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def ssim(x: torch.Tensor, y: torch.Tensor, win: int = 11, sigma: float = 1.5, da
     g = _gauss(win, sigma, x)
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     stack = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # (N, 5C, H, W)
+    if stack.device.type in ("cpu", "cuda"):  # depthwise filtering is ~4x faster channels-last (oneDNN)
+        stack = stack.contiguous(memory_format=torch.channels_last)
     k = 5 * c
     stack = F.conv2d(stack, g.view(1, 1, 1, -1).expand(k, 1, 1, win), groups=k)
     stack = F.conv2d(stack, g.view(1, 1, -1, 1).expand(k, 1, win, 1), groups=k)
