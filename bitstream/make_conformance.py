@@ -5,7 +5,7 @@
 
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
-leaves the old ones alone (1.3: seg-snerv-b, a segmented stream). The older cases come from the paper
+leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta). The older cases come from the paper
 pipeline, which still writes 1.0/1.1.
 """
 
@@ -40,6 +40,9 @@ CASES = {
                       about="HNeRV, format 1.2 (DECG, rdo pipeline), 40x24, one frame per chunk"),
     "rdo-snerv-t": dict(size="30x44", frames="0:5", model="snerv-t", c1=12, n_rb=1, chunk=2, pipeline="rdo",
                         about="SNeRV(T), format 1.2 (DECG and grid-coded TEMB), 44x30, 2 frames per chunk"),
+    "rdo-delta": dict(size="24x40", frames="0:8", model="snerv-b", c1=8, n_rb=1, chunk=4, pipeline="rdo",
+                      about="SNeRV-B, format 1.4 (embeddings predicted from the previous frame), 40x24, "
+                            "4 frames per chunk"),
     "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
                         segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }

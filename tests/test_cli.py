@@ -1,4 +1,5 @@
 import json
+import re
 
 import click
 import pytest
@@ -65,7 +66,7 @@ def test_encode_decode_info_cli(runner, carphone_path, tmp_path):
     assert res.exit_code == 0, res.output
     assert "bpp" in res.output and "PSNR" in res.output and out.exists()
     res = runner.invoke(cli, ["info", str(out)])
-    assert res.exit_code == 0 and "DECG" in res.output and "snv 1.2" in res.output
+    assert res.exit_code == 0 and "DECG" in res.output and re.search(r"snv 1\.[24] ", res.output)
     res = runner.invoke(cli, ["info", str(out), "--json"])
     assert json.loads(res.output)["frames"] == 2
     res = runner.invoke(cli, ["decode", str(out), "-o", str(tmp_path / "r.y4m"), "-q"])
@@ -90,7 +91,8 @@ def test_temporal_model_from_the_cli(runner, carphone_path, tmp_path):
                               "--device", "cpu", "-q"])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["info", str(out)])
-    assert res.exit_code == 0 and "snv 1.2" in res.output and "TEMB" in res.output and "t_scale 4" in res.output
+    assert res.exit_code == 0 and re.search(r"snv 1\.[24] ", res.output) and "TEMB" in res.output
+    assert "t_scale 4" in res.output
     res = runner.invoke(cli, ["decode", str(out), "-o", str(tmp_path / "t.y4m"), "--frames", "1:2", "-q"])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["fit", str(carphone_path), "--frames", "0:2", "--size", "32x48", "--t-scale", "2",

@@ -89,12 +89,12 @@ def test_missing_temporal_section_is_refused(t_encoded):
 
 
 def test_newer_minor_with_appended_header_fields_still_decodes(t_encoded):
-    """Forward compatibility (SPEC section 1): a newer minor (1.4) may append header fields."""
+    """Forward compatibility (SPEC section 1): a newer minor (1.5) may append header fields."""
     _, res = t_encoded
     data = res.stream
     end = _header_body_end(data)
     b = bytearray(data[:end] + b"\x07\x07" + data[end:])
-    b[5] = 4
+    b[5] = 5
     struct.pack_into("<I", b, 8, struct.unpack_from("<I", data, 8)[0] + 2)
     hdr_end = end + 2
     struct.pack_into("<I", b, hdr_end, zlib.crc32(bytes(b[:hdr_end])))

@@ -14,7 +14,7 @@ from .bytesio import Reader, Writer
 from .header import StreamHeader
 
 MAGIC = b"\x89SNV"
-FORMAT_VERSION = (1, 3)  # the newest this code reads; a writer uses the lowest minor its stream needs
+FORMAT_VERSION = (1, 4)  # the newest this code reads; a writer uses the lowest minor its stream needs
 MAX_HEADER_LEN = 4096
 # Framing around the header (magic, version, flags, length; CRC) and around each section (tag,
 # length; CRC): rate control counts these instead of repeating the numbers.

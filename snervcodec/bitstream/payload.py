@@ -20,7 +20,8 @@ _KIND_NAMES = {v: k for k, v in _KIND_IDS.items()}
 MAX_CHUNK_SYMBOLS = 1 << 22
 QUANT_PARAM_BYTES = 6  # per quantised channel (or tensor): f32 scale + u16 zero point
 GRID_PARAM_BYTES = 2  # format 1.2: per channel (or tensor), a u16 step code
-FLAG_PER_CHANNEL, FLAG_GRID = 1, 2
+FLAG_PER_CHANNEL, FLAG_GRID, FLAG_DELTA = 1, 2, 4  # FLAG_DELTA (1.4): embeddings predicted from the previous frame
+DELTA_MINOR = 4
 
 
 # ------------------------------------------------------------------------------------------------
@@ -81,11 +82,12 @@ def read_words(r: Reader) -> np.ndarray:
 
 
 def _write_quant(w: Writer, bits: int, per_channel: bool, scale: np.ndarray, zero: np.ndarray,
-                 step_codes: np.ndarray | None = None) -> None:
+                 step_codes: np.ndarray | None = None, delta: bool = False) -> None:
     """1.0: f32 scale + u16 zero per channel; 1.2 (``step_codes``): a u16 step code per channel,
-    the zero point implied by the signed alphabet."""
+    the zero point implied by the signed alphabet; 1.4 (``delta``, embeddings only): flag bit 2."""
     w.u8(bits)
-    w.u8((FLAG_PER_CHANNEL if per_channel else 0) | (FLAG_GRID if step_codes is not None else 0))
+    w.u8((FLAG_PER_CHANNEL if per_channel else 0) | (FLAG_GRID if step_codes is not None else 0)
+         | (FLAG_DELTA if delta else 0))
     if step_codes is not None:
         w.array(np.asarray(step_codes), "u2")
         return
@@ -108,14 +110,16 @@ def read_bits(r: Reader) -> int:
     return bits
 
 
-def _read_quant(r: Reader, n_channels: int, grid_stream: bool = False
-                ) -> tuple[int, bool, np.ndarray, np.ndarray, np.ndarray | None]:
-    """(bits, per-channel, scales, zero points, step codes or None). A stream with grid-coded
-    weights (DECG, format 1.2) uses the step-code grid for its embeddings too; others never."""
+def _read_quant(r: Reader, n_channels: int, grid_stream: bool = False, allow_delta: bool = False
+                ) -> tuple[int, bool, np.ndarray, np.ndarray, np.ndarray | None, bool]:
+    """(bits, per-channel, scales, zero points, step codes or None, delta). A stream with grid-coded
+    weights (DECG, format 1.2) uses the step-code grid for its embeddings too; others never. Delta
+    (1.4) is allowed for embeddings of streams of minor >= 4."""
     bits = read_bits(r)
     flags = r.u8()
-    if flags & ~(FLAG_PER_CHANNEL | FLAG_GRID):
+    if flags & ~(FLAG_PER_CHANNEL | FLAG_GRID | (FLAG_DELTA if allow_delta else 0)):
         raise FormatError(f"{r.what}: reserved quantisation flags set")
+    delta = bool(flags & FLAG_DELTA)
     grid = bool(flags & FLAG_GRID)
     if grid != grid_stream:
         raise FormatError(f"{r.what}: step-code quantiser {'in a stream without' if grid else 'missing from a stream with'}"
@@ -128,14 +132,14 @@ def _read_quant(r: Reader, n_channels: int, grid_stream: bool = False
         codes = r.array(n, "u2").astype(np.int64)
         if np.any(codes > K_MAX):
             raise FormatError(f"{r.what}: step code outside 0..{K_MAX}")
-        return bits, per_channel, step_from_code(codes), np.full(n, offset(bits), np.int32), codes
+        return bits, per_channel, step_from_code(codes), np.full(n, offset(bits), np.int32), codes, delta
     scale = r.array(n, "f4")
     zero = r.array(n, "u2").astype(np.int32)
     if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
         raise FormatError(f"{r.what}: quantisation scale must be finite and positive")
     if np.any(zero >= (1 << bits)):
         raise FormatError(f"{r.what}: zero point outside the {bits}-bit range")
-    return bits, per_channel, scale.astype(np.float32), zero, None
+    return bits, per_channel, scale.astype(np.float32), zero, None, delta
 
 
 # ------------------------------------------------------------------------------------------------
@@ -166,7 +170,7 @@ def read_weights(payload: bytes, shapes: list[tuple[int, ...]]) -> list[CodedTen
     read_tensor_count(r, shapes, "DECW")
     out = []
     for shape in shapes:
-        bits, pc, scale, zero, _ = _read_quant(r, shape[0] if len(shape) > 1 else 1)
+        bits, pc, scale, zero, _, _ = _read_quant(r, shape[0] if len(shape) > 1 else 1)
         model = read_model(r, bits)
         out.append(CodedTensor(bits, pc, scale, zero, model, read_words(r)))
     r.expect_end()
@@ -189,12 +193,16 @@ class CodedEmbeddings:
     ll_model: SymbolModel | None
     chunks: list[np.ndarray]  # coded words of each chunk of frames
     step_codes: np.ndarray | None = None  # format 1.2: the step-code grid (scale, zero derived)
+    delta_model: SymbolModel | None = None  # format 1.4: frames after a chunk's first code their
+    # difference from the previous frame (mod 2^bits, offset 2^(bits-1)) under this model
 
 
 def write_embeddings(e: CodedEmbeddings) -> bytes:
     w = Writer()
-    _write_quant(w, e.bits, e.per_channel, e.scale, e.zero, e.step_codes)
+    _write_quant(w, e.bits, e.per_channel, e.scale, e.zero, e.step_codes, e.delta_model is not None)
     write_model(w, e.model)
+    if e.delta_model is not None:
+        write_model(w, e.delta_model)
     w.u8(e.ll_bits)
     if e.ll_bits:
         w.f32(e.ll_lo)
@@ -222,11 +230,12 @@ class EmbeddingIndex:
 
 
 def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_range: bool,
-                    tag: str = "EMBD", grid: bool = False) -> EmbeddingIndex:
+                    tag: str = "EMBD", grid: bool = False, minor: int = 0) -> EmbeddingIndex:
     """EMBD, or TEMB (format 1.1: SNeRV(T)'s temporal embeddings, the same layout without LL ranges)."""
     r = Reader(payload, f"{tag} section")
-    bits, pc, scale, zero, codes = _read_quant(r, emb_channels, grid)
+    bits, pc, scale, zero, codes, delta = _read_quant(r, emb_channels, grid, minor >= DELTA_MINOR)
     model = read_model(r, bits)
+    delta_model = read_model(r, bits) if delta else None
     ll_bits = r.u8()
     ll_lo = ll_hi = 0.0
     ll_model = None
@@ -246,5 +255,5 @@ def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_ra
     if total != r.remaining:
         raise FormatError(f"{tag} section: index promises {total} bytes of chunks, {r.remaining} present")
     offsets = r.pos + np.concatenate([[0], np.cumsum(lengths)[:-1] * 4]).astype(np.int64)
-    coded = CodedEmbeddings(bits, pc, scale, zero, model, ll_bits, ll_lo, ll_hi, ll_model, [], codes)
+    coded = CodedEmbeddings(bits, pc, scale, zero, model, ll_bits, ll_lo, ll_hi, ll_model, [], codes, delta_model)
     return EmbeddingIndex(coded, bytes(payload), offsets, lengths)

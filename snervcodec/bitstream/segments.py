@@ -105,7 +105,8 @@ def segment_stream(data: bytes, header: StreamHeader, ref: SegmentRef, minor: in
     """Segment ``ref`` as the single-segment stream it was cut from: the header with its frame
     count, then its sections (parsed and checked by the ordinary reader)."""
     seg_header = replace(header, n_frames=ref.n_frames)
-    head = write_container(seg_header, [], model_kind, SEGMENTED_MINOR - 1)  # 1.2 reads every section kind
+    # as 1.2 (which reads every section kind up to 1.3), or as the stream's own minor from 1.4 on
+    head = write_container(seg_header, [], model_kind, SEGMENTED_MINOR - 1 if minor <= SEGMENTED_MINOR else minor)
     return head + bytes(memoryview(data)[ref.offset:ref.offset + ref.length])
 
 

@@ -14,8 +14,8 @@ from ..models import ModelConfig, build_decoder
 from .container import is_segmented, read_container, read_framing, write_container
 from .header import StreamHeader
 from .mapping import config_from_header, model_kind
-from .payload import CodedEmbeddings, CodedTensor, EmbeddingIndex, read_embeddings, read_weights, write_embeddings, \
-    write_weights
+from .payload import DELTA_MINOR, CodedEmbeddings, CodedTensor, EmbeddingIndex, read_embeddings, read_weights, \
+    write_embeddings, write_weights
 from .payload_grid import GridWeights, read_grid_weights, write_grid_weights
 from .segments import SegmentRef, read_index, segment_stream
 
@@ -37,7 +37,8 @@ def build_stream(header: StreamHeader, weights: list[CodedTensor] | GridWeights,
                 (b"EMBD", write_embeddings(embeddings))]
     if temporal is not None:
         sections.append((b"TEMB", write_embeddings(temporal)))
-    return write_container(header, sections, model_kind, GRID_MINOR if grid else 0)
+    delta = any(e.delta_model is not None for e in (embeddings, temporal) if e is not None)
+    return write_container(header, sections, model_kind, DELTA_MINOR if delta else GRID_MINOR if grid else 0)
 
 
 def check_encodable(header: StreamHeader, cfg: ModelConfig) -> None:
@@ -103,10 +104,12 @@ def parse_stream(data: bytes) -> ParsedStream:
     if n_params * MIN_PARAM_BITS > 8 * len(c.sections[tag]):
         raise FormatError(f"{tag.decode()} section of {len(c.sections[tag])} bytes cannot hold {n_params} parameters")
     weights = (read_grid_weights if grid else read_weights)(c.sections[tag], list(shapes.values()))
-    emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt, "EMBD", grid)
+    minor = c.version[1]
+    emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt, "EMBD", grid, minor)
     temb = None
     if cfg.temporal:
-        temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", grid)
+        temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", grid,
+                               minor)
     return ParsedStream(c.header, cfg, c.version, c.section_sizes, weights, shapes, emb, temb)
 
 

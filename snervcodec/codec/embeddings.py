@@ -14,7 +14,7 @@ from ..bitstream.payload import GRID_PARAM_BYTES, QUANT_PARAM_BYTES, CodedEmbedd
 from ..bitstream.stream import ParsedStream
 from ..compress.grid import offset, step_from_code
 from ..compress.quant import LLRange, QTensor, dequantize, empirical_bits, ll_range_grid, quantize_best
-from ..entropy import ChunkDecoder, ChunkEncoder, fit_model
+from ..entropy import ChunkDecoder, ChunkEncoder, SymbolModel, fit_model
 from ..errors import FormatError
 from .gridcoding import geometric_bits_np, laplace_table, model_bits, quantize_group, step_codes
 
@@ -44,7 +44,37 @@ def quantize_embeddings(emb: torch.Tensor, bits: int, ll_range: LLRange | None) 
     return QuantEmbeddings(qt, values, ll_range)
 
 
-def code_embeddings(qe: QuantEmbeddings, chunk_frames: int) -> tuple[CodedEmbeddings, dict]:
+def delta_symbols(sym: np.ndarray, bits: int, chunk_frames: int) -> np.ndarray:
+    """Format 1.4's temporal prediction: every frame but a chunk's first becomes its difference from
+    the previous frame, ``(q_t - q_{t-1} + 2^(bits-1)) mod 2^bits`` (the alphabet stays ``bits``-bit,
+    zero change is the middle symbol); ``sym`` is (T, ...) frame-major."""
+    off, mask = 1 << (bits - 1), (1 << bits) - 1
+    out = sym.astype(np.int64, copy=True)
+    for start in range(0, len(sym), chunk_frames):
+        end = min(start + chunk_frames, len(sym))
+        out[start + 1:end] = (sym[start + 1:end].astype(np.int64) - sym[start:end - 1] + off) & mask
+    return out.astype(np.int32)
+
+
+def _code_chunks(sym: np.ndarray, model: SymbolModel, chunk_frames: int, ll_sym, ll_model,
+                 delta_model: SymbolModel | None = None) -> list[np.ndarray]:
+    """Each chunk's words: per frame its LL range, then its symbols (a chunk's later frames under
+    ``delta_model`` when given: ``sym`` then holds their differences)."""
+    chunks = []
+    for start in range(0, sym.shape[0], chunk_frames):
+        enc = ChunkEncoder()
+        for i in range(start, min(start + chunk_frames, sym.shape[0])):
+            if ll_sym is not None:
+                enc.encode(ll_sym[i], ll_model)
+            enc.encode(sym[i], delta_model if delta_model is not None and i > start else model)
+        chunks.append(enc.words())
+    return chunks
+
+
+def code_embeddings(qe: QuantEmbeddings, chunk_frames: int, allow_delta: bool = False) -> tuple[CodedEmbeddings, dict]:
+    """Code the embeddings in chunks. ``allow_delta`` (the rdo pipeline, format 1.4): also try
+    predicting each frame from the previous one inside its chunk (an INR's embeddings of
+    neighbouring frames are close) and keep whichever codes smaller, side information included."""
     sym = qe.qt.symbols.transpose(1, 0, 2, 3)  # (T, C, h, w)
     if qe.step_codes is not None:  # 1.2: the table comes from the learned rate model
         model = laplace_table(sym, qe.qt.bits, qe.rate_a)
@@ -53,24 +83,31 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int) -> tuple[CodedEmbedd
     ll = qe.ll_range
     ll_sym = ll.symbols if ll is not None else None
     ll_model = fit_model(ll_sym) if ll_sym is not None else None
-    chunks = []
-    for start in range(0, sym.shape[0], chunk_frames):
-        enc = ChunkEncoder()
-        for i in range(start, min(start + chunk_frames, sym.shape[0])):
-            if ll_sym is not None:
-                enc.encode(ll_sym[i], ll_model)
-            enc.encode(sym[i], model)
-        chunks.append(enc.words())
+    chunks = _code_chunks(sym, model, chunk_frames, ll_sym, ll_model)
+    delta_model = None
+    plain_bits = int(32 * sum(len(c) for c in chunks))
+    if allow_delta and sym.shape[0] > 1 and chunk_frames > 1:
+        d = delta_symbols(sym, qe.qt.bits, chunk_frames)
+        later = np.concatenate([d[s + 1:s + chunk_frames] for s in range(0, len(d), chunk_frames)])
+        if later.size:
+            dm = fit_model(later)
+            d_chunks = _code_chunks(d, model, chunk_frames, ll_sym, ll_model, dm)
+            if 32 * sum(len(c) for c in d_chunks) + dm.side_bits() < plain_bits:
+                chunks, delta_model = d_chunks, dm
     coded = CodedEmbeddings(bits=qe.qt.bits, per_channel=qe.qt.per_channel, scale=qe.qt.scale, zero=qe.qt.zero,
                             model=model, ll_bits=ll.bits if ll is not None else 0,
                             ll_lo=float(ll.lo) if ll is not None else 0.0, ll_hi=float(ll.hi) if ll is not None else 0.0,
-                            ll_model=ll_model, chunks=chunks, step_codes=qe.step_codes)
+                            ll_model=ll_model, chunks=chunks, step_codes=qe.step_codes, delta_model=delta_model)
     emp = empirical_bits(sym) + (empirical_bits(ll_sym) if ll_sym is not None else 0.0)
     stats = {"symbols": int(sym.size + (ll_sym.size if ll_sym is not None else 0)),
              "coded_bits": int(32 * sum(len(c) for c in chunks)), "entropy_bits": emp,
              "side_bits": int(model.side_bits() + (ll_model.side_bits() if ll_model else 0)
+                              + (delta_model.side_bits() if delta_model is not None else 0)
                               + 8 * (QUANT_PARAM_BYTES if qe.step_codes is None else GRID_PARAM_BYTES)
-                              * len(qe.qt.scale))}
+                              * len(qe.qt.scale)),
+             "prediction": "previous frame" if delta_model is not None else "none"}
+    if delta_model is not None:
+        stats["unpredicted_coded_bits"] = plain_bits  # what coding without prediction took
     if qe.step_codes is not None:
         stats["estimated_bits"] = geometric_bits_np(sym.astype(np.int64) - offset(qe.qt.bits), qe.rate_a) + (
             ll_model.ideal_bits(np.bincount((ll_sym - ll_model.lo).ravel(), minlength=ll_model.alphabet))
@@ -102,11 +139,15 @@ def _one_chunk(h: StreamHeader, idx: EmbeddingIndex, ci: int, per_frame: int, ta
     e, cf = idx.coded, h.chunk_frames
     n_in = min(cf, h.n_frames - ci * cf)
     embs, lls = [], []
+    off, mask = 1 << (e.bits - 1), (1 << e.bits) - 1
     try:
         dec = ChunkDecoder(idx.chunk_words(ci), cache)
-        for _ in range(n_in):
+        for i in range(n_in):
             lls.append(dec.decode(2, e.ll_model) if e.ll_bits else None)
-            embs.append(dec.decode(per_frame, e.model))
+            if e.delta_model is not None and i > 0:  # 1.4: the difference from the previous frame
+                embs.append((embs[-1] + dec.decode(per_frame, e.delta_model) - off) & mask)
+            else:
+                embs.append(dec.decode(per_frame, e.model))
     except Exception as ex:  # constriction raises on words that cannot be a valid stream
         raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
     if not dec.consumed_exactly():
@@ -118,7 +159,14 @@ def embedding_rate(h: StreamHeader, idx: EmbeddingIndex, channels: int, hw: tupl
     """Bits the section's own models predict for its symbols against the bits written."""
     embs, lls = _chunk_symbols(h, idx, range(h.n_chunks), channels * hw[0] * hw[1], "embedding")
     e = idx.coded
-    predicted = model_bits(np.concatenate(embs), e.model)
+    sym = np.stack(embs)
+    if e.delta_model is not None:  # the symbols as coded: chunk heads plain, the rest differences
+        d = delta_symbols(sym, e.bits, h.chunk_frames)
+        head = np.zeros(len(sym), dtype=bool)
+        head[::h.chunk_frames] = True
+        predicted = model_bits(d[head], e.model) + model_bits(d[~head], e.delta_model)
+    else:
+        predicted = model_bits(sym, e.model)
     if e.ll_bits:
         predicted += model_bits(np.concatenate(lls), e.ll_model)
     return {"model_bits": round(predicted, 1), "coded_bits": int(32 * idx.lengths.sum())}

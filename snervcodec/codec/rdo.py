@@ -51,11 +51,11 @@ def rdo_pipeline(trainer: Trainer, p, header, progress: bool, on_eval: Callable 
 
     emb, temb = trainer.encode_all()
     qe = quantize_embeddings_grid(emb, rdo.emb, trainer.data.ll_range)
-    coded_emb, emb_stats = code_embeddings(qe, cc.chunk_frames)
+    coded_emb, emb_stats = code_embeddings(qe, cc.chunk_frames, allow_delta=True)
     coded_temb = temb_stats = qt = None
     if temb is not None:
         qt = quantize_embeddings_grid(temb, rdo.temb, None)
-        coded_temb, temb_stats = code_embeddings(qt, cc.chunk_frames)
+        coded_temb, temb_stats = code_embeddings(qt, cc.chunk_frames, allow_delta=True)
     fixed = (qe.values, qt.values if qt is not None else None)
     emb_bits = emb_stats["coded_bits"] + (temb_stats["coded_bits"] if temb_stats else 0)
 
