@@ -86,7 +86,7 @@ def declared_work(ps: ParsedStream, frames: int | None = None) -> DeclaredWork:
         models += [t.model for t in ps.weights]
     for idx in (ps.embeddings, ps.temporal):
         if idx is not None:
-            models += [idx.coded.model] + ([idx.coded.ll_model] if idx.coded.ll_model is not None else [])
+            models += [m for m in (idx.coded.model, idx.coded.ll_model, idx.coded.delta_model) if m is not None]
     tables = sum(m.alphabet for m in set(models) if m.kind != "constant")  # identical models share a table
     return DeclaredWork(px, n, px * n, per_frame * n, tables)
 
