@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import bunny_path, machine_info  # noqa: E402
+from common import bunny_path, save_rows  # noqa: E402
 
 from snervcodec.api import fit  # noqa: E402
 from snervcodec.video import read_video  # noqa: E402
@@ -39,10 +39,7 @@ def main() -> None:
                    "wall_seconds": round(time.perf_counter() - t0, 1)}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"command": " ".join(sys.argv), "machine": machine_info(),
-                                              "rows": rows}, indent=2))
+    save_rows(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import carphone_path, machine_info  # noqa: E402
+from common import carphone_path, save_rows  # noqa: E402
 
 import snervcodec.codec.embeddings as emb  # noqa: E402
 from snervcodec.codec import encode  # noqa: E402
@@ -46,10 +46,7 @@ def main() -> None:
                    "seconds": round(time.perf_counter() - t0, 1)}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"command": " ".join(sys.argv), "machine": machine_info(),
-                                              "rows": rows}, indent=2))
+    save_rows(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import bunny_path, carphone_path, machine_info  # noqa: E402
+from common import bunny_path, carphone_path, save_rows  # noqa: E402
 
 from snervcodec.video import read_video, write_video  # noqa: E402
 
@@ -115,11 +115,7 @@ def main() -> None:
     ap.add_argument("--work", default="results/long_video")
     ap.add_argument("--out")
     args = ap.parse_args()
-    rows = run_segments(args) if args.what == "segments" else run_memory(args)
-    result = {"command": " ".join(sys.argv), "machine": machine_info(), "rows": rows}
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2))
+    save_rows(args.out, run_segments(args) if args.what == "segments" else run_memory(args))
 
 
 if __name__ == "__main__":

@@ -139,13 +139,8 @@ def iter_segments(path: str | os.PathLike, segment_frames: int | None, frames: s
         first = 0
 
         def emit() -> Video:
-            arr = np.stack(pending)
-            if crop_hw is not None:
-                arr = center_crop(arr, crop_hw)
-            if size_hw is not None and size_hw != arr.shape[1:3]:
-                arr = resize_frames(arr, size_hw, resize)
-            return Video(arr, VideoMeta(width=arr.shape[2], height=arr.shape[1], n_frames=len(arr), fps=keep,
-                                        pix_fmt=pix_fmt, source=path, first_frame=first))
+            return _segment(pending, crop_hw, size_hw, resize,
+                            VideoMeta(0, 0, 0, fps=keep, pix_fmt=pix_fmt, source=path, first_frame=first))
 
         frames_iter = container.decode(stream)
         while True:
@@ -255,6 +250,16 @@ def check_frame_range(path, frames: str | None) -> None:
         return  # the reader will say what is wrong
     if n < end:
         raise VideoError(f"{path}: has {n} frames; --frames {start}:{end} asks for frames up to {end - 1}")
+
+
+def _segment(frames: list[np.ndarray], crop_hw, size_hw, resize: ResizeMode, meta: VideoMeta) -> Video:
+    """Decoded frames as a Video: centre-cropped, then resized, when asked."""
+    arr = np.stack(frames)
+    if crop_hw is not None:
+        arr = center_crop(arr, crop_hw)
+    if size_hw is not None and size_hw != arr.shape[1:3]:
+        arr = resize_frames(arr, size_hw, resize)
+    return Video(arr, meta)  # Video fills in the size and frame count
 
 
 def _open_source(path: str):
