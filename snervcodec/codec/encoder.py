@@ -20,7 +20,7 @@ from ..models import decoder_params
 from ..training import Trainer
 from ..training.memory import check_training_memory, frames_that_fit
 from ..video import Video, load_video
-from ..video.io import probe
+from ..video.probe import probe
 from .encode import measure, paper_pipeline, plan
 from .rdo import rdo_pipeline
 from .segmented import encode_segmented

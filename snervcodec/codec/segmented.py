@@ -27,7 +27,8 @@ from ..fsutil import Target, write_bytes_atomic
 from ..models import decoder_params
 from ..training import Trainer
 from ..training.memory import check_training_memory
-from ..video.io import SCENE_CUT, check_frame_range, iter_segments
+from ..video.io import SCENE_CUT, iter_segments
+from ..video.probe import check_frame_range
 from .encode import EncodePlan, measure, paper_pipeline, plan
 from .info import section_sizes
 from .parts import Part, PartStore, fingerprint
