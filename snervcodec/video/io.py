@@ -112,8 +112,6 @@ def iter_segments(path: str | os.PathLike, segment_frames: int | None, frames: s
     and its first frame is ``meta.first_frame`` of the selection. ``scene_cut``: also end a segment
     (of at least :data:`MIN_SCENE_FRAMES`) where the picture changes by more than this
     (:func:`scene_change`, 0..1)."""
-    import av
-
     path = os.fspath(path)
     start, end = parse_frame_range(frames)
     size_hw = parse_size(size) if isinstance(size, str) or size is None else tuple(size)
@@ -135,31 +133,19 @@ def iter_segments(path: str | os.PathLike, segment_frames: int | None, frames: s
         pending: list[np.ndarray] = []
         pts: list[int] = []
         rotation = None
-        n_seen = n_out = 0
-        first = 0
+        done = 0  # frames already yielded
+        seen = [0]  # frames decoded, the skipped ones included
 
-        def emit() -> Video:
-            return _segment(pending, crop_hw, size_hw, resize,
-                            VideoMeta(0, 0, 0, fps=keep, pix_fmt=pix_fmt, source=path, first_frame=first))
+        def flush() -> Video:
+            nonlocal pending, done
+            if done == 0 and fps is None and not pattern and _variable_rate(pts):
+                _warn_vfr(name, rate)
+            seg = _segment(pending, crop_hw, size_hw, resize,
+                           VideoMeta(0, 0, 0, fps=keep, pix_fmt=pix_fmt, source=path, first_frame=done))
+            done, pending = done + len(pending), []
+            return seg
 
-        frames_iter = container.decode(stream)
-        while True:
-            try:
-                frame = next(frames_iter)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as e:
-                if not n_out and not pending:
-                    raise VideoError(f"{name}: cannot decode ({_short(e)})") from None
-                warnings.warn(f"{name}: decoding stopped after {start + n_out + len(pending)} frames ({_short(e)})",
-                              VideoConversionWarning, stacklevel=2)
-                break
-            i = n_seen
-            n_seen += 1
-            if i < start:
-                continue
-            if end is not None and i >= end:
-                break
+        for frame in _decoded(container, stream, name, start, end, seen):
             if rotation is None:
                 rotation = _quarter_turns(frame, name)
                 if pix_fmt not in _PLAIN_FORMATS:
@@ -167,32 +153,43 @@ def iter_segments(path: str | os.PathLike, segment_frames: int | None, frames: s
                                   VideoConversionWarning, stacklevel=2)
             a = frame.to_ndarray(format="rgb24")
             a = np.ascontiguousarray(np.rot90(a, rotation)) if rotation else a
-            if (scene_cut is not None and len(pending) >= MIN_SCENE_FRAMES
-                    and scene_change(pending[-1], a) > scene_cut):
-                yield emit()
-                n_out += len(pending)
-                first = n_out
-                pending = []
+            if scene_cut is not None and len(pending) >= MIN_SCENE_FRAMES and scene_change(pending[-1], a) > scene_cut:
+                yield flush()
             pending.append(a)
             if frame.pts is not None and len(pts) < 1000:
                 pts.append(int(frame.pts))
             if segment_frames is not None and len(pending) == segment_frames:
-                if fps is None and not pattern and n_out == 0 and _variable_rate(pts):
-                    _warn_vfr(name, rate)
-                yield emit()
-                n_out += len(pending)
-                first = n_out
-                pending = []
-    if not n_out and not pending:
-        what = "no frames" if start == 0 else f"no frames at or after frame {start} (it has {n_seen})"
+                yield flush()
+    total = done + len(pending)
+    if not total:
+        what = "no frames" if start == 0 else f"no frames at or after frame {start} (it has {seen[0]})"
         raise VideoError(f"{name}: {what}")
-    total = n_out + len(pending)
     if end is not None and start + total < end:
         raise VideoError(f"{name}: has {start + total} frames; --frames {start}:{end} asks for frames up to {end - 1}")
-    if fps is None and not pattern and n_out == 0 and _variable_rate(pts):
-        _warn_vfr(name, rate)
     if pending:
-        yield emit()
+        yield flush()
+
+
+def _decoded(container, stream, name: str, start: int, end: int | None, seen: list[int]):
+    """The decoded frames [start, end) of ``stream`` (``seen[0]`` counts every frame decoded). A
+    decoding error after some selected frames ends the read with a warning; before any, it is an error."""
+    import av
+
+    frames = container.decode(stream)
+    while end is None or seen[0] < end:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        except av.error.FFmpegError as e:
+            if seen[0] <= start:
+                raise VideoError(f"{name}: cannot decode ({_short(e)})") from None
+            warnings.warn(f"{name}: decoding stopped after {seen[0]} frames ({_short(e)})", VideoConversionWarning,
+                          stacklevel=3)
+            return
+        seen[0] += 1
+        if seen[0] > start:
+            yield frame
 
 
 MIN_SCENE_FRAMES = 8  # a scene cut never makes a segment shorter than this
