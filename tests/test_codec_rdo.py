@@ -44,10 +44,9 @@ def test_estimated_rate_matches_the_coded_bits(rdo):
     w = rdo.entropy["weights"]
     assert w["coded_bits"] == pytest.approx(w["estimated_bits"], rel=0.02)
     e = rdo.entropy["embeddings"]
-    # training's estimate is of coding without prediction; prediction is used only when it codes smaller
-    unpredicted = e.get("unpredicted_coded_bits", e["coded_bits"])
-    assert unpredicted == pytest.approx(e["estimated_bits"], rel=0.15, abs=256)  # tiny: flush and padding
-    assert e["coded_bits"] <= unpredicted
+    # training prices the embeddings as they are coded (1.4: predicted inside chunks, learned laws)
+    assert e["coded_bits"] == pytest.approx(e["estimated_bits"], rel=0.15, abs=256)  # tiny: flush and padding
+    assert e["coded_bits"] <= e.get("unpredicted_coded_bits", e["coded_bits"])
 
 
 def test_pruned_weights_are_exact_zeros(rdo):
@@ -122,7 +121,7 @@ def test_embeddings_predicted_from_the_previous_frame(carphone_path):
     res = encode(v, c1=8, n_rb=0, epochs=6, device="cpu", precision="fp32", progress=False,
                  compression=CompressionConfig(chunk_frames=4))
     e = res.entropy["embeddings"]
-    assert e["prediction"] == "previous frame" and e["coded_bits"] < e["unpredicted_coded_bits"]
+    assert e["prediction"].startswith("previous frame") and e["coded_bits"] < e["unpredicted_coded_bits"]
     assert res.stream[4:6] == bytes([1, 4])
     full = decode(res.stream, device="cpu").frames
     assert np.array_equal(decode(res.stream, frames="5:7", device="cpu").frames, full[5:7])

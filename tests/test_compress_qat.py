@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from snervcodec.codec.gridcoding import code_weights_grid, decode_weights_grid, geometric_bits_np, laplace_table
 from snervcodec.compress.grid import K_MAX, code_for_step, dequantize_grid, offset, step_from_code
-from snervcodec.compress.qat import GroupQuantizer, WeightQuantizers, fake_quant, geometric_bits
+from snervcodec.compress.qat import EmbeddingQuantizer, GroupQuantizer, WeightQuantizers, fake_quant, geometric_bits
 from snervcodec.entropy import encode_symbols
 
 
@@ -126,3 +126,94 @@ def test_initial_steps_cover_the_tensor_or_meet_the_target():
     assert torch.all(coarse.log_step > fine.log_step)
     q = coarse.symbols(x)
     assert q.abs().max() <= 128 and float((q == 0).float().mean()) > 0.2
+
+
+def _random_walk(t=64, c=16, h=4, w=8, seed=0):
+    """Embeddings whose neighbouring frames are close, as an INR's are."""
+    g = torch.Generator().manual_seed(seed)
+    start = torch.randn(1, c, h, w, generator=g)
+    steps = torch.distributions.Laplace(0.0, 0.05).sample((t - 1, c, h, w))
+    return torch.cat([start, start + steps.cumsum(0)])
+
+
+def _clip_rate(q: EmbeddingQuantizer, x: torch.Tensor) -> torch.Tensor:
+    """The whole clip's rate under 1.4's prediction, every frame differentiable (the reference)."""
+    _, y = fake_quant(x, q.steps(x.dim()), q.bits, "ste")
+    head = torch.arange(len(x)) % q.chunk_frames == 0
+    d = torch.cat([y[:1], y[1:] - y[:-1]])
+    return geometric_bits(y[head], q.log_a) + geometric_bits(d[~head], q.log_a_delta)
+
+
+def test_predicted_embedding_rate_is_the_chained_rate_and_its_gradient():
+    """A batch's frame is priced as a chunk head or as its difference from the previous frame, and its
+    gradient is the whole clip's (its own difference and the next frame's)."""
+    x = _random_walk(t=12, c=4, h=2, w=3)
+    q = EmbeddingQuantizer(x, 6, target_bits=2.0, chunk_frames=4)
+    assert q.predicts and float(q.log_a_delta.detach()) > float(q.log_a.detach())  # differences are smaller than values
+    full = x.clone().requires_grad_(True)
+    ref = _clip_rate(q, full)
+    ref.backward()
+    total = 0.0
+    for t in range(12):  # one frame at a time, as training draws them (neighbours from the memory)
+        xt = x[t:t + 1].clone().requires_grad_(True)
+        _, bits = q(xt, "ste", torch.tensor([t]))
+        bits.backward()
+        total += float(bits)
+        assert torch.allclose(xt.grad, full.grad[t:t + 1], atol=1e-6), t
+    assert total == pytest.approx(float(ref), rel=1e-6)
+    assert q.log_a_delta.grad is not None and q.log_a_delta.grad != 0
+
+
+def test_predicted_embeddings_code_to_the_estimated_bits():
+    """The stream's delta table is the learned law: the estimated bits are the coded bits (2%)."""
+    from snervcodec.codec.embeddings import code_embeddings, quantize_embeddings_grid
+
+    rng = np.random.default_rng(0)
+    step = float(step_from_code(code_for_step(0.1)))  # a grid step, so the symbols are exactly these
+    # frame-to-frame changes from the two-sided geometric law (a difference of two geometric variables)
+    change = rng.geometric(0.6, (63, 16, 4, 8)) - rng.geometric(0.6, (63, 16, 4, 8))
+    q = np.concatenate([rng.integers(-8, 8, (1, 16, 4, 8)), change]).cumsum(0).clip(-32, 31)
+    x = torch.from_numpy(q * step).float()
+    g = EmbeddingQuantizer(x, 6, chunk_frames=8)
+    with torch.no_grad():
+        g.log_step.fill_(math.log(step))
+    g.fit_laws(x)  # the laws of the rounded symbols, as the rdo coder refits them
+    est = sum(float(g(x[t:t + 1], "ste", torch.tensor([t]))[1]) for t in range(len(x)))
+    qe = quantize_embeddings_grid(x, g, None)
+    _, stats = code_embeddings(qe, 8, allow_delta=True)
+    assert stats["prediction"] == "previous frame (learned law)"
+    assert stats["estimated_bits"] == pytest.approx(est, rel=1e-4)
+    assert stats["coded_bits"] == pytest.approx(stats["estimated_bits"], rel=0.02)
+    assert stats["coded_bits"] < 0.7 * stats["unpredicted_coded_bits"]
+
+
+def test_without_chunks_embeddings_are_priced_alone():
+    x = _random_walk(t=6, c=2, h=2, w=2)
+    q = EmbeddingQuantizer(x, 6, chunk_frames=1)
+    plain = GroupQuantizer(x, 6, 1)
+    assert not q.predicts
+    assert float(q(x, "ste", torch.arange(6))[1]) == pytest.approx(float(plain(x, "ste")[1]))
+
+
+def test_trimming_lands_a_budget_by_moving_the_cheapest_symbols():
+    """The rdo coder's last landing (codec/rdo.trim_to_budget) keeps the trained steps and moves the
+    symbols nearest their rounding boundary one level toward zero, fewest first."""
+    from snervcodec.codec.gridcoding import trim_costs
+    from snervcodec.codec.rdo import trim_to_budget
+
+    net = _net()
+    wq = WeightQuantizers(net, 8, target_bits=3.0)
+    full = code_weights_grid(net, wq)
+    costs = trim_costs(net, wq)
+    assert np.all(np.diff(costs) >= 0) and len(costs) > 100
+    budget = 0.95 * 4 * len(full.weights.words)
+    n, coded = trim_to_budget(net, wq, budget, lambda c: 4 * len(c.weights.words))
+    assert 4 * len(coded.weights.words) <= budget and 0 < n < len(costs) // 2
+    assert 4 * len(code_weights_grid(net, wq, 0, float(costs[n - 2])).weights.words) > budget  # fewest
+    moved = 0
+    for name, before in full.state.items():
+        after = coded.state[name]
+        diff = after != before
+        moved += int(diff.sum())
+        assert torch.all(after[diff].abs() < before[diff].abs())  # toward zero
+    assert moved == n

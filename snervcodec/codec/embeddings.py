@@ -26,6 +26,7 @@ class QuantEmbeddings:
     ll_range: LLRange | None  # SNeRV's transmitted per-frame LL ranges (None: HNeRV, temporal embeddings)
     step_codes: np.ndarray | None = None  # format 1.2: per-channel step codes (the grid quantiser)
     rate_a: float = 0.0  # format 1.2: the learned geometric decay -ln r of the symbols
+    rate_a_delta: float = 0.0  # format 1.4: the learned decay of a predicted frame's differences (0: none)
 
 
 def quantize_embeddings_grid(emb: torch.Tensor, g, ll_range: LLRange | None) -> QuantEmbeddings:
@@ -35,7 +36,8 @@ def quantize_embeddings_grid(emb: torch.Tensor, g, ll_range: LLRange | None) -> 
     sym = quantize_group(emb.float().cpu(), g, k).transpose(1, 0, 2, 3).copy()  # (C, T, h, w)
     qt = QTensor(sym, step_from_code(k), np.full(len(k), offset(g.bits), np.int32), g.bits, True, sym.shape)
     values = dequantize(qt).transpose(0, 1).contiguous()
-    return QuantEmbeddings(qt, values, ll_range, k, float(g.log_a.detach().exp()))
+    a_delta = float(g.log_a_delta.detach().exp()) if getattr(g, "predicts", False) else 0.0
+    return QuantEmbeddings(qt, values, ll_range, k, float(g.log_a.detach().exp()), a_delta)
 
 
 def quantize_embeddings(emb: torch.Tensor, bits: int, ll_range: LLRange | None) -> QuantEmbeddings:
@@ -86,14 +88,18 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int, allow_delta: bool = 
     chunks = _code_chunks(sym, model, chunk_frames, ll_sym, ll_model)
     delta_model = None
     plain_bits = int(32 * sum(len(c) for c in chunks))
+    best = plain_bits
     if allow_delta and sym.shape[0] > 1 and chunk_frames > 1:
         d = delta_symbols(sym, qe.qt.bits, chunk_frames)
         later = np.concatenate([d[s + 1:s + chunk_frames] for s in range(0, len(d), chunk_frames)])
-        if later.size:
-            dm = fit_model(later)
+        # the law training learned (its estimate is then the coded rate), or one fitted to the differences
+        candidates = [] if not later.size else [fit_model(later)] if qe.rate_a_delta <= 0 else \
+            [laplace_table(later, qe.qt.bits, qe.rate_a_delta), fit_model(later)]
+        for dm in candidates:
             d_chunks = _code_chunks(d, model, chunk_frames, ll_sym, ll_model, dm)
-            if 32 * sum(len(c) for c in d_chunks) + dm.side_bits() < plain_bits:
-                chunks, delta_model = d_chunks, dm
+            size = 32 * sum(len(c) for c in d_chunks) + dm.side_bits()
+            if size < best:
+                chunks, delta_model, best = d_chunks, dm, size
     coded = CodedEmbeddings(bits=qe.qt.bits, per_channel=qe.qt.per_channel, scale=qe.qt.scale, zero=qe.qt.zero,
                             model=model, ll_bits=ll.bits if ll is not None else 0,
                             ll_lo=float(ll.lo) if ll is not None else 0.0, ll_hi=float(ll.hi) if ll is not None else 0.0,
@@ -105,11 +111,19 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int, allow_delta: bool = 
                               + (delta_model.side_bits() if delta_model is not None else 0)
                               + 8 * (QUANT_PARAM_BYTES if qe.step_codes is None else GRID_PARAM_BYTES)
                               * len(qe.qt.scale)),
-             "prediction": "previous frame" if delta_model is not None else "none"}
+             "prediction": "none" if delta_model is None else
+             "previous frame (learned law)" if delta_model.kind == "laplace" else "previous frame (fitted law)"}
     if delta_model is not None:
         stats["unpredicted_coded_bits"] = plain_bits  # what coding without prediction took
-    if qe.step_codes is not None:
-        stats["estimated_bits"] = geometric_bits_np(sym.astype(np.int64) - offset(qe.qt.bits), qe.rate_a) + (
+    if qe.step_codes is not None:  # the learned laws' bits (training's estimate) of the symbols as coded
+        signed = sym.astype(np.int64) - offset(qe.qt.bits)
+        if delta_model is not None and qe.rate_a_delta > 0:
+            head = np.arange(len(sym)) % chunk_frames == 0
+            d = delta_symbols(sym, qe.qt.bits, chunk_frames).astype(np.int64) - offset(qe.qt.bits)
+            est = geometric_bits_np(signed[head], qe.rate_a) + geometric_bits_np(d[~head], qe.rate_a_delta)
+        else:
+            est = geometric_bits_np(signed, qe.rate_a)
+        stats["estimated_bits"] = est + (
             ll_model.ideal_bits(np.bincount((ll_sym - ll_model.lo).ravel(), minlength=ll_model.alphabet))
             if ll_sym is not None and ll_model.kind != "constant" else 0.0)
     return coded, stats

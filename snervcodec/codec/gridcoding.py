@@ -67,9 +67,39 @@ def quantize_group(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray) -> np.ndar
     return (g.symbols(x, steps.reshape(shape)).numpy().astype(np.int32) + offset(g.bits))
 
 
-def code_weights_grid(decoder: nn.Module, quantizers: WeightQuantizers, shift: int = 0) -> GridCoded:
+def _trim_costs(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray, sym: np.ndarray, a: float) -> np.ndarray:
+    """Distortion per bit saved of moving each symbol one level toward zero (inf for zeros): how far
+    past its rounding boundary the value lies, in steps (the learned steps equalise the steps'
+    weight in the loss), over the bits the geometric law saves, ``a / ln 2`` for any nonzero symbol."""
+    steps = torch.from_numpy(step_from_code(k)).double()
+    shape = [1] * x.dim()
+    if g.axis is not None and len(k) > 1:
+        shape[g.axis] = -1
+    y = (x.double() / steps.reshape(shape)).numpy()
+    q = sym.astype(np.int64) - offset(g.bits)
+    margin = np.abs(y) - (np.abs(q) - 0.5)
+    return np.where(q != 0, margin * math.log(2.0) / max(a, 1e-9), np.inf)
+
+
+def trim_costs(decoder: nn.Module, quantizers: WeightQuantizers, shift: int = 0) -> np.ndarray:
+    """Every weight symbol's :func:`_trim_costs`, sorted: the thresholds :func:`code_weights_grid`'s
+    ``trim`` can take (rate-distortion-optimised quantisation, as video encoders' RDOQ)."""
+    params = {n: p.detach().float().cpu() for n, p in decoder.named_parameters()}
+    out = []
+    for name, g in zip(quantizers.names, quantizers.groups):
+        k = step_codes(g, shift)
+        sym = quantize_group(params[name], g, k)
+        c = _trim_costs(params[name], g, k, sym, _rate_a(g, k)).ravel()
+        out.append(c[np.isfinite(c)])
+    return np.sort(np.concatenate(out)) if out else np.zeros(0)
+
+
+def code_weights_grid(decoder: nn.Module, quantizers: WeightQuantizers, shift: int = 0,
+                      trim: float | None = None) -> GridCoded:
     """Quantise every decoder tensor with its learned steps (``shift`` codes coarser or finer) and
-    code them all in one word stream. Pruned weights are exact zeros and stay symbol 2^(bits-1)."""
+    code them all in one word stream. Pruned weights are exact zeros and stay symbol 2^(bits-1).
+    ``trim``: every symbol whose :func:`_trim_costs` is below it moves one level toward zero (the
+    rate lands without moving the steps the network was trained on)."""
     enc = ChunkEncoder()
     params = {n: p.detach().float().cpu() for n, p in decoder.named_parameters()}
     tensors, state = [], {}
@@ -79,6 +109,9 @@ def code_weights_grid(decoder: nn.Module, quantizers: WeightQuantizers, shift: i
         k = step_codes(g, shift)
         sym = quantize_group(x, g, k)
         a = _rate_a(g, k)
+        if trim is not None:
+            move = _trim_costs(x, g, k, sym, a) < trim
+            sym = np.where(move, sym - np.sign(sym - offset(g.bits)), sym).astype(sym.dtype)
         model, k_model = laplace_table(sym, g.bits, a), fit_model(k)
         enc.encode(k, k_model)
         enc.encode(sym, model)

@@ -119,6 +119,94 @@ class GroupQuantizer(nn.Module):
         return torch.round(x.float() / s).clamp(-lim, lim - 1)
 
 
+def geometric_bits_per_frame(y: torch.Tensor, log_a: torch.Tensor) -> torch.Tensor:
+    """:func:`geometric_bits` of each frame (dimension 0) of ``y`` separately: (N,)."""
+    a = log_a.exp()
+    log_p0 = torch.log(-torch.expm1(-a)) - F.softplus(-a)
+    per = y[0].numel() if len(y) else 0
+    return (per * -log_p0 + a * y.abs().flatten(1).sum(1)) / LN2
+
+
+def _ml_log_a(q: torch.Tensor) -> torch.Tensor:
+    """log of the maximum-likelihood decay ``a`` of :func:`geometric_bits`'s law for symbols ``q``:
+    ``E|q| = 2r / (1 - r^2)``, so ``r = (sqrt(1 + m^2) - 1) / m``."""
+    m = max(float(q.abs().mean()) if q.numel() else 0.0, 1e-3)
+    r = (math.sqrt(1.0 + m * m) - 1.0) / m
+    return torch.tensor(math.log(-math.log(r)))
+
+
+class EmbeddingQuantizer(GroupQuantizer):
+    """The embeddings' steps (per channel of (T, C, h, w)) and the rate model of their coding with
+    format 1.4's temporal prediction: inside a random-access chunk of ``chunk_frames`` frames, the
+    first frame's symbols under the group's law and every later frame's *difference* from the previous
+    frame under a second learned law (``log_a_delta``). Training draws frames one batch at a time, so
+    the neighbours' values come from :attr:`memory`, the latest encoder output of every frame
+    (detached, kept current as batches pass). The estimate is the chained rate; the gradient of a
+    frame also carries the cost of the next frame's difference, i.e. it is the gradient of the whole
+    clip's rate with the other frames held."""
+
+    def __init__(self, x: torch.Tensor, bits: int, target_bits: float | None = None, chunk_frames: int = 1):
+        super().__init__(x, bits, 1, target_bits)
+        self.chunk_frames = max(1, int(chunk_frames))
+        self.register_buffer("memory", x.detach().float().clone(), persistent=False)
+        q = self.symbols(self.memory)
+        later = self._later(torch.arange(len(q)))
+        d = (q[1:] - q[:-1])[later[1:]]
+        mean_abs = float(d.abs().mean()) if d.numel() else 1.0
+        self.log_a_delta = nn.Parameter(torch.tensor(math.log(math.log1p(1.0 / max(mean_abs, 1e-2)))))
+
+    @torch.no_grad()
+    def fit_laws(self, x: torch.Tensor) -> None:
+        """Refit both laws to the rounded symbols of the whole clip ``x`` by maximum likelihood.
+        Training fits them to noise-relaxed symbols, which are broader than the rounded ones (the
+        weights' laws get this from the straight-through phase; the embeddings are fixed before it),
+        so the tables coded and the bits estimated are those of the symbols written."""
+        q = self.symbols(x.float().to(self.log_step.device))
+        head = ~self._later(torch.arange(len(q), device=q.device)) if self.predicts else \
+            torch.ones(len(q), dtype=torch.bool, device=q.device)
+        self.log_a.copy_(_ml_log_a(q[head]))
+        if self.predicts:
+            self.log_a_delta.copy_(_ml_log_a((q[1:] - q[:-1])[~head[1:]]))
+
+    @property
+    def predicts(self) -> bool:
+        return self.chunk_frames > 1 and len(self.memory) > 1
+
+    def _later(self, t: torch.Tensor) -> torch.Tensor:
+        """Frames ``t`` that are not the first of their chunk (predicted from the previous frame)."""
+        return (t % self.chunk_frames) != 0
+
+    def forward(self, x: torch.Tensor, mode: QuantMode, frames: torch.Tensor | None = None,
+                measure: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """(quantised x, estimated bits of frames ``frames`` of the clip); without ``frames`` or
+        prediction, :meth:`GroupQuantizer.forward`'s independent coding."""
+        if frames is None or not self.predicts:
+            return super().forward(x, mode, None, measure)
+        steps = self.steps(x.dim()).to(x.dtype)
+        xq, y = fake_quant(x, steps, self.bits, mode)
+        y = y.float()
+        t = frames.to(self.memory.device).long()
+        n = len(self.memory)
+        later = self._later(t)
+        has_next = self._later(t + 1) & (t + 1 < n)  # the next frame is predicted from this one
+        with torch.no_grad():
+            prev = self.symbols(self.memory[(t - 1).clamp_min(0)])
+            nxt = self.symbols(self.memory[(t + 1).clamp_max(n - 1)])
+        own = torch.where(later, geometric_bits_per_frame(y - prev, self.log_a_delta),
+                          geometric_bits_per_frame(y, self.log_a))
+        nb = geometric_bits_per_frame(nxt - y, self.log_a_delta) * has_next
+        bits = own.sum() + (nb.sum() - nb.sum().detach())  # value: this batch's bits; gradient: also the next's
+        with torch.no_grad():
+            self.memory[t] = x.detach().float()
+            if mode == "noise" and measure:
+                q = self.symbols(x)
+                self.coded_bits = torch.where(later, geometric_bits_per_frame(q - prev, self.log_a_delta),
+                                              geometric_bits_per_frame(q, self.log_a)).sum()
+            else:
+                self.coded_bits = own.sum().detach()
+        return xq, bits
+
+
 class WeightQuantizers(nn.Module):
     """One :class:`GroupQuantizer` per decoder parameter, in ``state_dict`` order (the stream's):
     per output channel for kernels, one step for a bias or other vector."""
@@ -169,8 +257,11 @@ class RDOQuantizers(nn.Module):
     the float model (its ranges give the first steps)."""
 
     def __init__(self, decoder: nn.Module, emb: torch.Tensor, temb: torch.Tensor | None, weight_bits: int,
-                 emb_bits: int, weight_target: float | None = None, emb_target: float | None = None):
+                 emb_bits: int, weight_target: float | None = None, emb_target: float | None = None,
+                 chunk_frames: int = 1):
+        """``chunk_frames`` > 1: the embeddings' rate is that of format 1.4's prediction in chunks
+        of that many frames (:class:`EmbeddingQuantizer`)."""
         super().__init__()
         self.weights = WeightQuantizers(decoder, weight_bits, weight_target)
-        self.emb = GroupQuantizer(emb, emb_bits, 1, emb_target)
-        self.temb = GroupQuantizer(temb, emb_bits, 1, emb_target) if temb is not None else None
+        self.emb = EmbeddingQuantizer(emb, emb_bits, emb_target, chunk_frames)
+        self.temb = EmbeddingQuantizer(temb, emb_bits, emb_target, chunk_frames) if temb is not None else None

@@ -83,12 +83,13 @@ class Trainer:
         self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
 
     def attach_quantizers(self, weight_bits: int, emb_bits: int, weight_target: float | None = None,
-                          emb_target: float | None = None) -> RDOQuantizers:
+                          emb_target: float | None = None, chunk_frames: int = 1) -> RDOQuantizers:
         """Start quantisation-aware training: steps and rate models from the current float model
-        (starting near ``*_target`` bits per value when given)."""
+        (starting near ``*_target`` bits per value when given); ``chunk_frames`` > 1: the embeddings
+        are priced as format 1.4 codes them, each frame of a chunk predicted from the previous one."""
         emb, temb = self.encode_all()
         self.rdo = RDOQuantizers(self.decoder, emb, temb, weight_bits, emb_bits, weight_target,
-                                 emb_target).to(self.device)
+                                 emb_target, chunk_frames).to(self.device)
         return self.rdo
 
     # --------------------------------------------------------------------------------------
@@ -115,9 +116,9 @@ class Trainer:
             dec = decoder or self.decoder
             if quant is not None:
                 if fixed is None:
-                    emb, ebits = self.rdo.emb(emb, quant)
+                    emb, ebits = self.rdo.emb(emb, quant, idx)
                     if temb is not None:
-                        temb, tbits = self.rdo.temb(temb, quant)
+                        temb, tbits = self.rdo.temb(temb, quant, idx)
                         ebits = ebits + tbits
                 qparams, wbits = self.rdo.weights(dec, quant, self._qmasks, measure)
                 dec = WithParams(dec, qparams)
