@@ -271,8 +271,9 @@ def info(stream, as_json):
 @click.option("--frames", metavar="START:END", help="Frames of user clips (PATH) to use.")
 @click.option("--size", metavar="HxW", help="Resize user clips (PATH) to HxW.")
 @click.option("--snerv-bpp", callback=_floats, metavar="B,B,...", help="SNeRV-B operating points (target bpp).")
-@click.option("--hnerv-bpp", callback=_floats, metavar="B,B,...",
-              help="HNeRV baseline points at the same targets (the paper's comparison).")
+@click.option("--hnerv-bpp", callback=lambda c, p, v: [] if v == "none" else None if v is None else _floats(c, p, v),
+              metavar="B,B,...|none", help="HNeRV baseline points at the same targets (the paper's comparison); "
+                                          "none: no HNeRV.")
 @click.option("--pipelines", callback=_words, default="rdo", show_default=True,
               help="SNeRV-B encode pipelines to run on the same clips (rdo, paper); with both, the report adds "
                    "the BD-rate of rdo against paper.")
@@ -317,7 +318,7 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
         cfg.snerv_bpp, cfg.hnerv_bpp, cfg.epochs = [0.02, 0.05, 0.1, 0.2], [0.02, 0.05, 0.1, 0.2], 300
     if snerv_bpp:
         cfg.snerv_bpp = snerv_bpp
-    if hnerv_bpp:
+    if hnerv_bpp is not None:
         cfg.hnerv_bpp = hnerv_bpp
     if epochs:
         cfg.epochs = epochs

@@ -327,3 +327,17 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line():
             "from snervcodec.__main__ import main\nmain()")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130 and r.stderr.strip() == "snerv: interrupted; no output was written", r.stderr
+
+
+@pytest.mark.parametrize("value, expected", [(None, [0.1]), ("none", []), ("0.05,0.1", [0.05, 0.1])])
+def test_bench_hnerv_points_can_be_left_out(runner, tmp_path, monkeypatch, value, expected):
+    import snervcodec.bench.report as report
+    import snervcodec.bench.runner as bench_runner
+
+    seen = {}
+    monkeypatch.setattr(bench_runner, "run", lambda cfg, log=None: seen.setdefault("cfg", cfg) and [])
+    monkeypatch.setattr(report, "write_reports", lambda results, out: [])
+    args = ["bench", "--clip", "carphone", "--out", str(tmp_path)] + (["--hnerv-bpp", value] if value else [])
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert seen["cfg"].hnerv_bpp == expected

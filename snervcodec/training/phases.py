@@ -28,6 +28,8 @@ class Phase:
     seconds: float = 0.0  # > 0: the phase lasts this long (``epochs`` is then a cap) and its schedule follows the clock
     quant: Literal["none", "noise", "ste"] = "none"  # quantiser in the loop (compress.qat); "none": float
     lam: float = 0.0  # rate weight: the loss is D + lam * (estimated bits per pixel); quantised phases only
+    train_steps: bool = True  # quantised phases: the steps learn (and rate control moves them); False: they
+    # stay where the phase finds them (on the coder's grid), so that what it trains is what is coded
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
@@ -51,7 +53,8 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lam: float, lr_scale: floa
                seconds: float = 0.0) -> list[Phase]:
     """The rate-distortion-optimised recipe in the epochs (or seconds) the paper's pipeline spends on
     fit + fine-tune: a float fit; after pruning, encoder and decoder with noise quantisation and the
-    rate term; then the decoder alone on the coded embeddings with exact (straight-through) rounding.
+    rate term; then the decoder alone on the coded embeddings with exact (straight-through) rounding
+    at fixed steps (the coded ones: re-rounding a network trained to its rounding costs dB).
     Shares 50% / 35% / 15%, every phase at ``tc.lr`` (the rdo default is :data:`RDO_LR`; README
     "Rate-distortion-optimised encoding" has the measurements behind both)."""
     total = tc.epochs + finetune_epochs
@@ -63,7 +66,7 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lam: float, lr_scale: floa
     lr = tc.lr * lr_scale if lr_scale == 1.0 else min(tc.lr * lr_scale, RDO_MAX_BATCHED_LR)
     return [Phase("fit", fit, lr, tc.warmup, True, eval_every, sec[0]),
             Phase("qat-noise", noise, lr, 0.0, True, eval_every, sec[1], "noise", lam),
-            Phase("qat-ste", ste, lr, 0.0, False, eval_every, sec[2], "ste", lam)]
+            Phase("qat-ste", ste, lr, 0.0, False, eval_every, sec[2], "ste", lam, train_steps=False)]
 
 
 RDO_SHARES = (0.5, 0.35, 0.15)

@@ -209,7 +209,7 @@ class Trainer:
                 epoch += 1
                 last = clock.done if timed else epoch >= phase.epochs
                 if quant is not None and rate_target and not last:  # no training would follow the last
-                    self._follow_rate(rate_target, fixed_bits, fixed is None)
+                    self._follow_rate(rate_target, fixed_bits, fixed is None, phase.train_steps)
                 due = phase.eval_every and ((clock.elapsed >= next_eval or clock.done) if timed else
                                             (epoch % phase.eval_every == 0 or epoch == phase.epochs))
                 if due:
@@ -234,20 +234,23 @@ class Trainer:
         w = float(self._wbits) if self._wbits is not None else 0.0
         return w + (float(self._ebits) if self._ebits is not None else fixed_bits)
 
-    def _follow_rate(self, target: float, fixed_bits: float, embeddings: bool) -> None:
+    def _follow_rate(self, target: float, fixed_bits: float, embeddings: bool, move_steps: bool = True) -> None:
         """Rate control during training: after each epoch, every step of the phase's coded groups
         moves by the same factor, from the estimated rate's distance to ``target``: the high-rate rule
         (one bit per value per octave) over RATE_GAIN, as at 2-3 bits per value most symbols are 0 or
         +-1 and a step moves the rate about half as much; at most half an octave at a time. lam follows
         too (dual ascent: x2^(4 (estimate / target - 1)), within x0.5..x2), so that the optimiser
-        pulls toward the target instead of against the shifted steps."""
+        pulls toward the target instead of against the shifted steps. Without ``move_steps`` (a phase
+        with fixed steps: the straight-through phase trains every weight to its rounding, and moving
+        the steps would re-round them all) only lam follows."""
         groups = [self.rdo.weights] + ([g for g in (self.rdo.emb, self.rdo.temb) if g is not None]
                                        if embeddings else [])
         n = sum(g.numel for g in groups)
         est = self.estimated_bits(fixed_bits)
-        octaves = max(-0.5, min(0.5, RATE_GAIN * (est - target) / max(n, 1)))
-        for g in groups:
-            g.scale_steps(octaves)
+        if move_steps:
+            octaves = max(-0.5, min(0.5, RATE_GAIN * (est - target) / max(n, 1)))
+            for g in groups:
+                g.scale_steps(octaves)
         self.lam *= min(2.0, max(0.5, 2.0 ** (4.0 * (est / max(target, 1.0) - 1.0))))
 
     def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
@@ -259,7 +262,8 @@ class Trainer:
             if self.rdo is None:
                 raise ConfigError(f"phase {phase.name} quantises and needs attach_quantizers() first")
             self.lam = phase.lam
-            groups.append({"params": list(self.rdo.parameters()), "base_lr": phase.lr * RDO_PARAM_LR})
+            rdo = [p for n, p in self.rdo.named_parameters() if phase.train_steps or not n.endswith("log_step")]
+            groups.append({"params": rdo, "base_lr": phase.lr * RDO_PARAM_LR})
             self._qmasks = ({n: m.to(self.device, torch.float32) for n, m in mask.masks.items()}
                             if mask is not None else None)
         return params, adam(groups, self.tcfg.betas, self.device)
