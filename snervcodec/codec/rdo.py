@@ -3,8 +3,8 @@ the rate in the loop, after HiNeRV (quantisation-aware training) and NVRC (learn
 term, entropy models for weights and latents).
 
     fit (float) --prune 10%--> qat-noise: encoder + decoder, D + lam R, noise quantiser -->
-    quantise and code the embeddings --> qat-ste: decoder alone, exact rounding, D + lam R -->
-    code the weights with the learned steps and rate models --> .snv 1.2
+    quantise and code the embeddings --> qat-ste: decoder alone, exact rounding at the coded
+    steps, D + lam R --> code the weights with the learned steps and rate models --> .snv 1.2 / 1.4
 
 The embeddings are priced in training as format 1.4 codes them (each frame of a chunk from the
 previous one: :class:`~..compress.qat.EmbeddingQuantizer`). With a bpp target, lam follows the
