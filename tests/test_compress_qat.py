@@ -158,7 +158,7 @@ def test_predicted_embedding_rate_is_the_chained_rate_and_its_gradient():
         xt = x[t:t + 1].clone().requires_grad_(True)
         _, bits = q(xt, "ste", torch.tensor([t]))
         bits.backward()
-        total += float(bits)
+        total += float(bits.detach())
         assert torch.allclose(xt.grad, full.grad[t:t + 1], atol=1e-6), t
     assert total == pytest.approx(float(ref), rel=1e-6)
     assert q.log_a_delta.grad is not None and q.log_a_delta.grad != 0
