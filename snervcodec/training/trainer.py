@@ -235,14 +235,11 @@ class Trainer:
         return w + (float(self._ebits) if self._ebits is not None else fixed_bits)
 
     def _follow_rate(self, target: float, fixed_bits: float, embeddings: bool, move_steps: bool = True) -> None:
-        """Rate control during training: after each epoch, every step of the phase's coded groups
-        moves by the same factor, from the estimated rate's distance to ``target``: the high-rate rule
-        (one bit per value per octave) over RATE_GAIN, as at 2-3 bits per value most symbols are 0 or
-        +-1 and a step moves the rate about half as much; at most half an octave at a time. lam follows
-        too (dual ascent: x2^(4 (estimate / target - 1)), within x0.5..x2), so that the optimiser
-        pulls toward the target instead of against the shifted steps. Without ``move_steps`` (a phase
-        with fixed steps: the straight-through phase trains every weight to its rounding, and moving
-        the steps would re-round them all) only lam follows."""
+        """Rate control after each epoch: every step of the phase's coded groups moves by one factor,
+        the high-rate rule (one bit per value per octave) over RATE_GAIN (at 2-3 bits per value a step
+        moves the rate about half as much), at most half an octave; lam follows by dual ascent
+        (x2^(4 (estimate / target - 1)), within x0.5..x2). Without ``move_steps`` (fixed steps: moving
+        them would re-round a network trained to its rounding) only lam follows."""
         groups = [self.rdo.weights] + ([g for g in (self.rdo.emb, self.rdo.temb) if g is not None]
                                        if embeddings else [])
         n = sum(g.numel for g in groups)
