@@ -58,24 +58,24 @@ def geometric_bits_np(q: np.ndarray, a: float) -> float:
     return float(geometric_bits(torch.from_numpy(np.asarray(q, np.float64)), torch.tensor(math.log(a), dtype=torch.float64)))
 
 
-def quantize_group(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray) -> np.ndarray:
-    """Signed-offset symbols of ``x`` (float32, CPU) with step codes ``k`` along the group's axis."""
-    steps = torch.from_numpy(step_from_code(k))
+def _group_steps(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray) -> torch.Tensor:
+    """The steps of codes ``k``, shaped to broadcast along the group's axis of ``x``."""
     shape = [1] * x.dim()
     if g.axis is not None and len(k) > 1:
         shape[g.axis] = -1
-    return (g.symbols(x, steps.reshape(shape)).numpy().astype(np.int32) + offset(g.bits))
+    return torch.from_numpy(step_from_code(k)).reshape(shape)
+
+
+def quantize_group(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray) -> np.ndarray:
+    """Signed-offset symbols of ``x`` (float32, CPU) with step codes ``k`` along the group's axis."""
+    return (g.symbols(x, _group_steps(x, g, k)).numpy().astype(np.int32) + offset(g.bits))
 
 
 def _trim_costs(x: torch.Tensor, g: GroupQuantizer, k: np.ndarray, sym: np.ndarray, a: float) -> np.ndarray:
     """Distortion per bit saved of moving each symbol one level toward zero (inf for zeros): how far
     past its rounding boundary the value lies, in steps (the learned steps equalise the steps'
     weight in the loss), over the bits the geometric law saves, ``a / ln 2`` for any nonzero symbol."""
-    steps = torch.from_numpy(step_from_code(k)).double()
-    shape = [1] * x.dim()
-    if g.axis is not None and len(k) > 1:
-        shape[g.axis] = -1
-    y = (x.double() / steps.reshape(shape)).numpy()
+    y = (x.double() / _group_steps(x, g, k).double()).numpy()
     q = sym.astype(np.int64) - offset(g.bits)
     margin = np.abs(y) - (np.abs(q) - 0.5)
     return np.where(q != 0, margin * math.log(2.0) / max(a, 1e-9), np.inf)

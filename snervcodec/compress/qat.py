@@ -49,8 +49,12 @@ def geometric_bits(y: torch.Tensor, log_a: torch.Tensor) -> torch.Tensor:
     """Bits of symbols ``y`` under ``p(q) = (1-r)/(1+r) r^|q|`` with ``r = exp(-a)``, summed.
     Exact at integer ``y`` (the code length of the coder's table up to its 2^-24 rounding)."""
     a = log_a.exp()
-    log_p0 = torch.log(-torch.expm1(-a)) - F.softplus(-a)  # log((1-r)/(1+r))
-    return (y.numel() * -log_p0 + a * y.abs().sum()) / LN2
+    return (y.numel() * -_log_p0(a) + a * y.abs().sum()) / LN2
+
+
+def _log_p0(a: torch.Tensor) -> torch.Tensor:
+    """log((1-r)/(1+r)) with r = exp(-a): the log-probability of the zero symbol."""
+    return torch.log(-torch.expm1(-a)) - F.softplus(-a)
 
 
 class GroupQuantizer(nn.Module):
@@ -122,9 +126,8 @@ class GroupQuantizer(nn.Module):
 def geometric_bits_per_frame(y: torch.Tensor, log_a: torch.Tensor) -> torch.Tensor:
     """:func:`geometric_bits` of each frame (dimension 0) of ``y`` separately: (N,)."""
     a = log_a.exp()
-    log_p0 = torch.log(-torch.expm1(-a)) - F.softplus(-a)
     per = y[0].numel() if len(y) else 0
-    return (per * -log_p0 + a * y.abs().flatten(1).sum(1)) / LN2
+    return (per * -_log_p0(a) + a * y.abs().flatten(1).sum(1)) / LN2
 
 
 def _ml_log_a(q: torch.Tensor) -> torch.Tensor:
