@@ -105,6 +105,39 @@ def test_weight_quantizers_code_to_what_training_sees():
     assert coded.stats["coded_bits"] == pytest.approx(coded.stats["estimated_bits"], rel=0.1, abs=64)
 
 
+def test_flat_network_quantiser_equals_one_group_at_a_time():
+    """The whole-network forward (one flat vector) gives each tensor's own quantiser's values, bits
+    and gradients, with prune masks, in both modes."""
+    net = _net()
+    wq = WeightQuantizers(net, 8, target_bits=3.0)
+    with torch.no_grad():
+        for g in wq.groups:
+            g.log_step.add_(torch.rand_like(g.log_step) * 0.3)
+    masks = {"0.weight": (torch.rand(8, 3, 3, 3) > 0.3).float()}
+    params = dict(net.named_parameters())
+    qparams, bits = wq(net, "ste", masks)
+    bits.backward()
+    flat_grads = [p.grad.clone() for p in net.parameters()] + [g.log_step.grad.clone() for g in wq.groups] + \
+        [g.log_a.grad.clone() for g in wq.groups]
+    wq.zero_grad()
+    net.zero_grad()
+    total = 0.0
+    for name, g in zip(wq.names, wq.groups):
+        xq, b = g(params[name], "ste", masks.get(name))
+        assert torch.allclose(qparams[name], xq, atol=1e-7)
+        total = total + b
+    assert float(bits.detach()) == pytest.approx(float(total.detach()), rel=1e-5)
+    total.backward()
+    ref = [p.grad for p in net.parameters()] + [g.log_step.grad for g in wq.groups] + [g.log_a.grad for g in wq.groups]
+    for a, b in zip(flat_grads, ref):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    _, noisy = wq(net, "noise", masks, measure=True)  # coded_bits: the rounded symbols, not the noisy ones
+    rounded = sum(float(geometric_bits(g.symbols(params[n]) * masks.get(n, 1.0), g.log_a.detach()))
+                  for n, g in zip(wq.names, wq.groups))
+    assert float(wq.coded_bits) == pytest.approx(rounded, rel=1e-5)
+    assert float(noisy.detach()) != pytest.approx(rounded, rel=1e-3)
+
+
 def test_step_shift_moves_every_code_by_the_shift():
     net = _net()
     wq = WeightQuantizers(net, 8)
