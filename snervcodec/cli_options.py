@@ -74,9 +74,10 @@ def train_options(f):
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; README \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),
         click.option("--time-limit", callback=_duration, metavar="DURATION",
-                     help="Train for this long instead of a number of epochs (e.g. 10m, 90s, 1h30m): the "
-                          "learning-rate schedule is laid out over the time, the fine-tune gets its share, "
-                          "and coding adds a few seconds at the end."),
+                     help="A wall-clock budget instead of a number of epochs (e.g. 10m, 90s, 1h30m): the "
+                          "learning-rate schedule is laid out over the time and every phase gets its share. "
+                          "For encode it bounds the whole command (reading, coding and the measuring decode "
+                          "keep 3%); segments share it by their frames."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
                      help="Where to train; auto prefers CUDA, then MPS, then the CPU."),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,

@@ -151,3 +151,33 @@ def test_a_clip_too_large_for_memory_is_segmented_by_default(carphone_path, tmp_
     # with memory to spare, the same call is one ordinary stream
     monkeypatch.undo()
     assert encode(carphone_path, tmp_path / "b.snv", frames="0:20", **TINY).segments == 1
+
+
+def test_time_limit_bounds_the_whole_encode_and_segments_share_it(carphone_path, tmp_path, monkeypatch):
+    """--time-limit is the encode's wall clock: the training gets what is left after reading, less
+    the tail's reserve, and each segment its frames' share of what remains."""
+    import snervcodec.codec.segmented as seg
+    from snervcodec.codec.encode import TAIL_SHARE, within_time
+
+    given = []
+
+    def spy(p, left, share=1.0):
+        out = within_time(p, left, share)
+        given.append((left, share, out.tcfg.time_limit))
+        return out
+
+    monkeypatch.setattr(seg, "within_time", spy)
+    opts = {**TINY, "epochs": None, "time_limit": 3.0}
+    t0 = time.perf_counter()
+    res = encode(carphone_path, tmp_path / "t.snv", frames="0:8", segment_frames=4, **opts)
+    wall = time.perf_counter() - t0
+    assert res.segments == 2 and [s for _, s, _ in given] == [0.5, 1.0]  # 4 of 8 frames, then the rest
+    (left0, _, t_first), (left1, _, t_second) = given
+    assert left0 <= 3.0 and t_first == pytest.approx(0.5 * left0 * (1 - TAIL_SHARE))
+    assert left1 < left0 - t_first and t_second == pytest.approx(left1 * (1 - TAIL_SHARE))
+    assert wall < 3.0 + 10.0  # not one limit per segment (two would be >= 6 s of training alone)
+    from snervcodec.codec.encode import EncodePlan
+    from snervcodec.training import make_train_config
+
+    no_limit = EncodePlan(None, None, make_train_config(epochs=1), None, None)
+    assert within_time(no_limit, 5.0) is no_limit  # epochs, not time: the plan as it is

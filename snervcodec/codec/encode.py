@@ -11,7 +11,7 @@ pure; the entry point that touches files is :func:`.encoder.encode`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -98,6 +98,18 @@ def quantize_and_code_embeddings(trainer: Trainer, cc: CompressionConfig) -> Cod
         out.temporal = quantize_embeddings(temb, cc.emb_bits, None)
         out.coded_temporal, out.temporal_stats = code_embeddings(out.temporal, cc.chunk_frames)
     return out
+
+
+TAIL_SHARE = 0.03  # of a --time-limit, kept for what follows training: coding and the decode that measures
+
+
+def within_time(p: EncodePlan, seconds_left: float, share: float = 1.0) -> EncodePlan:
+    """``p`` with its training cut so that a ``--time-limit`` bounds the whole encode (reading,
+    coding and the measuring decode included): ``share`` (a segment's part of what remains) of
+    ``seconds_left``, less the tail's reserve. A plan without a time limit is returned as it is."""
+    if not p.tcfg.time_limit:
+        return p
+    return replace(p, tcfg=replace(p.tcfg, time_limit=max(1.0, share * seconds_left * (1 - TAIL_SHARE))))
 
 
 def prune_finetune_code(trainer: Trainer, p: EncodePlan, header, embs: CodedEmbeddingSet,

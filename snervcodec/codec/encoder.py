@@ -21,7 +21,7 @@ from ..training import Trainer
 from ..training.memory import check_training_memory, frames_that_fit
 from ..video import Video, load_video
 from ..video.probe import probe
-from .encode import measure, paper_pipeline, plan
+from .encode import measure, paper_pipeline, plan, within_time
 from .rdo import rdo_pipeline
 from .segmented import encode_segmented
 from .types import CompressionConfig, EncodeResult
@@ -76,6 +76,7 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     video = load_video(source, frames=frames, size=size, crop=crop, resize=resize, fps=fps)
     p = plan(video, model, bpp=bpp, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
              preset=preset, epochs=epochs, precision=precision, seed=seed, cc=cc, train_overrides=train_overrides)
+    p = within_time(p, p.tcfg.time_limit - (time.perf_counter() - t0))  # the limit counts from the start
     t, h, w, _ = video.frames.shape
     dev = resolve_device(device)
     check_training_memory(p.cfg, p.geo, t, p.tcfg, dev)

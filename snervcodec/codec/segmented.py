@@ -28,8 +28,8 @@ from ..models import decoder_params
 from ..training import Trainer
 from ..training.memory import check_training_memory
 from ..video.io import SCENE_CUT, iter_segments
-from ..video.probe import check_frame_range
-from .encode import EncodePlan, measure, paper_pipeline, plan
+from ..video.probe import check_frame_range, probe
+from .encode import EncodePlan, measure, paper_pipeline, plan, within_time
 from .info import section_sizes
 from .parts import Part, PartStore, fingerprint
 from .rdo import rdo_pipeline
@@ -76,9 +76,16 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
         check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)
         h, w = first.frames.shape[1:3]
         segmented = ahead is not None
+        n_first = len(first.frames)
         meta = first.meta
         header0 = header_for(p0.cfg, p0.geo, len(first.frames), Fraction(meta.fps), meta.pix_fmt, cc.chunk_frames)
         outer = header_bytes(header0, SEGMENTED_MINOR)
+        # a --time-limit bounds the whole encode: each segment gets its frames' share of what is left
+        # (this rank's share under torchrun); a clip of unknown length (stdin, images) gets it per segment
+        deadline = t0 + p0.tcfg.time_limit if p0.tcfg.time_limit else None
+        n_all = (probe(source, frames, size, crop) or (None, 0))[0] if deadline and segmented else n_first
+        if deadline and n_all is None:
+            say("the clip's length is unknown before it is read: --time-limit applies to each segment")
         mine: list[bytes] = []
         resumed, n_total, k = [], 0, 0
         video = first
@@ -91,7 +98,12 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
                     resumed.append(k)
                     say(f"segment {k}: frames {n_total}-{n_total + n_k - 1} resumed from {store.path(k)}")
                 else:
-                    part = _encode_one(video, k, p0, cc, bpp, h * w * n_k, segmented, outer, dev, fp, progress,
+                    pk = p0
+                    if deadline is not None:
+                        share = n_k / max(n_k, (n_all - n_total) / world.size) if n_all is not None else 1.0
+                        left = deadline - time.perf_counter() if n_all is not None else p0.tcfg.time_limit
+                        pk = within_time(p0, left, share)
+                    part = _encode_one(video, k, pk, cc, bpp, h * w * n_k, segmented, outer, dev, fp, progress,
                                        on_eval)
                     if store is not None:
                         store.save(part)

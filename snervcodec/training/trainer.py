@@ -23,16 +23,16 @@ from ..models.config import ModelConfig
 from ..models.geometry import Geometry, crop_frames
 from ..models.registry import build_decoder, build_encoder
 from ..models.synthesis import synthesize
-from .config import TrainConfig
+from .config import TrainConfig, batch_lr_scale, resolve_batch_size
 from .data import FrameSet
 from .loss import snerv_loss
-from .config import batch_lr_scale, resolve_batch_size
 from .phases import Phase, fit_phase, lr_at, lr_factor
 from .result import FitResult
 from .runtime import Clock, WithParams, adam, progress_bar
 
 RATE_GAIN = 2.0
 RDO_PARAM_LR = 1.0  # steps and rate models learn at the network's learning rate (at 10x they undo rate control)
+RATE_UPDATES = 4  # lam updates per epoch at fixed steps: once an epoch, a 3-epoch phase ends 2-4% over budget
 Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # fixed (embeddings, temporal embeddings) of a phase
 
 
@@ -84,9 +84,8 @@ class Trainer:
 
     def attach_quantizers(self, weight_bits: int, emb_bits: int, weight_target: float | None = None,
                           emb_target: float | None = None, chunk_frames: int = 1) -> RDOQuantizers:
-        """Start quantisation-aware training: steps and rate models from the current float model
-        (starting near ``*_target`` bits per value when given); ``chunk_frames`` > 1: the embeddings
-        are priced as format 1.4 codes them, each frame of a chunk predicted from the previous one."""
+        """Start quantisation-aware training: steps and rate models from the current float model (near
+        ``*_target`` bits per value when given); ``chunk_frames`` > 1: embeddings priced as format 1.4 codes them."""
         emb, temb = self.encode_all()
         self.rdo = RDOQuantizers(self.decoder, emb, temb, weight_bits, emb_bits, weight_target,
                                  emb_target, chunk_frames).to(self.device)
@@ -171,8 +170,8 @@ class Trainer:
         in the step loop waits for the device: losses add up on it and are read once per epoch.
 
         Quantised phases (``phase.quant``) need :meth:`attach_quantizers` first and train the steps
-        and rate models too. With ``rate_target`` (bits), the steps follow the estimated rate once
-        per epoch (``fixed_bits``: bits of fixed embeddings, which the phase does not estimate)."""
+        and rate models too. With ``rate_target`` (bits), :meth:`_follow_rate` steers the estimated
+        rate (``fixed_bits``: bits of fixed embeddings, which the phase does not estimate)."""
         if phase.epochs <= 0 and not phase.seconds:
             return
         if not phase.train_encoder and fixed is None:
@@ -190,6 +189,7 @@ class Trainer:
         self.decoder.train()
         clock = Clock(phase.seconds)
         it, epoch, next_eval = 0, 0, phase.seconds / 10
+        every = steps if phase.train_steps or not rate_target else max(1, steps // RATE_UPDATES)
         try:
             while (timed or epoch < phase.epochs) and not clock.done:
                 perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
@@ -199,24 +199,25 @@ class Trainer:
                     f = lr_at(clock.fraction, phase.warmup) if timed else lr_factor(it, total, phase.warmup)
                     for g in opt.param_groups:
                         g["lr"] = g["base_lr"] * f
+                    follow = quant is not None and (s + 1) % every == 0 and s < steps - 1  # mid-epoch
                     loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs], fixed, mask, quant,
-                                          s == steps - 1 or clock.budget > 0)
+                                          s == steps - 1 or timed or follow)
                     it += 1
                     if bar is not None:
                         bar.update(clock.tick() if timed else 1)
                     if clock.done:
                         break
+                    if follow:
+                        self._follow_rate(rate_target, fixed_bits, fixed is None, phase.train_steps)
                 epoch += 1
-                last = clock.done if timed else epoch >= phase.epochs
-                if quant is not None and rate_target and not last:  # no training would follow the last
-                    self._follow_rate(rate_target, fixed_bits, fixed is None, phase.train_steps)
+                if quant is not None and rate_target and not (clock.done if timed else epoch >= phase.epochs):
+                    self._follow_rate(rate_target, fixed_bits, fixed is None, phase.train_steps)  # not after the last
                 due = phase.eval_every and ((clock.elapsed >= next_eval or clock.done) if timed else
                                             (epoch % phase.eval_every == 0 or epoch == phase.epochs))
                 if due:
                     next_eval += phase.seconds / 10
-                    with clock.paused():
-                        self._log_epoch(phase, epoch, float(loss_sum) / (s + 1), fixed, on_eval,
-                                        self.seconds + clock.elapsed)
+                    self._log_epoch(phase, epoch, float(loss_sum) / (s + 1), fixed, on_eval,
+                                    self.seconds + clock.elapsed)
                 if bar is not None:
                     last = self.history[-1]["psnr"] if self.history else float("nan")
                     bar.set_postfix(epoch=epoch if timed else f"{epoch}/{phase.epochs}",
@@ -228,18 +229,17 @@ class Trainer:
                 bar.close()
 
     def estimated_bits(self, fixed_bits: float = 0.0) -> float:
-        """The rate model's bits of the rounded symbols after the last epoch: decoder weights (last
-        step) plus the embeddings (the epoch's batches cover every frame once), or ``fixed_bits``
-        for fixed ones."""
+        """The rate model's bits of the rounded symbols: decoder weights (last measured step) plus the
+        embeddings (the epoch's batches cover every frame once), or ``fixed_bits`` for fixed ones."""
         w = float(self._wbits) if self._wbits is not None else 0.0
         return w + (float(self._ebits) if self._ebits is not None else fixed_bits)
 
     def _follow_rate(self, target: float, fixed_bits: float, embeddings: bool, move_steps: bool = True) -> None:
-        """Rate control after each epoch: every step of the phase's coded groups moves by one factor,
-        the high-rate rule (one bit per value per octave) over RATE_GAIN (at 2-3 bits per value a step
-        moves the rate about half as much), at most half an octave; lam follows by dual ascent
-        (x2^(4 (estimate / target - 1)), within x0.5..x2). Without ``move_steps`` (fixed steps: moving
-        them would re-round a network trained to its rounding) only lam follows."""
+        """Rate control after each epoch (every 1/RATE_UPDATES at fixed steps): every step of the coded
+        groups moves by one factor, the high-rate rule (one bit per value per octave) over RATE_GAIN (at
+        2-3 bits per value a step moves the rate about half as much), at most half an octave; lam
+        follows by dual ascent (x2^(4 (estimate / target - 1)), within x0.5..x2). Without
+        ``move_steps`` (fixed steps: moving them re-rounds a network trained to its rounding) only lam."""
         groups = [self.rdo.weights] + ([g for g in (self.rdo.emb, self.rdo.temb) if g is not None]
                                        if embeddings else [])
         n = sum(g.numel for g in groups)
@@ -248,7 +248,7 @@ class Trainer:
             octaves = max(-0.5, min(0.5, RATE_GAIN * (est - target) / max(n, 1)))
             for g in groups:
                 g.scale_steps(octaves)
-        self.lam *= min(2.0, max(0.5, 2.0 ** (4.0 * (est / max(target, 1.0) - 1.0))))
+        self.lam *= 2.0 ** max(-1.0, min(1.0, 4.0 * (est / max(target, 1.0) - 1.0)))  # x0.5..x2
 
     def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
         """(the network parameters the phase clips, a fresh Adam over them and, in quantised phases,
