@@ -103,7 +103,7 @@ def code_weights_grid(decoder: nn.Module, quantizers: WeightQuantizers, shift: i
     enc = ChunkEncoder()
     params = {n: p.detach().float().cpu() for n, p in decoder.named_parameters()}
     tensors, state = [], {}
-    est = side = n_sym = 0.0
+    est = side = n_sym = step_bits = 0.0
     for name, g in zip(quantizers.names, quantizers.groups):
         x = params[name]
         k = step_codes(g, shift)
@@ -118,14 +118,14 @@ def code_weights_grid(decoder: nn.Module, quantizers: WeightQuantizers, shift: i
         tensors.append(GridTensor(g.bits, k_model, model))
         state[name] = torch.from_numpy(dequantize_grid(sym, k, g.bits, 0))
         est += geometric_bits_np(sym - offset(g.bits), a)
-        est += k_model.ideal_bits(np.bincount(k - k_model.lo, minlength=k_model.alphabet))
+        step_bits += k_model.ideal_bits(np.bincount(k - k_model.lo, minlength=k_model.alphabet))
         side += 8 + k_model.side_bits() + model.side_bits()
         n_sym += sym.size
     words = enc.words()
     # estimated: the training rate model's bits of the symbols, plus the step codes' code length;
     # coded: the words actually written (SPEC.md 4.4); side: the models ahead of them
-    stats = {"symbols": int(n_sym), "estimated_bits": est, "coded_bits": int(32 * len(words)),
-             "side_bits": int(side)}
+    stats = {"symbols": int(n_sym), "estimated_bits": est + step_bits, "coded_bits": int(32 * len(words)),
+             "side_bits": int(side), "step_code_bits": step_bits}
     return GridCoded(GridWeights(tensors, words), state, stats)
 
 
