@@ -61,8 +61,7 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
                     "t_scale": t_scale, "frames": frames, "size": size, "crop": crop, "resize": resize, "fps": fps,
                     "preset": preset, "epochs": epochs, "precision": precision, "seed": seed,
                     "compression": asdict(cc), "segment_frames": segment_frames, "scene_cuts": scene_cuts,
-                    "train": train_overrides,
-                    "device": resolve_device(device).type}
+                    "train": train_overrides, "device": resolve_device(device).type}
         check_frame_range(source, frames)  # a range beyond the clip: an error now, not after training
         reader = iter_segments(source, segment_frames, frames=frames, size=size, crop=crop, resize=resize, fps=fps,
                                scene_cut=SCENE_CUT if scene_cuts else None)
@@ -76,16 +75,11 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
         check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)
         h, w = first.frames.shape[1:3]
         segmented = ahead is not None
-        n_first = len(first.frames)
         meta = first.meta
         header0 = header_for(p0.cfg, p0.geo, len(first.frames), Fraction(meta.fps), meta.pix_fmt, cc.chunk_frames)
         outer = header_bytes(header0, SEGMENTED_MINOR)
-        # a --time-limit bounds the whole encode: each segment gets its frames' share of what is left
-        # (this rank's share under torchrun); a clip of unknown length (stdin, images) gets it per segment
-        deadline = t0 + p0.tcfg.time_limit if p0.tcfg.time_limit else None
-        n_all = (probe(source, frames, size, crop) or (None, 0))[0] if deadline and segmented else n_first
-        if deadline and n_all is None:
-            say("the clip's length is unknown before it is read: --time-limit applies to each segment")
+        deadline = t0 + p0.tcfg.time_limit if p0.tcfg.time_limit else None  # bounds the whole encode
+        n_all = _clip_length(source, frames, size, crop, first, segmented, say) if deadline else None
         mine: list[bytes] = []
         resumed, n_total, k = [], 0, 0
         video = first
@@ -98,11 +92,7 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
                     resumed.append(k)
                     say(f"segment {k}: frames {n_total}-{n_total + n_k - 1} resumed from {store.path(k)}")
                 else:
-                    pk = p0
-                    if deadline is not None:
-                        share = n_k / max(n_k, (n_all - n_total) / world.size) if n_all is not None else 1.0
-                        left = deadline - time.perf_counter() if n_all is not None else p0.tcfg.time_limit
-                        pk = within_time(p0, left, share)
+                    pk = _timed(p0, deadline, n_all, n_total, n_k, world.size)
                     part = _encode_one(video, k, pk, cc, bpp, h * w * n_k, segmented, outer, dev, fp, progress,
                                        on_eval)
                     if store is not None:
@@ -124,6 +114,28 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
                        world.rank)
     finally:
         finish(world)
+
+
+def _clip_length(source, frames, size, crop, first, segmented: bool, say) -> int | None:
+    """Frames the whole encode will read (for sharing a time limit), or None (said) when they cannot
+    be known before reading (stdin, image patterns)."""
+    if not segmented:
+        return len(first.frames)
+    n = (probe(source, frames, size, crop) or (None, 0))[0]
+    if n is None:
+        say("the clip's length is unknown before it is read: --time-limit applies to each segment")
+    return n
+
+
+def _timed(p0: EncodePlan, deadline: float | None, n_all: int | None, done: int, n_k: int, ranks: int) -> EncodePlan:
+    """The plan of a segment of ``n_k`` frames under a ``--time-limit``: its frames' share of the time
+    left before ``deadline`` (of this rank's remaining frames, ``done`` frames in: ranks share the
+    segments); the whole limit when the clip's length ``n_all`` is unknown."""
+    if deadline is None:
+        return p0
+    if n_all is None:
+        return within_time(p0, p0.tcfg.time_limit)
+    return within_time(p0, deadline - time.perf_counter(), n_k / max(n_k, (n_all - done) / ranks))
 
 
 def _encode_one(video, k: int, p0: EncodePlan, cc: CompressionConfig, bpp, pixels: int, segmented: bool,
