@@ -118,9 +118,13 @@ class GroupQuantizer(nn.Module):
     @torch.no_grad()
     def symbols(self, x: torch.Tensor, steps: torch.Tensor | None = None) -> torch.Tensor:
         """Integer symbols (signed) of ``x`` with the learned steps, or with ``steps``."""
-        s = self.steps(x.dim()) if steps is None else steps
-        lim = 1 << (self.bits - 1)
-        return torch.round(x.float() / s).clamp(-lim, lim - 1)
+        return round_symbols(x, self.steps(x.dim()) if steps is None else steps, self.bits)
+
+
+def round_symbols(x: torch.Tensor, steps: torch.Tensor, bits: int) -> torch.Tensor:
+    """The coder's integer symbols of ``x`` at ``steps``: rounded, clipped to the signed alphabet."""
+    lim = 1 << (bits - 1)
+    return torch.round(x.float() / steps).clamp(-lim, lim - 1)
 
 
 def geometric_bits_per_frame(y: torch.Tensor, log_a: torch.Tensor) -> torch.Tensor:
@@ -215,9 +219,9 @@ class WeightQuantizers(nn.Module):
     per output channel for kernels, one step for a bias or other vector.
 
     The forward pass quantises the whole network as one flat vector (each value indexed to its
-    step and its law), so a step costs a handful of kernels whatever the number of tensors: per
-    tensor, the same arithmetic took ~20 small kernels each, about a fifth of a noise-phase step
-    on a 2-core CPU (the trainer is launch-bound there and on GPUs)."""
+    step and its law), so a step costs a handful of kernels whatever the number of tensors (per
+    tensor it took ~20 small kernels each): for GPUs, where the step is launch-bound; on a 2-core
+    CPU, which is convolution-bound, the difference was not measurable (README)."""
 
     def __init__(self, decoder: nn.Module, bits: int, target_bits: float | None = None):
         super().__init__()
@@ -264,18 +268,13 @@ class WeightQuantizers(nn.Module):
         if measure:
             if mode == "noise":
                 with torch.no_grad():
-                    lim = 1 << (self.bits - 1)
-                    q = torch.round(flat.float() / steps).clamp(-lim, lim - 1)
+                    q = round_symbols(flat, steps, self.bits)
                     q = q * mask if mask is not None else q
                     self.coded_bits = (head + (a_of * q.abs()).sum()) / LN2
             else:
                 self.coded_bits = bits.detach()
-        out, off = {}, 0
-        for name, shape in zip(self.names, self.shapes):
-            n = shape.numel()
-            out[name] = xq[off:off + n].view(shape)
-            off += n
-        return out, bits
+        parts = xq.split([s.numel() for s in self.shapes])
+        return {n: t.view(s) for n, s, t in zip(self.names, self.shapes, parts)}, bits
 
     @torch.no_grad()
     def scale_steps(self, octaves: float) -> None:
