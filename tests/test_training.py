@@ -215,3 +215,28 @@ def test_rate_control_at_fixed_steps_moves_lambda_within_the_epoch(tiny_clip):
     assert all(torch.equal(a, g.log_step) for a, g in zip(steps_before, tr.rdo.weights.groups))
     tr.run_phase(Phase("qat-noise", 1, 1e-4, quant="noise", lam=0.5), rate_target=1.0)
     assert tr.lam == 0.5  # one epoch, steered after none
+
+
+def test_the_fits_last_evaluation_is_the_float_psnr(tiny_clip, monkeypatch):
+    """The pipelines reuse the fit's last evaluation as the float PSNR instead of measuring the same
+    model again; once a step follows, or when only some frames trained, they measure."""
+    from snervcodec.codec.encode import float_psnr
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer, finetune_phase
+
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=2, precision="fp32"), device="cpu")
+    tr.run(progress=False)
+    assert tr.psnr_now == tr.history[-1]["psnr"] == tr.evaluate(with_msssim=False)["psnr"]
+    evals = []
+    real = Trainer.evaluate
+    monkeypatch.setattr(Trainer, "evaluate", lambda self, *a, **k: evals.append(1) or real(self, *a, **k))
+    assert float_psnr(tr) == tr.psnr_now and not evals
+    emb, _ = tr.encode_all()
+    tr.run_phase(finetune_phase(1, 1e-3), fixed=(emb, None))  # trains, evaluates nothing
+    assert tr.psnr_now is None
+    assert float_psnr(tr) == real(tr, with_msssim=False)["psnr"] and len(evals) == 1
+    part = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32"), device="cpu",
+                   train_frames=[0, 1])
+    part.run(progress=False)
+    assert part.psnr_now is not None and float_psnr(part) == real(part, with_msssim=False)["psnr"]

@@ -146,6 +146,14 @@ def _finetune_epochs(p: EncodePlan) -> int:
     return max(1, round(p.cc.finetune * p.tcfg.epochs)) if p.tcfg.epochs > 0 and p.cc.finetune > 0 else 0
 
 
+def float_psnr(trainer: Trainer) -> float:
+    """The float model's PSNR over the clip after its fit: the fit's own last evaluation when that
+    measured the model as it is, on every frame (the same measurement); else measured now."""
+    if trainer.psnr_now is not None and len(trainer.train_idx) == trainer.data.n:
+        return trainer.psnr_now
+    return trainer.evaluate(with_msssim=False)["psnr"]
+
+
 def measure(stream: bytes, frames: np.ndarray, device: str) -> tuple[float, float]:
     """PSNR and MS-SSIM of the stream's own decoded bytes against the input (uint8 RGB)."""
     dec = decode(stream, device=device, precision="fp32")
@@ -162,10 +170,10 @@ def paper_pipeline(trainer: Trainer, p: EncodePlan, header, progress: bool, on_e
     fine-tune, 8-bit weights (format 1.0 / 1.1)."""
     fit_seconds = split_time(p.tcfg.time_limit, p.tcfg.epochs, _finetune_epochs(p))[0] if p.tcfg.time_limit else 0.0
     trainer.run(progress=progress, on_eval=on_eval, seconds=fit_seconds)
-    float_psnr = trainer.evaluate(with_msssim=False)["psnr"]
+    psnr = float_psnr(trainer)
     embs = quantize_and_code_embeddings(trainer, p.cc)
     stream, coded_model, prune, wbits, ft_epochs = prune_finetune_code(trainer, p, header, embs, progress)
     entropy = {"weights": coded_model.stats, "embeddings": embs.stats}
     if embs.temporal_stats is not None:
         entropy["temporal_embeddings"] = embs.temporal_stats
-    return PipelineOutput(stream, float_psnr, entropy, {"prune": prune, "weight_bits": wbits}, ft_epochs)
+    return PipelineOutput(stream, psnr, entropy, {"prune": prune, "weight_bits": wbits}, ft_epochs)

@@ -27,6 +27,7 @@ from ..compress.prune import global_magnitude_mask
 from ..training import Trainer
 from ..training.phases import rdo_phases
 from .embeddings import code_embeddings, quantize_embeddings_grid
+from .encode import float_psnr
 from .gridcoding import GridCoded, code_weights_grid, trim_costs
 from .ratecontrol import RATE_TOLERANCE, RDO_BITS_PER_EMB_SYMBOL, RDO_BITS_PER_PARAM
 from .types import PipelineOutput
@@ -44,7 +45,7 @@ def rdo_pipeline(trainer: Trainer, p, header, progress: bool, on_eval: Callable 
     lam = cc.lam or DEFAULT_LAMBDA
     fit, noise, ste = rdo_phases(tc, ft, lam, trainer.lr_scale, tc.time_limit)
     trainer.run_phase(fit, progress=progress, on_eval=on_eval)
-    float_psnr = trainer.evaluate(with_msssim=False)["psnr"]
+    psnr = float_psnr(trainer)
     mask = global_magnitude_mask(trainer.decoder, cc.prune)
     mask.apply(trainer.decoder)
     rdo = trainer.attach_quantizers(cc.weight_bits, cc.emb_bits, RDO_BITS_PER_PARAM, RDO_BITS_PER_EMB_SYMBOL,
@@ -103,7 +104,7 @@ def rdo_pipeline(trainer: Trainer, p, header, progress: bool, on_eval: Callable 
     entropy = {"weights": coded.stats, "embeddings": emb_stats}
     if temb_stats is not None:
         entropy["temporal_embeddings"] = temb_stats
-    return PipelineOutput(stream_of(coded), float_psnr, entropy,
+    return PipelineOutput(stream_of(coded), psnr, entropy,
                           {"prune": cc.prune, "weight_bits": cc.weight_bits, "lambda": trainer.lam,
                            "step_shift": shift, "trimmed_symbols": trimmed}, ft)
 

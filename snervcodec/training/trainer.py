@@ -81,6 +81,7 @@ class Trainer:
         self.lam = 0.0  # the rate weight of the running quantised phase
         self._qmasks: dict[str, torch.Tensor] | None = None
         self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
+        self.psnr_now: float | None = None  # the last epoch's evaluation (training frames), until a step follows
 
     def attach_quantizers(self, weight_bits: int, emb_bits: int, weight_target: float | None = None,
                           emb_target: float | None = None, chunk_frames: int = 1) -> RDOQuantizers:
@@ -172,6 +173,7 @@ class Trainer:
         Quantised phases (``phase.quant``) need :meth:`attach_quantizers` first and train the steps
         and rate models too. With ``rate_target`` (bits), :meth:`_follow_rate` steers the estimated
         rate (``fixed_bits``: bits of fixed embeddings, which the phase does not estimate)."""
+        self.psnr_now = None
         if phase.epochs <= 0 and not phase.seconds:
             return
         if not phase.train_encoder and fixed is None:
@@ -193,8 +195,7 @@ class Trainer:
         try:
             while (timed or epoch < phase.epochs) and not clock.done:
                 perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
-                loss_sum = torch.zeros((), device=self.device)
-                self._ebits = None
+                loss_sum, self._ebits, self.psnr_now = torch.zeros((), device=self.device), None, None
                 for s in range(steps):
                     f = lr_at(clock.fraction, phase.warmup) if timed else lr_factor(it, total, phase.warmup)
                     for g in opt.param_groups:
@@ -269,7 +270,7 @@ class Trainer:
                    on_eval: Callable[[dict], None] | None, seconds: float) -> None:
         quant = "ste" if phase.quant != "none" else None
         psnr = self.evaluate(with_msssim=False, frames=self.train_idx.tolist(), fixed=fixed, quant=quant)["psnr"]
-        rec = {"epoch": epoch, "loss": loss, "psnr": psnr, "seconds": round(seconds, 3)}
+        rec, self.psnr_now = {"epoch": epoch, "loss": loss, "psnr": psnr, "seconds": round(seconds, 3)}, psnr
         if phase.name != "fit":
             rec["phase"] = phase.name
         if quant is not None:
@@ -280,9 +281,8 @@ class Trainer:
             on_eval(rec)
 
     def _to_device(self, fixed: Fixed | None) -> Fixed | None:
-        if fixed is None:
-            return None
-        return fixed[0].to(self.device), fixed[1].to(self.device) if fixed[1] is not None else None
+        return None if fixed is None else (fixed[0].to(self.device), fixed[1].to(self.device)
+                                           if fixed[1] is not None else None)
 
     # --------------------------------------------------------------------------------------
     @torch.no_grad()
