@@ -147,8 +147,9 @@ def _finetune_epochs(p: EncodePlan) -> int:
 
 
 def float_psnr(trainer: Trainer) -> float:
-    """The float model's PSNR over the clip after its fit: the fit's own last evaluation when that
-    measured the model as it is, on every frame (the same measurement); else measured now."""
+    """The float model's PSNR over the clip, called right after its (float) fit: the fit's own last
+    evaluation when that measured the model as it is, on every frame (the same measurement); else
+    measured now."""
     if trainer.psnr_now is not None and len(trainer.train_idx) == trainer.data.n:
         return trainer.psnr_now
     return trainer.evaluate(with_msssim=False)["psnr"]

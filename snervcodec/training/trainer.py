@@ -81,7 +81,7 @@ class Trainer:
         self.lam = 0.0  # the rate weight of the running quantised phase
         self._qmasks: dict[str, torch.Tensor] | None = None
         self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
-        self.psnr_now: float | None = None  # the last epoch's evaluation (training frames), until a step follows
+        self.psnr_now: float | None = None  # last epoch's evaluation (phase's quantiser), until a step follows
 
     def attach_quantizers(self, weight_bits: int, emb_bits: int, weight_target: float | None = None,
                           emb_target: float | None = None, chunk_frames: int = 1) -> RDOQuantizers:
