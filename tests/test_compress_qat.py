@@ -10,7 +10,9 @@ import torch.nn as nn
 
 from snervcodec.codec.gridcoding import code_weights_grid, decode_weights_grid, geometric_bits_np, laplace_table
 from snervcodec.compress.grid import K_MAX, code_for_step, dequantize_grid, offset, step_from_code
+from snervcodec.compress import qat
 from snervcodec.compress.qat import EmbeddingQuantizer, GroupQuantizer, WeightQuantizers, fake_quant, geometric_bits
+from snervcodec.device import to_channels_last
 from snervcodec.entropy import encode_symbols
 
 
@@ -105,29 +107,38 @@ def test_weight_quantizers_code_to_what_training_sees():
     assert coded.stats["coded_bits"] == pytest.approx(coded.stats["estimated_bits"], rel=0.1, abs=64)
 
 
-def test_flat_network_quantiser_equals_one_group_at_a_time():
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_flat_network_quantiser_equals_one_group_at_a_time(channels_last):
     """The whole-network forward (one flat vector) gives each tensor's own quantiser's values, bits
-    and gradients, with prune masks, in both modes."""
+    and gradients (through the bits and through the values), with prune masks, in both modes; the
+    quantised kernels keep the parameters' layout (channels-last on the CPU trainer)."""
     net = _net()
+    if channels_last:
+        to_channels_last(net)
+        assert not net[0].weight.is_contiguous()
     wq = WeightQuantizers(net, 8, target_bits=3.0)
     with torch.no_grad():
         for g in wq.groups:
             g.log_step.add_(torch.rand_like(g.log_step) * 0.3)
     masks = {"0.weight": (torch.rand(8, 3, 3, 3) > 0.3).float()}
     params = dict(net.named_parameters())
+    probe = {n: torch.randn(p.shape) for n, p in params.items()}  # a loss on the values, too
     qparams, bits = wq(net, "ste", masks)
-    bits.backward()
+    for n, p in params.items():
+        assert qparams[n].stride() == p.stride()
+    (bits + sum((qparams[n] * probe[n]).sum() for n in params)).backward()
     flat_grads = [p.grad.clone() for p in net.parameters()] + [g.log_step.grad.clone() for g in wq.groups] + \
         [g.log_a.grad.clone() for g in wq.groups]
     wq.zero_grad()
     net.zero_grad()
-    total = 0.0
+    total = value_loss = 0.0
     for name, g in zip(wq.names, wq.groups):
         xq, b = g(params[name], "ste", masks.get(name))
         assert torch.allclose(qparams[name], xq, atol=1e-7)
         total = total + b
+        value_loss = value_loss + (xq * probe[name]).sum()
     assert float(bits.detach()) == pytest.approx(float(total.detach()), rel=1e-5)
-    total.backward()
+    (total + value_loss).backward()
     ref = [p.grad for p in net.parameters()] + [g.log_step.grad for g in wq.groups] + [g.log_a.grad for g in wq.groups]
     for a, b in zip(flat_grads, ref):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
@@ -250,3 +261,21 @@ def test_trimming_lands_a_budget_by_moving_the_cheapest_symbols():
         moved += int(diff.sum())
         assert torch.all(after[diff].abs() < before[diff].abs())  # toward zero
     assert moved == n
+
+
+@pytest.mark.parametrize("segmented", [True, False])
+def test_segment_sums_and_their_expansion(monkeypatch, segmented):
+    """The flat network's per-step expansion and per-group sums (and their gradients), with the
+    backends' segmented reduction and with the index_add fallback (other devices)."""
+    if not segmented:
+        monkeypatch.setattr(qat, "SEGMENTED_BACKENDS", ())
+    lengths = torch.tensor([3, 1, 4, 2])
+    index = torch.repeat_interleave(torch.arange(4), lengths)
+    v = torch.randn(4, requires_grad=True)
+    x = torch.randn(10, requires_grad=True)
+    w = torch.randn(10)
+    ((qat._Expand.apply(v, index, lengths) * w).sum() + (qat._segment_sum(x, lengths) * v).sum()).backward()
+    got = v.grad.clone(), x.grad.clone()
+    v.grad = x.grad = None
+    ((v[index] * w).sum() + (torch.zeros(4).index_add(0, index, x) * v).sum()).backward()
+    assert torch.allclose(got[0], v.grad) and torch.allclose(got[1], x.grad)
