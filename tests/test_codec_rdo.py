@@ -131,3 +131,19 @@ def test_embeddings_predicted_from_the_previous_frame(carphone_path):
     old[5] = 3
     with pytest.raises(FormatError, match="reserved quantisation flags"):
         decode(fix_crcs(bytes(old)), device="cpu")
+
+
+def test_rdo_plans_more_bits_per_parameter_above_a_tenth_of_a_bit():
+    """Up to 0.1 bpp the rdo network is sized for 2.5 bits a parameter, then one more bit per
+    doubling of the rate up to 3.5: at 0.2 bpp the decoder grows 1.5x from 0.1, not 2x."""
+    from snervcodec.codec.ratecontrol import (RDO_BITS_PER_PARAM, RDO_MAX_BITS_PER_PARAM, plan_model,
+                                              rdo_bits_per_param)
+    from snervcodec.models import decoder_params
+    from snervcodec.models.choose import model_config
+    assert rdo_bits_per_param(None) == rdo_bits_per_param(0.05) == rdo_bits_per_param(0.1) == RDO_BITS_PER_PARAM
+    assert RDO_BITS_PER_PARAM < rdo_bits_per_param(0.14) < rdo_bits_per_param(0.19) < RDO_MAX_BITS_PER_PARAM
+    assert rdo_bits_per_param(0.2) == rdo_bits_per_param(0.8) == RDO_MAX_BITS_PER_PARAM
+    _, geo = model_config("snerv-b", 192, 384)
+    sizes = [decoder_params(plan_model("snerv-b", geo, 132, bpp, None, CompressionConfig(), True))
+             for bpp in (0.05, 0.1, 0.2)]
+    assert sizes[1] > 1.9 * sizes[0] and 1.3 * sizes[1] < sizes[2] < 1.7 * sizes[1]

@@ -31,7 +31,7 @@ from ..training.phases import rdo_lr, split_time
 from ..video import Video
 from .decode import decode
 from .embeddings import QuantEmbeddings, code_embeddings, quantize_embeddings
-from .ratecontrol import plan_model, search_knobs
+from .ratecontrol import RDO_BITS_PER_PARAM, plan_model, rdo_bits_per_param, search_knobs
 from .types import CompressionConfig, PipelineOutput
 from .weights import CodedModel, code_weights, cpu_copy
 
@@ -45,6 +45,7 @@ class EncodePlan:
     tcfg: TrainConfig
     cc: CompressionConfig
     target_bytes: float | None
+    bits_per_param: float = RDO_BITS_PER_PARAM  # rdo: what the network was sized for (its first steps)
 
 
 @dataclass
@@ -85,7 +86,7 @@ def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strid
         train_overrides = {**train_overrides, "lr": rdo_lr(decoder_params(cfg))}
     tcfg = make_train_config(preset, model=model, epochs=epochs, precision=precision, seed=seed, **train_overrides)
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
-    return EncodePlan(cfg, geo, tcfg, cc, bpp * h * w * t / 8 if bpp is not None else None)
+    return EncodePlan(cfg, geo, tcfg, cc, bpp * h * w * t / 8 if bpp is not None else None, rdo_bits_per_param(bpp))
 
 
 def quantize_and_code_embeddings(trainer: Trainer, cc: CompressionConfig) -> CodedEmbeddingSet:

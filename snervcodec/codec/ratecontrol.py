@@ -24,6 +24,11 @@ BITS_PER_EMB_SYMBOL = 4.6
 # The rdo pipeline's operating point: the network is sized so that its weights cost this many bits
 # per parameter, and lambda is steered there during training (README "Rate-distortion-optimised").
 RDO_BITS_PER_PARAM = 2.5  # carphone 0.1 bpp, 10 epochs, every phase at 4e-3: 2.0 / 2.5 bits gave 26.73 / 27.11 dB
+# ... up to 0.1 bpp, then one more bit per doubling of the rate, to 3.5 bits at 0.2 bpp: Bunny 192x384,
+# 20 epochs, 2.5 / 3.5 bits per parameter: 26.17 / 26.18 dB at 0.05, 27.87 / 27.70 at 0.1, 28.91 / 29.23
+# at 0.2 bpp (740K / 543K parameters; the 740K decoder at the 543K one's learning rate: 29.13 dB)
+RDO_BITS_PER_PARAM_KNEE_BPP = 0.1
+RDO_MAX_BITS_PER_PARAM = 3.5
 RDO_BITS_PER_EMB_SYMBOL = 3.5  # the embeddings' first steps; and their cost coded frame by frame
 # ... and predicted from the previous frame in chunks (format 1.4, priced so in training): carphone,
 # 120 frames, 0.05 / 0.1 bpp, 20 epochs: 1.49 / 1.63 bits per symbol (LL ranges included)
@@ -52,6 +57,14 @@ def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c:
     return n_frames * per_frame + n_sections * (n_chunks * CHUNK_INDEX_BITS + EMB_SECTION_SIDE_BITS)
 
 
+def rdo_bits_per_param(bpp: float | None) -> float:
+    """Bits per decoder parameter the rdo pipeline plans for at ``bpp``: what sizes its network and
+    starts its steps. The rate control then moves the steps to whatever lands the budget."""
+    if bpp is None or bpp <= RDO_BITS_PER_PARAM_KNEE_BPP:
+        return RDO_BITS_PER_PARAM
+    return min(RDO_MAX_BITS_PER_PARAM, RDO_BITS_PER_PARAM + math.log2(bpp / RDO_BITS_PER_PARAM_KNEE_BPP))
+
+
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
                uses_dwt: bool, temporal: dict | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
@@ -67,7 +80,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     if cc.pipeline == "rdo":
-        bpp_param = RDO_BITS_PER_PARAM
+        bpp_param = rdo_bits_per_param(bpp)
     smallest_bits = math.inf
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},

@@ -29,7 +29,7 @@ from ..training.phases import rdo_phases
 from .embeddings import code_embeddings, quantize_embeddings_grid
 from .encode import float_psnr
 from .gridcoding import GridCoded, code_weights_grid, trim_costs
-from .ratecontrol import RATE_TOLERANCE, RDO_BITS_PER_EMB_SYMBOL, RDO_BITS_PER_PARAM
+from .ratecontrol import RATE_TOLERANCE, RDO_BITS_PER_EMB_SYMBOL
 from .types import PipelineOutput
 from .weights import cpu_copy
 
@@ -48,7 +48,7 @@ def rdo_pipeline(trainer: Trainer, p, header, progress: bool, on_eval: Callable 
     psnr = float_psnr(trainer)
     mask = global_magnitude_mask(trainer.decoder, cc.prune)
     mask.apply(trainer.decoder)
-    rdo = trainer.attach_quantizers(cc.weight_bits, cc.emb_bits, RDO_BITS_PER_PARAM, RDO_BITS_PER_EMB_SYMBOL,
+    rdo = trainer.attach_quantizers(cc.weight_bits, cc.emb_bits, p.bits_per_param, RDO_BITS_PER_EMB_SYMBOL,
                                     cc.chunk_frames)
     steer = p.target_bytes is not None
     n_tensors = len(rdo.weights.names)
