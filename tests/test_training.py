@@ -240,3 +240,23 @@ def test_the_fits_last_evaluation_is_the_float_psnr(tiny_clip, monkeypatch):
                    train_frames=[0, 1])
     part.run(progress=False)
     assert part.psnr_now is not None and float_psnr(part) == real(part, with_msssim=False)["psnr"]
+
+
+
+def test_progress_evaluations_read_a_subsample_and_the_last_reads_every_frame(tiny_clip, monkeypatch):
+    """The bar's PSNR comes from evenly spaced frames (PROGRESS_FRAMES), recorded with their count;
+    a phase's last evaluation reads every training frame and is the one kept as psnr_now."""
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training import trainer as trainer_mod
+
+    monkeypatch.setattr(trainer_mod, "PROGRESS_FRAMES", 2)
+    read = []
+    real = Trainer.evaluate
+    monkeypatch.setattr(Trainer, "evaluate", lambda self, *a, **k: read.append(list(k["frames"])) or real(self, *a, **k))
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=3, eval_every=1, precision="fp32"), device="cpu")
+    tr.run(progress=False)
+    assert read == [[0, 2], [0, 2], [0, 1, 2, 3]]
+    assert [h.get("frames") for h in tr.history] == [2, 2, None]
+    assert tr.psnr_now == tr.history[-1]["psnr"] == real(tr, with_msssim=False)["psnr"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import ConfigError
 from ..models.geometry import Geometry, pad_frames
 from ..wavelet import temporal_haar
 
@@ -110,3 +111,13 @@ class FrameSet:
         bwd = temporal_haar(t, norm(self.coef_ll[prev].float().mul_(_SCALE)))[0] * 0.5
         fwd = temporal_haar(t, norm(self.coef_ll[nxt].float().mul_(_SCALE)))[0] * 0.5
         return bwd, fwd
+
+
+def reference_frames(reference: np.ndarray | None, shape: tuple, device: torch.device) -> torch.Tensor | None:
+    """(T, 3, H, W) uint8 frames an evaluation compares against, when they differ from the training
+    frames (in-painting: the unmasked originals); checked against the training frames' ``shape``."""
+    if reference is None:
+        return None
+    if reference.shape != shape:
+        raise ConfigError("reference frames must have the shape of the training frames")
+    return torch.from_numpy(np.ascontiguousarray(reference)).permute(0, 3, 1, 2).to(device)

@@ -24,7 +24,7 @@ from ..models.geometry import Geometry, crop_frames
 from ..models.registry import build_decoder, build_encoder
 from ..models.synthesis import synthesize
 from .config import TrainConfig, batch_lr_scale, resolve_batch_size
-from .data import FrameSet
+from .data import FrameSet, reference_frames
 from .loss import snerv_loss
 from .phases import Phase, fit_phase, lr_at, lr_factor
 from .result import FitResult
@@ -32,6 +32,7 @@ from .runtime import Clock, WithParams, adam, progress_bar
 
 RATE_GAIN = 2.0
 RDO_PARAM_LR = 1.0  # steps and rate models learn at the network's learning rate (at 10x they undo rate control)
+PROGRESS_FRAMES = 16  # frames a progress evaluation reads (evenly spaced): about 1/8 of a Bunny pass
 RATE_UPDATES = 4  # lam updates per epoch at fixed steps: once an epoch, a 3-epoch phase ends 2-4% over budget
 Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # fixed (embeddings, temporal embeddings) of a phase
 
@@ -63,11 +64,7 @@ class Trainer:
         self.train_idx = torch.arange(n) if train_frames is None else torch.as_tensor(list(train_frames)).long()
         if len(self.train_idx) == 0 or int(self.train_idx.min()) < 0 or int(self.train_idx.max()) >= n:
             raise ConfigError("train_frames must be a non-empty subset of the clip's frames")
-        self.reference = None
-        if reference is not None:
-            if reference.shape != frames.shape:
-                raise ConfigError("reference frames must have the shape of the training frames")
-            self.reference = torch.from_numpy(np.ascontiguousarray(reference)).permute(0, 3, 1, 2).to(self.device)
+        self.reference = reference_frames(reference, frames.shape, self.device)
         cl = tcfg.channels_last and self.device.type != "mps"
         self.channels_last = cl
         self.encoder = _prepare(build_encoder(cfg), self.device, cl)
@@ -81,7 +78,7 @@ class Trainer:
         self.lam = 0.0  # the rate weight of the running quantised phase
         self._qmasks: dict[str, torch.Tensor] | None = None
         self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
-        self.psnr_now: float | None = None  # last epoch's evaluation (phase's quantiser), until a step follows
+        self.psnr_now: float | None = None  # the phase's last evaluation (every frame), until a step follows
 
     def attach_quantizers(self, weight_bits: int, emb_bits: int, weight_target: float | None = None,
                           emb_target: float | None = None, chunk_frames: int = 1) -> RDOQuantizers:
@@ -218,7 +215,7 @@ class Trainer:
                 if due:
                     next_eval += phase.seconds / 10
                     self._log_epoch(phase, epoch, float(loss_sum) / (s + 1), fixed, on_eval,
-                                    self.seconds + clock.elapsed)
+                                    self.seconds + clock.elapsed, clock.done if timed else epoch >= phase.epochs)
                 if bar is not None:
                     last = self.history[-1]["psnr"] if self.history else float("nan")
                     bar.set_postfix(epoch=epoch if timed else f"{epoch}/{phase.epochs}",
@@ -267,12 +264,15 @@ class Trainer:
         return params, adam(groups, self.tcfg.betas, self.device)
 
     def _log_epoch(self, phase: Phase, epoch: int, loss: float, fixed: Fixed | None,
-                   on_eval: Callable[[dict], None] | None, seconds: float) -> None:
+                   on_eval: Callable[[dict], None] | None, seconds: float, last: bool = True) -> None:
+        """Evaluate and record: a phase's last evaluation over every training frame (:attr:`psnr_now`),
+        the progress ones before it over an even subsample of :data:`PROGRESS_FRAMES` (``frames``)."""
         quant = "ste" if phase.quant != "none" else None
-        psnr = self.evaluate(with_msssim=False, frames=self.train_idx.tolist(), fixed=fixed, quant=quant)["psnr"]
-        rec, self.psnr_now = {"epoch": epoch, "loss": loss, "psnr": psnr, "seconds": round(seconds, 3)}, psnr
-        if phase.name != "fit":
-            rec["phase"] = phase.name
+        idx = self.train_idx if last else self.train_idx[::-(-len(self.train_idx) // PROGRESS_FRAMES)]
+        psnr = self.evaluate(with_msssim=False, frames=idx.tolist(), fixed=fixed, quant=quant)["psnr"]
+        rec = {"epoch": epoch, "loss": loss, "psnr": psnr, "seconds": round(seconds, 3)} | \
+            ({} if phase.name == "fit" else {"phase": phase.name}) | ({} if last else {"frames": len(idx)})
+        self.psnr_now = psnr if last else None
         if quant is not None:
             rec["lambda"] = self.lam
             rec["estimated_bits"] = round(self.estimated_bits(), 1)
