@@ -1,5 +1,5 @@
 """The training face of format 1.2's coder: the step grid, the differentiable quantiser and the
-rate model (compress/grid.py, compress/qat.py), checked against the coding face."""
+rate model (compress/grid.py, compress/qat.py, compress/flat.py), checked against the coding face."""
 
 import math
 
@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from snervcodec.codec.gridcoding import code_weights_grid, decode_weights_grid, geometric_bits_np, laplace_table
 from snervcodec.compress.grid import K_MAX, code_for_step, dequantize_grid, offset, step_from_code
-from snervcodec.compress import qat
+from snervcodec.compress import flat
 from snervcodec.compress.qat import EmbeddingQuantizer, GroupQuantizer, WeightQuantizers, fake_quant, geometric_bits
 from snervcodec.device import to_channels_last
 from snervcodec.entropy import encode_symbols
@@ -268,13 +268,13 @@ def test_segment_sums_and_their_expansion(monkeypatch, segmented):
     """The flat network's per-step expansion and per-group sums (and their gradients), with the
     backends' segmented reduction and with the index_add fallback (other devices)."""
     if not segmented:
-        monkeypatch.setattr(qat, "SEGMENTED_BACKENDS", ())
+        monkeypatch.setattr(flat, "SEGMENTED_BACKENDS", ())
     lengths = torch.tensor([3, 1, 4, 2])
     index = torch.repeat_interleave(torch.arange(4), lengths)
     v = torch.randn(4, requires_grad=True)
     x = torch.randn(10, requires_grad=True)
     w = torch.randn(10)
-    ((qat._Expand.apply(v, index, lengths) * w).sum() + (qat._segment_sum(x, lengths) * v).sum()).backward()
+    ((flat.expand_segments(v, index, lengths) * w).sum() + (flat.segment_sum(x, lengths) * v).sum()).backward()
     got = v.grad.clone(), x.grad.clone()
     v.grad = x.grad = None
     ((v[index] * w).sum() + (torch.zeros(4).index_add(0, index, x) * v).sum()).backward()

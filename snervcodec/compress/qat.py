@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .flat import expand_segments, inverse_order, memory_order, segment_sum
 from .grid import K_MAX, code_for_step, step_from_code
 
 QuantMode = Literal["noise", "ste"]
@@ -264,24 +265,24 @@ class WeightQuantizers(nn.Module):
         """(quantised parameters by name, estimated bits of all of them); :attr:`coded_bits`: the
         estimate for the rounded symbols (with ``measure``)."""
         params = dict(decoder.named_parameters())
-        orders = [_memory_order(params[n]) for n in self.names]
+        orders = [memory_order(params[n]) for n in self.names]
         flat = torch.cat([params[n].permute(o).reshape(-1) for n, o in zip(self.names, orders)])
-        steps = _Expand.apply(torch.cat([g.log_step for g in self.groups]).exp(), self.step_index, self.step_counts)
+        steps = expand_segments(torch.cat([g.log_step for g in self.groups]).exp(), self.step_index, self.step_counts)
         a = torch.stack([g.log_a for g in self.groups]).exp()
         mask = self._flat_mask(masks, flat, orders)
         xq, y = fake_quant(flat, steps.to(flat.dtype), self.bits, mode, mask)
         head = (self.sizes * -_log_p0(a)).sum()  # every group's zero-symbol cost, per value
-        bits = (head + (a * _segment_sum(y.float().abs(), self.group_sizes)).sum()) / LN2
+        bits = (head + (a * segment_sum(y.float().abs(), self.group_sizes)).sum()) / LN2
         if measure:
             if mode == "noise":
                 with torch.no_grad():
                     q = round_symbols(flat, steps, self.bits)
                     q = q * mask if mask is not None else q
-                    self.coded_bits = (head + (a * _segment_sum(q.abs(), self.group_sizes)).sum()) / LN2
+                    self.coded_bits = (head + (a * segment_sum(q.abs(), self.group_sizes)).sum()) / LN2
             else:
                 self.coded_bits = bits.detach()
         parts = xq.split([s.numel() for s in self.shapes])
-        return {n: t.view([s[d] for d in o]).permute(_inverse(o))
+        return {n: t.view([s[d] for d in o]).permute(inverse_order(o))
                 for n, s, o, t in zip(self.names, self.shapes, orders, parts)}, bits
 
     @torch.no_grad()
@@ -299,51 +300,6 @@ class WeightQuantizers(nn.Module):
     @property
     def numel(self) -> int:
         return sum(g.numel for g in self.groups)
-
-
-SEGMENTED_BACKENDS = ("cpu", "cuda")  # devices with torch.segment_reduce
-
-
-def _segment_sum(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Sums of consecutive runs of ``lengths`` values of the flat ``x`` (differentiable). A segmented
-    reduction where the backend has one (2x an index_add on a 2-core CPU), else an index_add."""
-    if x.device.type in SEGMENTED_BACKENDS:
-        return torch.segment_reduce(x, "sum", lengths=lengths)
-    index = torch.repeat_interleave(torch.arange(len(lengths), device=x.device), lengths)
-    return torch.zeros(len(lengths), dtype=x.dtype, device=x.device).index_add(0, index, x)
-
-
-class _Expand(torch.autograd.Function):
-    """``v[index]`` where ``index`` repeats each entry of ``v`` ``lengths`` times in order (the flat
-    network's steps): the gradient is a segmented sum instead of index_select's index_add."""
-
-    @staticmethod
-    def forward(ctx, v: torch.Tensor, index: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(lengths)
-        return v.index_select(0, index)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        (lengths,) = ctx.saved_tensors
-        return _segment_sum(grad, lengths), None, None
-
-
-def _memory_order(p: torch.Tensor) -> tuple[int, ...]:
-    """The dimension order in which ``p`` is laid out (outermost first), so that flattening it is a
-    view and the quantised tensor keeps its layout: a channels-last kernel stays channels-last,
-    which the CPU's convolutions need (a contiguous one cost 1.4x in the backward pass). Output
-    channels (the steps' axis) stay outermost; any other layout flattens as contiguous."""
-    order = tuple(sorted(range(p.dim()), key=lambda d: (-p.stride(d), d)))
-    if p.dim() and (order[0] != 0 or not p.permute(order).is_contiguous()):
-        return tuple(range(p.dim()))
-    return order
-
-
-def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
-    inv = [0] * len(order)
-    for i, d in enumerate(order):
-        inv[d] = i
-    return tuple(inv)
 
 
 class RDOQuantizers(nn.Module):
