@@ -237,14 +237,11 @@ class WeightQuantizers(nn.Module):
         self.shapes = [p.shape for _, p in decoder.named_parameters()]
         sizes = [p.numel() for _, p in decoder.named_parameters()]
         n_steps = [g.log_step.numel() for g in self.groups]
-        # value i of the flat network -> its step (channel-major, as GroupQuantizer slices) and its law
-        step_idx = torch.cat([off + torch.arange(n) // (n // k) for n, k, off in
-                              zip(sizes, n_steps, np.cumsum([0] + n_steps[:-1]).tolist())])
-        self.register_buffer("step_index", step_idx, persistent=False)
-        self.register_buffer("step_counts", torch.tensor([n // k for n, k in zip(sizes, n_steps)
-                                                          for _ in range(k)]), persistent=False)
+        # the flat network in runs: values per step (channel-major, as GroupQuantizer slices), per law
+        counts = torch.tensor([n // k for n, k in zip(sizes, n_steps) for _ in range(k)])
+        self.register_buffer("step_counts", counts, persistent=False)
+        self.register_buffer("step_index", torch.repeat_interleave(torch.arange(len(counts)), counts), persistent=False)
         self.register_buffer("group_sizes", torch.tensor(sizes), persistent=False)
-        self.register_buffer("sizes", torch.tensor(sizes, dtype=torch.float32), persistent=False)
         self._mask_of: tuple[object, torch.Tensor | None] = (None, None)
 
     def _flat_mask(self, masks: dict[str, torch.Tensor] | None, like: torch.Tensor,
@@ -271,7 +268,7 @@ class WeightQuantizers(nn.Module):
         a = torch.stack([g.log_a for g in self.groups]).exp()
         mask = self._flat_mask(masks, flat, orders)
         xq, y = fake_quant(flat, steps.to(flat.dtype), self.bits, mode, mask)
-        head = (self.sizes * -_log_p0(a)).sum()  # every group's zero-symbol cost, per value
+        head = (self.group_sizes * -_log_p0(a)).sum()  # every group's zero-symbol cost, per value
         bits = (head + (a * segment_sum(y.float().abs(), self.group_sizes)).sum()) / LN2
         if measure:
             if mode == "noise":
