@@ -136,6 +136,12 @@ def stream_levels(ps) -> tuple[dict[str, np.ndarray], int]:
     return levels, words
 
 
+def zeros_of(levels: dict[str, np.ndarray], steps: bool) -> dict[str, np.ndarray]:
+    """All-zero int32 tensors of the levels' shapes (with or without the rdo step codes): what NNCodec
+    writes for them is its side information."""
+    return {k: np.zeros(v.shape, np.int32) for k, v in levels.items() if steps or not k.endswith("#steps")}
+
+
 def pareto(points) -> list[tuple[int, float]]:
     """The (bytes, PSNR) points no cheaper point matches in PSNR, by bytes."""
     front, best = [], -np.inf
@@ -169,6 +175,23 @@ def bd_or_reason(anchor: list[tuple[int, float]], test: list[tuple[int, float]])
     return {"pct": round(pct, 2), "overlap": round(overlap_fraction(da, dt), 2)}
 
 
+def our_curve(pipeline: str, r, ps, ref, stream_args, finetuned, grid_args) -> tuple[torch.nn.Module, list]:
+    """(the network the stream was coded from, our (bytes, PSNR, knob) points on it): the rdo network
+    after its last phase at step-code shifts around its trained steps, or the paper's fine-tuned float
+    network, pruned as the stream is, at bit depths 5-10; each as the weight section of a real stream."""
+    header, _, emb, temb = stream_args
+    mod = rdo_mod if pipeline == "rdo" else encode_mod
+    if pipeline == "rdo":
+        dec, quantizers = grid_args[0], grid_args[1]
+        coded = [(code_weights_grid(dec, quantizers, s), s) for s in RDO_SHIFTS]
+        coded = [(c.weights, decode_weights(c.weights, ps.shapes), s) for c, s in coded]
+    else:
+        dec = pruned_copy(finetuned, r.compression["prune"])
+        coded = [(cm.tensors, cm.state, b) for cm, b in ((code_weights(dec, b), b) for b in PAPER_BITS)]
+    return dec, [(weight_section(mod.build_stream(header, w, emb, temb)), psnr_of(ps, state, ref), k)
+                 for w, state, k in coded]
+
+
 def compare(pipeline: str, video, args) -> dict:
     t0 = time.perf_counter()
     mod = rdo_mod if pipeline == "rdo" else encode_mod
@@ -176,36 +199,22 @@ def compare(pipeline: str, video, args) -> dict:
             Catch(rdo_mod, "code_weights_grid") as cg:
         r = snervcodec.encode(video, bpp=args.bpp, epochs=args.epochs, device="cpu", progress=False,
                               compression=snervcodec.CompressionConfig(pipeline=pipeline))
-    header, _, emb, temb = bs.args
     ps = open_stream(r.stream).parse(0)
     ref = torch.from_numpy(video.frames).permute(0, 3, 1, 2).float().div(255)
     ours_state = decode_weights(ps.weights, ps.shapes)
     row = {"pipeline": pipeline, "bpp": round(r.bpp, 5), "psnr": round(r.psnr, 3), "encode_s": round(r.seconds, 1),
            "decoder_params": ps.n_params, "weight_bytes": weight_section(r.stream),
            "psnr_check": round(psnr_of(ps, ours_state, ref), 3)}
-    ours = []
-    if pipeline == "rdo":  # the latent weights after the last phase, and the quantisers they trained with
-        dec, quantizers = cg.args[0], cg.args[1]
-        for s in RDO_SHIFTS:
-            coded = code_weights_grid(dec, quantizers, s)
-            st = mod.build_stream(header, coded.weights, emb, temb)
-            ours.append((weight_section(st), psnr_of(ps, decode_weights(coded.weights, ps.shapes), ref), s))
-    else:  # the fine-tuned float network, pruned as the stream is
-        dec = pruned_copy(cc.result, r.compression["prune"])
-        for b in PAPER_BITS:
-            cm = code_weights(dec, b)
-            st = mod.build_stream(header, cm.tensors, emb, temb)
-            ours.append((weight_section(st), psnr_of(ps, cm.state, ref), b))
+    dec, ours = our_curve(pipeline, r, ps, ref, bs.args, cc.result, cg.args)
     float_state = {k: v.detach().cpu() for k, v in dec.state_dict().items()}
     row["float_weights_psnr"] = round(psnr_of(ps, float_state, ref), 3)
     row["ours"] = [{"bytes": b, "psnr": round(p, 3), "knob": k} for b, p, k in ours]
-    # NNCodec gets the network the stream was coded from; for rdo also the decoded one (its weights
-    # were trained rounded: the latent floats alone are a worse network)
     # NNCodec's own side information (tensor headers, parameters): what it writes for all-zero tensors
     # of the same shapes, an upper bound (the zeros cost a little too); our words exclude ours
     levels, words = stream_levels(ps)
-    weight_zeros = {k: np.zeros(v.shape, np.int32) for k, v in levels.items() if not k.endswith("#steps")}
-    nnc_side = nncodec_points(args.nnc_python, weight_zeros, (0,))[0][0]
+    nnc_side = nncodec_points(args.nnc_python, zeros_of(levels, steps=False), (0,))[0][0]
+    # NNCodec gets the network the stream was coded from; for rdo also the decoded one (its weights
+    # were trained rounded: the latent floats alone are a worse network)
     inputs = {"nncodec": float_state}
     if pipeline == "rdo":
         inputs["nncodec_from_decoded"] = ours_state
@@ -223,7 +232,7 @@ def compare(pipeline: str, video, args) -> dict:
     # the entropy coders alone: DeepCABAC on exactly the stream's integers (the same reconstruction)
     sizes, recs = nncodec_points(args.nnc_python, levels, (0,))
     assert all(np.array_equal(recs[0][k], v) for k, v in levels.items()), "NNCodec did not return the integers"
-    side = nncodec_points(args.nnc_python, {k: np.zeros(v.shape, np.int32) for k, v in levels.items()}, (0,))[0][0]
+    side = nncodec_points(args.nnc_python, zeros_of(levels, steps=True), (0,))[0][0]
     row["lossless"] = {"our_coded_words_bytes": words, "deepcabac_bytes": sizes[0], "deepcabac_all_zero_bytes": side,
                        "ours_vs_deepcabac": round(words / sizes[0] - 1, 4),
                        "ours_vs_deepcabac_payload": round(words / (sizes[0] - side) - 1, 4)}
