@@ -142,3 +142,31 @@ def test_encoding_twice_gives_identical_streams(carphone_path):
     b = encode(v, c1=8, n_rb=0, epochs=2, device="cpu", precision="fp32", progress=False, seed=3)
     assert a.stream == b.stream
     assert np.array_equal(decode(a.stream).frames, decode(b.stream).frames)
+
+
+def test_host_frames_round_like_the_planar_layout():
+    """Frames leave the device rounded and transposed there: same bytes as rounding the N, C, H, W
+    frames and transposing on the host, padding cropped, values outside [0, 1] and halves included."""
+    from snervcodec.codec.decode import _HostFrames
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 3, 10, 14, generator=g) * 1.4 - 0.2
+    x[0, 0, 0, :4] = torch.tensor([0.5, 1.5, 2.5, 254.5]) / 255  # exact halves, round to even
+    crop = x[1:, :, :9, :13]
+    k0, got = _HostFrames(7, crop).result()
+    want = crop.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    assert k0 == 7 and got.shape == (2, 9, 13, 3) and got.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(got, want)
+    k0, got = _HostFrames(0, x).result()
+    np.testing.assert_array_equal(got, x.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_batches_arrive_in_order_whole(encoded, batch):
+    """Each batch is handed on while the next is synthesised: all frames, in order, once."""
+    _, out = encoded
+    full = decode(out, device="cpu", batch_size=batch).frames
+    assert full.shape[0] == 6
+    for k in range(6):  # frame k is frame k: one-frame decodes are in the same batches
+        np.testing.assert_array_equal(decode(out, device="cpu", batch_size=batch, frames=f"{k}:{k + 1}").frames[0],
+                                      full[k])

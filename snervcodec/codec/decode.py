@@ -83,6 +83,7 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
     memo_e: dict = {}
     memo_t: dict = {}
     cl = dev.type != "mps"
+    pending = None  # the previous batch, on its way to the host while this one is computed
     for f0 in range(a0, a1, b):  # embeddings are decoded batch by batch: memory does not grow with the range
         f1 = min(f0 + b, a1)
         emb, ll_range = decode_embeddings(ps, f0, f1, memo_e)
@@ -97,10 +98,39 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
             te = te.contiguous(memory_format=torch.channels_last) if cl else te
         with autocast(dev, prec):
             x = synthesize(decoder, cfg, e, lo, hi, te).frame
-        x = x[..., :h.height, :h.width].clamp(0, 1).mul(255).round().to(torch.uint8)
         k0, k1 = max(f0, start), min(f1, end)     # the requested part of this batch
         if k1 > k0:
-            yield k0, x[k0 - f0:k1 - f0].permute(0, 2, 3, 1).cpu().numpy()
+            if pending is not None:
+                yield pending.result()
+            pending = _HostFrames(k0, x[k0 - f0:k1 - f0, :, :h.height, :h.width])
+    if pending is not None:
+        yield pending.result()
+
+
+class _HostFrames:
+    """One batch of frames on its way to the host as (N, H, W, 3) uint8.
+
+    Rounded and transposed to H, W, C on the device, so the host gets one contiguous copy: copying
+    N, C, H, W frames into the host's H, W, C layout took 0.54 s for 32 frames at 960x1920 on a 2-core
+    CPU, longer than a GPU takes to synthesise them. On CUDA the copy goes to pinned memory without
+    waiting, and :meth:`result` waits for it: the caller writes one batch while the GPU synthesises
+    the next. Elementwise rounding gives the same values in either layout."""
+
+    def __init__(self, k0: int, x: torch.Tensor):
+        y = x.permute(0, 2, 3, 1).contiguous().clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+        self.k0, self.event = k0, None
+        if y.device.type == "cuda":
+            self.host = torch.empty(y.shape, dtype=torch.uint8, pin_memory=True)
+            self.host.copy_(y, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+        else:
+            self.host = y.cpu()
+
+    def result(self) -> tuple[int, np.ndarray]:
+        if self.event is not None:
+            self.event.synchronize()
+        return self.k0, self.host.numpy()
 
 
 @torch.no_grad()
