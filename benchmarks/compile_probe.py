@@ -3,8 +3,8 @@
     python benchmarks/compile_probe.py --device cpu --out results/compile_probe_cpu.json
     python benchmarks/compile_probe.py --device cuda --size 640x1280 --c1 111 --n-rb 6 --precision bf16
 
-A probe, not a feature: the encoder, the decoder and the loss of a fit are wrapped in ``torch.compile``
-(each ``--modes`` entry; ``eager`` is today's code) and their float fit steps are timed in alternating
+The trainer's ``--compile`` (``TrainConfig.compile``): one trainer a ``--modes`` entry (``eager`` is
+``off``), its float fit steps (or ``--phase noise``: the rdo noise phase's) timed in alternating
 blocks in one process, after each mode's warm-up (its compile time is reported apart). Decoding times
 the decoder's synthesis of every frame, eager against compiled. Bunny frames, centre-crop 640x1280
 resized to ``--size``; SNeRV-B at ``--c1`` / ``--n-rb``; one JSON line a measurement. Only what is
@@ -14,7 +14,6 @@ compiled differs between modes: the data, the optimiser and the step are the tra
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -29,7 +28,6 @@ from common import bunny_path, machine_info, save_rows  # noqa: E402
 from snervcodec.models.choose import model_config  # noqa: E402
 from snervcodec.models.synthesis import synthesize  # noqa: E402
 from snervcodec.training import Trainer, make_train_config  # noqa: E402
-from snervcodec.training import trainer as trainer_mod  # noqa: E402
 from snervcodec.training.phases import Phase  # noqa: E402
 from snervcodec.video import read_video  # noqa: E402
 
@@ -39,28 +37,12 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-@contextlib.contextmanager
-def compiled(tr: Trainer, mode: str):
-    """The trainer's encoder, decoder and loss compiled with ``mode`` while inside (eager: unchanged)."""
-    if mode == "eager":
-        yield
-        return
-    enc, dec, loss = tr.encoder, tr.decoder, trainer_mod.snerv_loss
-    kw = {} if mode == "default" else {"mode": mode}
-    tr.encoder, tr.decoder = torch.compile(enc, **kw), torch.compile(dec, **kw)
-    trainer_mod.snerv_loss = torch.compile(loss, **kw)
-    try:
-        yield
-    finally:
-        tr.encoder, tr.decoder, trainer_mod.snerv_loss = enc, dec, loss
-
-
-def time_steps(tr: Trainer, opt, params, n: int) -> float:
-    """Seconds per fit step over ``n`` steps (frames in order, batch 1)."""
+def time_steps(tr: Trainer, opt, params, n: int, quant: str | None) -> float:
+    """Seconds per step over ``n`` steps (frames in order, batch 1)."""
     _sync(tr.device)
     t0 = time.perf_counter()
     for i in range(n):
-        tr.step(opt, params, torch.tensor([i % tr.data.n], device=tr.device))
+        tr.step(opt, params, torch.tensor([i % tr.data.n], device=tr.device), quant=quant)
     _sync(tr.device)
     return (time.perf_counter() - t0) / n
 
@@ -69,24 +51,27 @@ def train_probe(frames, args, dev) -> list[dict]:
     h, w = frames.shape[1:3]
     cfg, geo = model_config("snerv-b", h, w, c1=args.c1, n_rb=args.n_rb)
     rows, trainers = [], {}
+    quant = None if args.phase == "fit" else "noise"
+    phase = Phase("fit", 1, 1e-3) if quant is None else Phase("qat-noise", 1, 1e-3, quant="noise", lam=0.5)
     for mode in args.modes:
-        tr = Trainer(frames, cfg, geo, make_train_config(epochs=1, precision=args.precision), device=dev)
-        params, opt = tr._optimiser(Phase("fit", 1, 1e-3), None)
-        with compiled(tr, mode):
-            t0 = time.perf_counter()
-            time_steps(tr, opt, params, 3)  # compile (or warm up)
-            warm = time.perf_counter() - t0
+        tc = make_train_config(epochs=1, precision=args.precision, compile="off" if mode == "eager" else mode)
+        tr = Trainer(frames, cfg, geo, tc, device=dev)
+        if quant is not None:
+            tr.attach_quantizers(8, 6, 3.0, 3.0)
+        params, opt = tr._optimiser(phase, None)
+        t0 = time.perf_counter()
+        time_steps(tr, opt, params, 3, quant)  # compile (or warm up)
+        warm = time.perf_counter() - t0
         trainers[mode] = (tr, params, opt)
-        rows.append({"what": "train_warmup", "mode": mode, "seconds": round(warm, 1)})
+        rows.append({"what": "train_warmup", "mode": mode, "phase": args.phase, "seconds": round(warm, 1)})
     per = {m: [] for m in args.modes}
     for _ in range(args.rounds):  # alternating blocks: the machine's drift hits every mode alike
         for mode, (tr, params, opt) in trainers.items():
-            with compiled(tr, mode):
-                per[mode].append(time_steps(tr, opt, params, args.steps))
+            per[mode].append(time_steps(tr, opt, params, args.steps, quant))
     base = statistics.median(per[args.modes[0]])
     for mode in args.modes:
         med = statistics.median(per[mode])
-        rows.append({"what": "train_step", "mode": mode, "size": f"{h}x{w}", "precision": trainers[mode][0].precision,
+        rows.append({"what": "train_step", "mode": mode, "phase": args.phase, "size": f"{h}x{w}", "precision": trainers[mode][0].precision,
                      "decoder_params": sum(p.numel() for p in trainers[mode][0].decoder.parameters()),
                      "ms_per_step": [round(1e3 * s, 1) for s in per[mode]], "median_ms": round(1e3 * med, 1),
                      "speedup_vs_" + args.modes[0]: round(base / med, 3)})
@@ -133,6 +118,8 @@ def main(argv=None) -> None:
     ap.add_argument("--n-rb", type=int, default=2)
     ap.add_argument("--precision", default="fp32", help="fp32, bf16 or auto")
     ap.add_argument("--modes", default="eager,default", help="eager, default, reduce-overhead, max-autotune, ...")
+    ap.add_argument("--phase", choices=["fit", "noise"], default="fit",
+                    help="fit: float steps; noise: the rdo noise phase's quantised steps (rate term included)")
     ap.add_argument("--steps", type=int, default=20, help="steps a timed block")
     ap.add_argument("--rounds", type=int, default=3, help="alternating blocks a mode")
     ap.add_argument("--no-decode", action="store_true")

@@ -114,7 +114,7 @@ def cli():
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, preset, epochs, lr,
-        batch_size, time_limit, device, precision, seed, quiet, as_json):
+        batch_size, time_limit, device, precision, compile_mode, seed, quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
     from .api import fit as fit_api
@@ -123,7 +123,8 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
     res = fit_api(input, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
                   frames=frames, size=size, fps=fps,
                   crop=crop, preset=preset, epochs=epochs, device=device, precision=precision, seed=seed,
-                  progress=not quiet, lr=lr, batch_size=batch_size, time_limit=time_limit)
+                  progress=not quiet, lr=lr, batch_size=batch_size, time_limit=time_limit,
+                  compile=compile_mode)
     summary = {
         "model": res.cfg.name, "c1": res.cfg.c1, "n_rb": res.cfg.n_rb, "strides": list(res.cfg.strides),
         "embedding": [res.cfg.emb_channels, *res.cfg.emb_hw], "frames": int(res.embeddings.shape[0]),
@@ -160,7 +161,7 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale,
-           preset, epochs, lr, batch_size, time_limit, device, precision, seed, quiet, pipeline, lam, prune,
+           preset, epochs, lr, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam, prune,
            weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
@@ -178,7 +179,7 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
                      t_scale=t_scale,
                      frames=frames, size=size, crop=crop, resize=resize, fps=fps, preset=preset, epochs=epochs,
                      device=device, precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr,
-                     batch_size=batch_size, time_limit=time_limit, overwrite=bool(overwrite),
+                     batch_size=batch_size, time_limit=time_limit, compile=compile_mode, overwrite=bool(overwrite),
                      segment_frames=segment_frames, resume=not no_resume, scene_cuts=scene_cuts,
                      log=None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True)))
     if res.rank:  # torchrun: rank 0 reports

@@ -82,6 +82,12 @@ def train_options(f):
                      help="Where to train; auto prefers CUDA, then MPS, then the CPU."),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
                      help="auto: bf16 autocast on CUDA and on CPUs with bf16 units (measured faster), else fp32."),
+        click.option("--compile", "compile_mode", type=click.Choice(["off", "default", "reduce-overhead", "max-autotune"]),
+                     default="off", show_default=True,
+                     help="torch.compile the training step (encoder, decoder, loss, quantised weights): default "
+                          "fuses kernels, reduce-overhead adds CUDA graphs, max-autotune also searches kernels. "
+                          "Compiling takes tens of seconds up to minutes, counted in --time-limit; on a 2-core "
+                          "CPU it did not pay (README \"Training speed on a CPU\")."),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is deterministic per device)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]

@@ -72,3 +72,9 @@ def to_channels_last(module: torch.nn.Module) -> torch.nn.Module:
             elif p.dim() == 5:
                 p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
     return module
+
+
+def on_device(module: torch.nn.Module, device: torch.device, channels_last: bool) -> torch.nn.Module:
+    """``module`` on ``device``, its convolution weights channels-last when asked."""
+    module = module.to(device)
+    return to_channels_last(module) if channels_last else module

@@ -260,3 +260,42 @@ def test_progress_evaluations_read_a_subsample_and_the_last_reads_every_frame(ti
     assert read == [[0, 2], [0, 2], [0, 1, 2, 3]]
     assert [h.get("frames") for h in tr.history] == [2, 2, None]
     assert tr.psnr_now == tr.history[-1]["psnr"] == real(tr, with_msssim=False)["psnr"]
+
+
+def test_compiled_step_trains_like_the_eager_one(tiny_clip, monkeypatch):
+    """--compile: the float fit's and both quantised phases' steps call torch.compile'd encoder,
+    decoder, loss and parameter substitution, without graph breaks, and encode what eager steps do."""
+    from collections import Counter
+
+    from torch._dynamo.utils import counters
+
+    from snervcodec import encode
+    from snervcodec.training.runtime import StepFunctions
+
+    kw = dict(c1=8, n_rb=1, epochs=4, device="cpu", precision="fp32", progress=False)
+    eager = encode(tiny_clip, None, **kw)
+    calls, modes, real = Counter(), [], torch.compile
+
+    def spy(fn, **options):
+        modes.append(options.get("mode", "default"))
+        compiled = real(fn, backend="aot_eager")  # inductor's code generation is torch's to test, and slow
+        name = getattr(fn, "__name__", type(fn).__name__)
+
+        def run(*a, **k):
+            calls[name] += 1
+            return compiled(*a, **k)
+        return run
+
+    monkeypatch.setattr(torch, "compile", spy)
+    counters.clear()
+    done = encode(tiny_clip, None, compile="default", **kw)
+    assert {"ConvNeXtEncoder", "SNeRVDecoder", "snerv_loss", "_functional_call"} <= {n for n, c in calls.items() if c}
+    assert calls["_functional_call"] >= 2 * len(tiny_clip)  # noise and straight-through steps
+    assert sum(counters["graph_break"].values()) == 0 and counters["stats"]["unique_graphs"] >= 4
+    assert done.psnr == pytest.approx(eager.psnr, abs=0.05)
+    assert done.bytes == pytest.approx(eager.bytes, rel=0.01)
+    assert set(modes) == {"default"}
+    StepFunctions(torch.nn.Identity(), torch.nn.Identity(), lambda x: x, "reduce-overhead").begin_step()
+    assert modes[-4:] == ["reduce-overhead"] * 4
+    with pytest.raises(ConfigError):
+        make_train_config(compile="fastest")

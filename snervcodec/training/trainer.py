@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from ..compress.prune import PruneMask
 from ..compress.qat import RDOQuantizers
-from ..device import autocast, resolve_device, resolve_precision, to_channels_last
+from ..device import autocast, on_device, resolve_device, resolve_precision
 from ..errors import ConfigError
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
 from ..models.config import ModelConfig
@@ -28,18 +28,13 @@ from .data import FrameSet, reference_frames
 from .loss import snerv_loss
 from .phases import Phase, fit_phase, lr_at, lr_factor
 from .result import FitResult
-from .runtime import Clock, WithParams, adam, progress_bar
+from .runtime import Clock, StepFunctions, WithParams, adam, progress_bar
 
 RATE_GAIN = 2.0
 RDO_PARAM_LR = 1.0  # steps and rate models learn at the network's learning rate (at 10x they undo rate control)
 PROGRESS_FRAMES = 16  # frames a progress evaluation reads (evenly spaced): about 1/8 of a Bunny pass
 RATE_UPDATES = 4  # lam updates per epoch at fixed steps: once an epoch, a 3-epoch phase ends 2-4% over budget
 Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # fixed (embeddings, temporal embeddings) of a phase
-
-
-def _prepare(module: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
-    module = module.to(device)
-    return to_channels_last(module) if channels_last else module
 
 
 class Trainer:
@@ -67,8 +62,9 @@ class Trainer:
         self.reference = reference_frames(reference, frames.shape, self.device)
         cl = tcfg.channels_last and self.device.type != "mps"
         self.channels_last = cl
-        self.encoder = _prepare(build_encoder(cfg), self.device, cl)
-        self.decoder = _prepare(build_decoder(cfg), self.device, cl)
+        self.encoder = on_device(build_encoder(cfg), self.device, cl)
+        self.decoder = on_device(build_decoder(cfg), self.device, cl)
+        self.fns = StepFunctions(self.encoder, self.decoder, snerv_loss, tcfg.compile)  # what a step calls
         self.generator = torch.Generator().manual_seed(tcfg.seed)
         self.batch_size = resolve_batch_size(tcfg, self.device.type)
         self.lr_scale = batch_lr_scale(tcfg, self.batch_size)  # for every phase's lr
@@ -93,23 +89,23 @@ class Trainer:
     def _cl(self, x: torch.Tensor | None) -> torch.Tensor | None:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x is not None else x
 
-    def _embed(self, b, idx: torch.Tensor, fixed: Fixed | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _embed(self, b, idx: torch.Tensor, fixed: Fixed | None, encoder: nn.Module | None = None):
         """Embeddings of a batch: the encoder's output, or the phase's fixed (quantised) values."""
         if fixed is None:
-            out = self.encoder(*(self._cl(x) for x in b.enc_inputs))
+            out = (self.encoder if encoder is None else encoder)(*(self._cl(x) for x in b.enc_inputs))
             return out if isinstance(out, tuple) else (out, None)
         emb, temb = fixed
         return self._cl(emb[idx]), self._cl(temb[idx]) if temb is not None else None
 
     def _forward(self, idx: torch.Tensor, fixed: Fixed | None = None, decoder: nn.Module | None = None,
-                 quant: str | None = None, measure: bool = True):
+                 quant: str | None = None, measure: bool = True, step: bool = False):
         """(batch, synthesis, estimated weight bits, estimated embedding bits of the batch); the bits
         are 0 unless ``quant`` runs the network with quantised weights (and embeddings, when they
-        come from the encoder)."""
+        come from the encoder). ``step``: through the step's (possibly compiled) functions."""
         b = self.data.batch(idx)
         wbits = ebits = 0.0
         with autocast(self.device, self.precision):
-            emb, temb = self._embed(b, idx, fixed)
+            emb, temb = self._embed(b, idx, fixed, self.fns.encoder if step else None)
             dec = decoder or self.decoder
             if quant is not None:
                 if fixed is None:
@@ -118,7 +114,9 @@ class Trainer:
                         temb, tbits = self.rdo.temb(temb, quant, idx)
                         ebits = ebits + tbits
                 qparams, wbits = self.rdo.weights(dec, quant, self._qmasks, measure)
-                dec = WithParams(dec, qparams)
+                dec = self.fns.with_params(dec, qparams) if step else WithParams(dec, qparams)
+            elif step:
+                dec = self.fns.decoder
             out = synthesize(dec, self.cfg, emb, b.ll_min, b.ll_max, temb)
         return b, out, wbits, ebits
 
@@ -129,8 +127,9 @@ class Trainer:
         quantised), backward, (masked) clipped update. Returns the distortion term on the device (no
         host synchronisation). ``measure``: also estimate the rounded weights' bits (noise phases;
         rate control reads the last step's)."""
-        b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure)
-        loss = snerv_loss(out, b, self.tcfg.loss_weights)
+        self.fns.begin_step()
+        b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure, step=True)
+        loss = self.fns.loss(out, b, self.tcfg.loss_weights)
         total = loss
         if quant is not None:
             pixels = self.height * self.width
