@@ -62,6 +62,7 @@ def model_options(f):
 def train_options(f):
     """How long and where to train."""
     from .training import PRESETS
+    from .training.config import COMPILE_MODES
 
     opts = [
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
@@ -82,7 +83,7 @@ def train_options(f):
                      help="Where to train; auto prefers CUDA, then MPS, then the CPU."),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
                      help="auto: bf16 autocast on CUDA and on CPUs with bf16 units (measured faster), else fp32."),
-        click.option("--compile", "compile_mode", type=click.Choice(["off", "default", "reduce-overhead", "max-autotune"]),
+        click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES),
                      default="off", show_default=True,
                      help="torch.compile the training step (encoder, decoder, loss, quantised weights): default "
                           "fuses kernels, reduce-overhead adds CUDA graphs, max-autotune also searches kernels. "

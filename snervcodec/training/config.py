@@ -6,11 +6,13 @@ Precedence: defaults < preset < explicit overrides.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Literal
+from typing import Literal, get_args
 
 from ..errors import ConfigError
 
 PresetName = Literal["fast", "medium", "slow"]
+CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
+COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)  # torch.compile's modes, or off
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class TrainConfig:
     eval_every: int = 0  # epochs between evaluations; 0 = about ten evaluations per run
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     channels_last: bool = True
-    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = "off"  # torch.compile of the step
+    compile: CompileMode = "off"  # torch.compile of the training step (runtime.StepFunctions)
     loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # frame, normalised LL, HF bands
 
     def validate(self) -> "TrainConfig":
@@ -39,8 +41,8 @@ class TrainConfig:
             raise ConfigError(f"time limit must be a positive number of seconds, got {self.time_limit}")
         if self.lr_batch_rule not in ("sqrt", "linear", "none"):
             raise ConfigError(f"unknown learning-rate batch rule {self.lr_batch_rule!r}")
-        if self.compile not in ("off", "default", "reduce-overhead", "max-autotune"):
-            raise ConfigError(f"unknown compile mode {self.compile!r} (off, default, reduce-overhead or max-autotune)")
+        if self.compile not in COMPILE_MODES:
+            raise ConfigError(f"unknown compile mode {self.compile!r} ({', '.join(COMPILE_MODES)})")
         if not (0.0 <= self.warmup < 1.0):
             raise ConfigError(f"warm-up fraction must be in [0, 1), got {self.warmup}")
         if not self.lr > 0 or self.lr > 1:

@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError
+from .config import COMPILE_MODES
 
 
 def progress_bar(total: float, desc: str, unit: str = "it"):
@@ -46,12 +47,9 @@ class WithParams:
         return self.call(self.module, self.params, args)
 
 
-COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
-
-
 class StepFunctions:
-    """The encoder, decoder and loss as a training step calls them: the modules themselves, or
-    ``torch.compile`` d (``mode``: inductor's default, ``reduce-overhead`` for CUDA graphs,
+    """The encoder, decoder and loss as a training step calls them: the modules themselves, or their
+    ``torch.compile`` forms (``mode``: inductor's default, ``reduce-overhead`` for CUDA graphs,
     ``max-autotune``). Compiled forms share the modules' parameters; evaluations call the modules.
     The quantised phases' parameter substitution is compiled too, so every phase runs compiled."""
 
