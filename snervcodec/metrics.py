@@ -32,14 +32,16 @@ def _gauss(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
 
 
 def _filter(stack: torch.Tensor, g: torch.Tensor, adjoint: bool = False) -> torch.Tensor:
-    """Separable Gaussian filtering of every channel, "valid" (or its adjoint, back to full size),
-    channels-last (depthwise filtering is ~4x faster so on oneDNN)."""
+    """Separable Gaussian filtering of every channel, "valid" (or its adjoint, back to full size:
+    the "full" correlation with the flipped filter), channels-last (depthwise filtering is ~4x faster
+    so on oneDNN, which also runs the padded form several times faster than a transposed one)."""
     if stack.device.type in ("cpu", "cuda"):
         stack = stack.contiguous(memory_format=torch.channels_last)
     k, win = stack.shape[1], g.numel()
-    conv = F.conv_transpose2d if adjoint else F.conv2d
-    stack = conv(stack, g.view(1, 1, 1, -1).expand(k, 1, 1, win), groups=k)
-    return conv(stack, g.view(1, 1, -1, 1).expand(k, 1, win, 1), groups=k)
+    pad = win - 1 if adjoint else 0
+    g = g.flip(0) if adjoint else g
+    stack = F.conv2d(stack, g.view(1, 1, 1, -1).expand(k, 1, 1, win), padding=(0, pad), groups=k)
+    return F.conv2d(stack, g.view(1, 1, -1, 1).expand(k, 1, win, 1), padding=(pad, 0), groups=k)
 
 
 def _terms(m: torch.Tensor, c: int, c1: float, c2: float):
