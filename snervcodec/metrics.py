@@ -69,6 +69,18 @@ def _mean(m: torch.Tensor, c: int, c1: float, c2: float, w: torch.Tensor | float
     return (smap * w).sum() if isinstance(w, torch.Tensor) else smap.sum() * w
 
 
+def _moment_grads(m: torch.Tensor, c: int, c1: float, c2: float, g_s: torch.Tensor | float):
+    """dL/dmu_x, dL/dE[xx], dL/dE[xy] from dL/dS (``g_s``) at the filtered moments ``m``. With
+    S = A1 A2 / (B1 B2): dS/dE[xx] = -S B1 / (B1 B2), dS/dE[xy] = 2 A1 / (B1 B2), dS/dmu_x =
+    2 (mu_y (A2 - A1) - mu_x S (B2 - B1)) / (B1 B2). Only the B's divide: they never fall below C1, C2,
+    while A1 and A2 cross zero on signed bands (dividing by them gave NaN in a Bunny encode)."""
+    a1, b1, a2, b2 = _terms(m, c, c1, c2)
+    mu_x, mu_y = m[:, :c], m[:, c:2 * c]
+    gw = g_s / (b1 * b2)
+    s = a1 * a2 / (b1 * b2)
+    return 2 * gw * (mu_y * (a2 - a1) - mu_x * s * (b2 - b1)), -gw * s * b1, 2 * gw * a1
+
+
 def _channels_last(*maps: torch.Tensor) -> torch.Tensor:
     """``torch.cat(maps, dim=1)`` written straight into channels-last memory (one pass instead of a
     concatenation and a conversion; no autograd)."""
@@ -84,9 +96,8 @@ class _SSIM(torch.autograd.Function):
     """Mean SSIM with its gradient in closed form (the frame's only): the backward filters three
     coefficient maps once, where autograd steps back through the five moment maps and every
     elementwise product of the SSIM map (the loss took about a fifth of a fp32 training step on the
-    2-core CPU). With raw moments, S = A1 A2 / (B1 B2) has dS/dE[xx] = -S/B2, dS/dE[xy] = 2S/A2 and
-    dS/dmu_x = 2S (mu_y (1/A1 - 1/A2) + mu_x (1/B2 - 1/B1)); the filter's adjoint brings them back to
-    pixels, where d/dx = T_mu + 2x T_xx + y T_xy."""
+    2-core CPU). :func:`_moment_grads` gives dL/d(mu_x, E[xx], E[xy]); the filter's adjoint brings
+    them back to pixels, where d/dx = T_mu + 2x T_xx + y T_xy."""
 
     @staticmethod
     def forward(ctx, x, y, g, c1, c2, w):
@@ -101,11 +112,8 @@ class _SSIM(torch.autograd.Function):
         x, y, g, m, wt = ctx.saved_tensors
         c1, c2, wf = ctx.consts
         c = x.shape[1]
-        a1, b1, a2, b2 = _terms(m, c, c1, c2)
-        mu_x, mu_y = m[:, :c], m[:, c:2 * c]
-        p = grad * (wt if wt is not None else wf) * (a1 * a2) / (b1 * b2)  # dL/dS x S
-        d_mu = 2 * p * (mu_y * (1 / a1 - 1 / a2) + mu_x * (1 / b2 - 1 / b1))
-        t = _filter(_channels_last(d_mu, -p / b2, 2 * p / a2), g, adjoint=True)
+        t = _filter(_channels_last(*_moment_grads(m, c, c1, c2, grad * (wt if wt is not None else wf))), g,
+                    adjoint=True)
         t_mu, t_xx, t_xy = t.split(c, dim=1)
         return t_mu + 2 * x * t_xx + y * t_xy, None, None, None, None, None
 

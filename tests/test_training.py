@@ -103,6 +103,24 @@ def test_ssim_gradient_in_closed_form_is_autograds(shape, masked):
                                                    mask[:1, :, :12, :13]), (small,))
 
 
+def test_ssim_moment_gradients_where_the_numerators_vanish():
+    """The closed form divides only by B1, B2 (>= C1, C2): finite and equal to autograd's where A1 or
+    A2 is exactly zero (it happens on the signed HF bands; dividing by them gave NaN in a real encode)."""
+    from snervcodec.metrics import _mean, _moment_grads
+
+    c1, c2 = 0.5, 0.25
+    m = torch.rand(1, 5, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    m[0, 0, 0, :2], m[0, 1, 0, :2] = 0.5, -0.5               # A1 = 2 mu_x mu_y + C1 = 0
+    m[0, 4, 1, 0], m[0, 0, 1, 0], m[0, 1, 1, 0] = -0.125, 0.5, 0.5  # A2 = 2 (E[xy] - mu_x mu_y) + C2 = 0
+    m[0, 2:4, :2] += 1.0  # variances positive where the means were set
+    m.requires_grad_()
+    (auto,) = torch.autograd.grad(_mean(m, 1, c1, c2, 0.1), m)
+    closed = _moment_grads(m.detach(), 1, c1, c2, 0.1)
+    for got, ch in zip(closed, (0, 2, 4)):
+        assert torch.isfinite(got).all()
+        assert torch.allclose(got, auto[:, ch:ch + 1], rtol=1e-12, atol=1e-14)
+
+
 def test_masked_ssim_with_everything_known_is_plain_ssim(rng):
     a, b = (torch.from_numpy(rng.random((2, 3, 32, 32))).float() for _ in range(2))
     assert float(ssim(a, b, mask=torch.ones(2, 1, 32, 32))) == pytest.approx(float(ssim(a, b)), abs=1e-6)
