@@ -14,7 +14,6 @@ compiled differs between modes: the data, the optimiser and the step are the tra
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -23,12 +22,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import bunny_path, machine_info, save_rows  # noqa: E402
+from common import bunny_path, phase_trainer, print_rows  # noqa: E402
 
 from snervcodec.models.choose import model_config  # noqa: E402
 from snervcodec.models.synthesis import synthesize  # noqa: E402
 from snervcodec.training import Trainer, make_train_config  # noqa: E402
-from snervcodec.training.phases import Phase  # noqa: E402
 from snervcodec.video import read_video  # noqa: E402
 
 
@@ -49,16 +47,10 @@ def time_steps(tr: Trainer, opt, params, n: int, quant: str | None) -> float:
 
 def train_probe(frames, args, dev) -> list[dict]:
     h, w = frames.shape[1:3]
-    cfg, geo = model_config("snerv-b", h, w, c1=args.c1, n_rb=args.n_rb)
     rows, trainers = [], {}
-    quant = None if args.phase == "fit" else "noise"
-    phase = Phase("fit", 1, 1e-3) if quant is None else Phase("qat-noise", 1, 1e-3, quant="noise", lam=0.5)
     for mode in args.modes:
-        tc = make_train_config(epochs=1, precision=args.precision, compile="off" if mode == "eager" else mode)
-        tr = Trainer(frames, cfg, geo, tc, device=dev)
-        if quant is not None:
-            tr.attach_quantizers(8, 6, 3.0, 3.0)
-        params, opt = tr._optimiser(phase, None)
+        tr, params, opt, quant = phase_trainer(frames, args.phase, dev, args.c1, args.n_rb, precision=args.precision,
+                                               compile="off" if mode == "eager" else mode)
         t0 = time.perf_counter()
         time_steps(tr, opt, params, 3, quant)  # compile (or warm up)
         warm = time.perf_counter() - t0
@@ -129,11 +121,7 @@ def main(argv=None) -> None:
     dev = torch.device(args.device)
     frames = read_video(bunny_path(), frames=args.frames, crop="640x1280", size=args.size).frames
     rows = train_probe(frames, args, dev) + ([] if args.no_decode else decode_probe(frames, args, dev))
-    for r in rows:
-        print(json.dumps(r), flush=True)
-    save_rows(args.out, rows)
-    if not args.out:
-        print(json.dumps({"machine": machine_info()}))
+    print_rows(args.out, rows)
 
 
 if __name__ == "__main__":

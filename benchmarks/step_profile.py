@@ -13,7 +13,6 @@ share of the profiled device time; a last row gives the step's wall time.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,11 +21,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import bunny_path, machine_info, save_rows  # noqa: E402
+from common import bunny_path, phase_trainer, print_rows  # noqa: E402
 
-from snervcodec.models.choose import model_config  # noqa: E402
-from snervcodec.training import Trainer, make_train_config  # noqa: E402
-from snervcodec.training.phases import Phase  # noqa: E402
 from snervcodec.video import read_video  # noqa: E402
 
 
@@ -46,13 +42,8 @@ def main() -> None:
     a = ap.parse_args()
     dev = torch.device(a.device)
     frames = read_video(bunny_path(), frames=a.frames, crop="640x1280", size=a.size).frames
-    cfg, geo = model_config("snerv-b", *frames.shape[1:3], c1=a.c1, n_rb=a.n_rb)
-    tr = Trainer(frames, cfg, geo, make_train_config(epochs=1, precision=a.precision, batch_size=a.batch_size), device=dev)
-    quant = None if a.phase == "fit" else "noise"
-    if quant is not None:
-        tr.attach_quantizers(8, 6, 3.0, 3.0)
-    phase = Phase("fit", 1, 1e-3) if quant is None else Phase("qat-noise", 1, 1e-3, quant="noise", lam=0.5)
-    params, opt = tr._optimiser(phase, None)
+    tr, params, opt, quant = phase_trainer(frames, a.phase, dev, a.c1, a.n_rb, precision=a.precision,
+                                           batch_size=a.batch_size)
     n, b = tr.data.n, a.batch_size
 
     def steps(k: int) -> float:
@@ -85,11 +76,7 @@ def main() -> None:
                  "phase": a.phase, "decoder_params": sum(p.numel() for p in tr.decoder.parameters()),
                  "ms_per_step_unprofiled": round(plain * 1e3, 2),
                  "profiled_ms_per_step": round(total / 1e3 / a.steps, 2), "time_key": key})
-    for r in rows:
-        print(json.dumps(r), flush=True)
-    save_rows(a.out, rows)
-    if not a.out:
-        print(json.dumps({"machine": machine_info()}))
+    print_rows(a.out, rows)
 
 
 if __name__ == "__main__":
