@@ -46,7 +46,8 @@ def model_options(f):
                      help="Network: snerv-b (SNeRV backbone), snerv-t / snerv-t-2d (temporal extension: "
                           "better frame interpolation, 3D or 2D convolutions), or hnerv (the HNeRV baseline)."),
         click.option("--c1", type=click.IntRange(1, 4096), help="Width of the first up-sampling block (sets the model size)."),
-        click.option("--n-rb", type=click.IntRange(0, 64), help="Residual blocks per MFU fusion block (paper: 2-10)."),
+        click.option("--n-rb", type=click.IntRange(0, 64), help="Residual blocks per MFU fusion block (paper: 2-10). Default: the paper's "
+                          "table for the model size (2 with --c1); 0 for rdo encodes sized by --bpp or --params."),
         click.option("--params", callback=_params, metavar="N",
                      help="Size the decoder to about N parameters (e.g. 580k, 3M) instead of giving --c1."),
         click.option("--strides", callback=_strides, metavar="S,S,S,S,S",

@@ -147,3 +147,23 @@ def test_rdo_plans_more_bits_per_parameter_above_a_tenth_of_a_bit():
     sizes = [decoder_params(plan_model("snerv-b", geo, 132, bpp, None, CompressionConfig(), True))
              for bpp in (0.05, 0.1, 0.2)]
     assert sizes[1] > 1.9 * sizes[0] and 1.3 * sizes[1] < sizes[2] < 1.7 * sizes[1]
+
+
+def test_rdo_decoders_sized_by_a_budget_have_no_residual_blocks(clip):
+    """The rdo pipeline spends a budget on width, not on the fusion blocks' residual convolutions at
+    the finest grids (RDO_N_RB); the paper pipeline keeps the paper's table, and --n-rb / --c1 rule."""
+    from snervcodec.codec.encode import plan
+    from snervcodec.codec.ratecontrol import RDO_N_RB
+    from snervcodec.models.choose import DEFAULT_N_RB
+    from snervcodec.models.geometry import default_n_rb
+
+    def n_rb(pipeline, **size):
+        kw = {"bpp": None, "c1": None, "n_rb": None, "params": None, **size}
+        return plan(clip, "snerv-b", strides=None, t_scale=None, preset=None, epochs=1, precision="fp32",
+                    seed=0, cc=CompressionConfig(pipeline=pipeline), train_overrides={}, **kw).cfg.n_rb
+
+    assert RDO_N_RB == 0 != default_n_rb(360e3)
+    assert n_rb("rdo", bpp=4.0) == n_rb("rdo", params=360e3) == RDO_N_RB
+    assert n_rb("paper", params=360e3) == default_n_rb(360e3)
+    assert n_rb("rdo", params=360e3, n_rb=3) == 3
+    assert n_rb("rdo", c1=24) == DEFAULT_N_RB

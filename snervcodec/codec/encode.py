@@ -31,7 +31,7 @@ from ..training.phases import rdo_lr, split_time
 from ..video import Video
 from .decode import decode
 from .embeddings import QuantEmbeddings, code_embeddings, quantize_embeddings
-from .ratecontrol import RDO_BITS_PER_PARAM, plan_model, rdo_bits_per_param, search_knobs
+from .ratecontrol import RDO_BITS_PER_PARAM, RDO_N_RB, plan_model, rdo_bits_per_param, search_knobs
 from .types import CompressionConfig, PipelineOutput
 from .weights import CodedModel, code_weights, cpu_copy
 
@@ -78,6 +78,8 @@ def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strid
     t = n_frames or t
     if t > (1 << 24):
         raise ConfigError("more frames than the format allows")
+    if n_rb is None and c1 is None and cc.pipeline == "rdo":
+        n_rb = RDO_N_RB
     cfg, geo = model_config(model, h, w, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale)
     if bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None

@@ -33,6 +33,14 @@ RDO_BITS_PER_EMB_SYMBOL = 3.5  # the embeddings' first steps; and their cost cod
 # ... and predicted from the previous frame in chunks (format 1.4, priced so in training): carphone,
 # 120 frames, 0.05 / 0.1 bpp, 20 epochs: 1.49 / 1.63 bits per symbol (LL ranges included)
 RDO_PREDICTED_BITS_PER_EMB_SYMBOL = 1.6
+# Residual blocks per fusion block of an rdo decoder sized by a budget (bpp or --params; the paper's
+# table gives 1-3 at these sizes): none. They run at the two finest grids: in Bunny's 0.1 bpp decoder
+# (357K parameters, N_RB 2) 37% of the decoder's multiply-adds for 10% of its parameters. The same
+# parameters as width train about as well in less time (20 epochs, SNeRV-B, by seed: Bunny 192x384 at
+# 0.05 / 0.1 / 0.2 bpp +0.08 / -0.01, -0.21 / -0.03 dB; carphone at 0.1 / 0.2 bpp -0.26, -0.43 / +0.15 dB;
+# at 60 epochs carphone 0.1 -0.02 dB): Bunny 0.1 bpp's rdo encode at 1.30x the paper's time instead of
+# 1.55x (benchmarks/pipeline_steps.py; README, "No residual blocks in budget-sized rdo decoders").
+RDO_N_RB = 0
 STREAM_OVERHEAD_BITS = 8 * 64  # header and section framing
 TENSOR_OVERHEAD_BITS = 8 * 14  # quantisation parameters, entropy model, word count of one tensor
 CHUNK_INDEX_BITS = 24  # one chunk's entry in an embedding section's index
