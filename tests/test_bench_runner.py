@@ -8,6 +8,7 @@ from snervcodec.bench.anchors import encode_anchor, ffmpeg_cli_size, ffmpeg_exe,
 from snervcodec.bench.quality import evaluate, rgb_to_yuv420
 from snervcodec.bench.report import markdown, write_reports
 from snervcodec.bench import runner
+from snervcodec.bench.provenance import code_digest, source_digest
 from snervcodec.bench.curves import bracket, refinement
 from snervcodec.bench.runner import BenchConfig, ClipSpec, run
 
@@ -91,6 +92,7 @@ def test_runner_caches_and_reports(carphone_path, tmp_path):
     assert all("cached" in m for m in logs) and again["clips"]["tiny"]["points"] == pts
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["provenance"]["versions"]["torch"] and saved["provenance"]["settings"]["epochs"] == 1
+    assert saved["provenance"]["versions"]["snervcodec_code"] == code_digest()
     write_reports(saved, tmp_path)
     assert (tmp_path / "report.md").exists() and (tmp_path / "rd-tiny.png").stat().st_size > 1000
     assert "BD-rate" in markdown(saved)
@@ -172,3 +174,32 @@ def test_runner_compares_pipelines(carphone_path, tmp_path, monkeypatch):
     assert rows["rdo vs paper"]["rgb_psnr"]["bd_rate"] < -10  # rdo is 1-1.5 dB better at every rate
     assert rows["rdo: x264/literature"]["rgb_psnr"]["bd_rate"] < rows["paper: x264/literature"]["rgb_psnr"]["bd_rate"]
     assert "rdo vs paper" in markdown(res)
+
+
+def test_changed_code_encodes_again_and_anchors_stay_cached(carphone_path, tmp_path, monkeypatch):
+    """Our own points are keyed on the package's source digest: a changed encoder never reuses the old
+    encoder's points, while the anchors (not our code) stay cached."""
+    clip = ClipSpec("tiny", str(carphone_path), frames="0:2", size="32x48")
+    cfg = BenchConfig(clips=[clip], snerv_bpp=[20.0], hnerv_bpp=[], anchors=["x264"], profiles=["literature"],
+                      crf=[30, 40], epochs=1, device="cpu", out=str(tmp_path))
+    run(cfg, log=lambda m: None)
+    monkeypatch.setattr(runner, "code_digest", lambda: "changed")
+    logs = []
+    run(cfg, log=logs.append)
+    ours = [m for m in logs if "snerv-b" in m]
+    assert ours and not any("cached" in m for m in ours)
+    assert any("x264" in m and "cached" in m for m in logs)
+
+
+def test_source_digest_follows_every_source_file(tmp_path):
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "sub" / "b.py").write_text("y = 2\n")
+    (tmp_path / "pkg" / "notes.txt").write_text("not code")
+    first = source_digest(tmp_path / "pkg")
+    assert len(first) == 16 and source_digest(tmp_path / "pkg") == first
+    (tmp_path / "pkg" / "notes.txt").write_text("changed, still not code")
+    assert source_digest(tmp_path / "pkg") == first
+    (tmp_path / "pkg" / "sub" / "b.py").write_text("y = 3\n")
+    assert source_digest(tmp_path / "pkg") != first
+    assert len(code_digest()) == 16

@@ -4,6 +4,8 @@ Every benchmark (``snerv bench`` and the scripts in ``benchmarks/``) records the
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import hashlib
 import importlib.util
 import os
 import platform
@@ -50,12 +52,27 @@ def machine_info() -> dict:
     }
 
 
+def source_digest(root: Path) -> str:
+    """A digest of the ``.py`` files under ``root`` (relative paths and bytes, in sorted order)."""
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """The package source's digest: cached benchmark points of our own codec are keyed on it, so that
+    a changed encoder never reuses the old one's points (the version number changes at releases only)."""
+    return source_digest(Path(__file__).resolve().parent.parent)
+
+
 def provenance(settings: dict, extra_versions: dict | None = None) -> dict:
     """Date, command, settings, versions and machine of one benchmark run."""
     from .. import __version__
 
     m = machine_info()
-    versions = {"snervcodec": __version__, "torch": m["torch"], "av": m["av"], "numpy": m["numpy"],
+    versions = {"snervcodec": __version__, "snervcodec_code": code_digest(), "torch": m["torch"], "av": m["av"], "numpy": m["numpy"],
                 **(extra_versions or {})}
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

