@@ -72,8 +72,8 @@ def provenance(settings: dict, extra_versions: dict | None = None) -> dict:
     from .. import __version__
 
     m = machine_info()
-    versions = {"snervcodec": __version__, "snervcodec_code": code_digest(), "torch": m["torch"], "av": m["av"], "numpy": m["numpy"],
-                **(extra_versions or {})}
+    versions = {"snervcodec": __version__, "snervcodec_code": code_digest(), "torch": m["torch"], "av": m["av"],
+                "numpy": m["numpy"], **(extra_versions or {})}
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": os.environ.get("SNERV_BENCH_COMMAND", ""),
