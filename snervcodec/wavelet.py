@@ -1,4 +1,4 @@
-"""One-level orthonormal Haar wavelets (paper Sec. 3.2; architecture.md "Haar wavelet").
+"""One-level orthonormal Haar wavelets (paper Sec. 3.2; docs/paper/architecture.md "Haar wavelet").
 
 For a 2x2 block [[a, b], [c, d]]::
 

@@ -1,4 +1,4 @@
-"""Building blocks shared by the SNeRV and HNeRV networks (paper Sec. 3.2; architecture.md).
+"""Building blocks shared by the SNeRV and HNeRV networks (paper Sec. 3.2; docs/paper/architecture.md).
 
 Pure ``nn.Module`` code: nothing here knows about files, bytes or training.
 """

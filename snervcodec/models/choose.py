@@ -1,5 +1,5 @@
 """Choosing an architecture for a video: geometry from the frame size, width from ``c1`` or a
-parameter budget (architecture.md, "Sizes")."""
+parameter budget (docs/paper/architecture.md, "SNeRV backbone")."""
 
 from __future__ import annotations
 

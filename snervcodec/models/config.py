@@ -19,7 +19,7 @@ DEFAULT_KERNELS = (1, 3, 5, 5, 5)
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of one network (see architecture.md).
+    """Architecture of one network (see docs/paper/architecture.md).
 
     ``strides`` act on the LL grid for SNeRV and on the frame for HNeRV; ``emb_hw`` is the spatial
     size of the per-frame embedding; the network's output grid is ``emb_hw * prod(strides)``.

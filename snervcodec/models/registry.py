@@ -25,7 +25,7 @@ class ModelSpec:
     # Traits: everything outside the networks asks these, never the name.
     uses_dwt: bool = True  # works on the Haar LL grid (SNeRV) or on the frame itself (HNeRV)
     temporal: bool = False  # carries SNeRV(T)'s backward/forward temporal embeddings (TEMB section)
-    warmup: float = 0.1  # training warm-up fraction (SNeRV(T): 0.2, architecture.md "Training")
+    warmup: float = 0.1  # training warm-up fraction (SNeRV(T): 0.2, docs/paper/architecture.md "Training")
 
 
 def register(spec: ModelSpec) -> None:

@@ -1,4 +1,4 @@
-"""Temporal extension of SNeRV, "Ours(T)" (paper Sec. 3.3; architecture.md "Temporal extension").
+"""Temporal extension of SNeRV, "Ours(T)" (paper Sec. 3.3; docs/paper/architecture.md "Temporal extension").
 
 Each frame t also sees its neighbours t-1 and t+1 (mirrored at the clip ends). Besides the main
 embedding of LL_t, two temporal embeddings are transmitted per frame: the backward one encodes the

@@ -78,7 +78,7 @@ def make_train_config(preset: str | None = None, model: str | None = None, **ove
     """defaults < model defaults < preset < overrides (``None`` overrides are ignored).
 
     A model's registry entry may set its own warm-up (SNeRV(T): 20% of the iterations instead of
-    10%, architecture.md "Training")."""
+    10%, docs/paper/architecture.md "Training")."""
     from ..models.registry import spec_by_name
 
     values: dict = {}
