@@ -148,8 +148,8 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @click.option("--bpp", type=click.FloatRange(0, 64, min_open=True),
               help="Target bits per pixel of the whole file; it lands within 5%. Sizes the model for you.")
 @click.option("--segment-frames", type=click.IntRange(1), metavar="N",
-              help="Split the video into segments of N frames, each with its own network (README \"Long "
-                   "videos\"): the input is read a segment at a time, finished segments are kept in OUT.parts/ "
+              help="Split the video into segments of N frames, each with its own network (docs/long-videos.md"
+                   "): the input is read a segment at a time, finished segments are kept in OUT.parts/ "
                    "(a re-run resumes), and under torchrun the ranks share them. Default: one segment.")
 @click.option("--no-resume", is_flag=True, help="With --segment-frames: ignore finished segments of an earlier run.")
 @click.option("--scene-cuts", is_flag=True,

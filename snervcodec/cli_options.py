@@ -73,7 +73,7 @@ def train_options(f):
                                                 "for decoders above 400K parameters; the paper's 1e-3 for "
                                                 "--pipeline paper and for fit)."),
         click.option("--batch-size", type=click.IntRange(1),
-                     help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; README \"Batch size\"). "
+                     help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; docs/usage.md \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),
         click.option("--time-limit", callback=_duration, metavar="DURATION",
                      help="A wall-clock budget instead of a number of epochs (e.g. 10m, 90s, 1h30m): the "
@@ -89,7 +89,7 @@ def train_options(f):
                      help="torch.compile the training step (encoder, decoder, loss, quantised weights): default "
                           "fuses kernels, reduce-overhead adds CUDA graphs, max-autotune also searches kernels. "
                           "Compiling takes tens of seconds up to minutes, counted in --time-limit; on a 2-core "
-                          "CPU it did not pay (README \"Training speed on a CPU\")."),
+                          "CPU it did not pay (docs/design-notes.md \"Compilation\")."),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is deterministic per device)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
@@ -101,7 +101,7 @@ def compression_options(f):
     opts = [
         click.option("--pipeline", type=click.Choice(["rdo", "paper"]), default="rdo", show_default=True,
                      help="rdo: train with the quantiser and the rate in the loop (learned steps and entropy "
-                          "models, format 1.2; README \"Rate-distortion-optimised encoding\"). paper: the "
+                          "models, format 1.2; docs/usage.md \"Pipelines\"). paper: the "
                           "paper's train-then-prune-and-quantise pipeline exactly (format 1.0/1.1)."),
         click.option("--lambda", "lam", type=click.FloatRange(0, 1e6, min_open=True), metavar="L",
                      help="rdo: weight of the rate in the loss D + L x bpp (default 0.5). With --bpp the "
@@ -123,7 +123,7 @@ def compression_options(f):
 
 
 def limit_options(f):
-    """Decoder resource limits (README "Hostile streams")."""
+    """Decoder resource limits (docs/safety.md "Decoder limits")."""
     opts = [
         click.option("--max-pixels", type=click.IntRange(1), metavar="N",
                      help="Largest frame to synthesise, in pixels with the padding (default 67,108,864: 8K "
@@ -132,6 +132,6 @@ def limit_options(f):
                      help="Most frames to decode (default 1,048,576: over four hours at 60 fps)."),
         click.option("--no-limits", is_flag=True,
                      help="Trust the stream: no limits beyond the format's (pixels in all, embedding values, "
-                          "probability tables are otherwise capped too; see README)."),
+                          "probability tables are otherwise capped too; see docs/safety.md)."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)

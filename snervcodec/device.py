@@ -43,7 +43,7 @@ def resolve_precision(precision: str, device: torch.device) -> Literal["fp32", "
     """``auto`` -> bf16 autocast on CUDA and on CPUs with native bf16 units, fp32 elsewhere.
 
     Measured on the project's 2-core AMX CPU (benchmarks/throughput.py): bf16 + channels-last
-    trains several times faster than fp32 at equal quality; see README "Precision".
+    trains several times faster than fp32 at equal quality; see docs/design-notes.md "Precision".
     """
     if precision in ("fp32", "bf16"):
         return precision  # type: ignore[return-value]

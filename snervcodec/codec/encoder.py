@@ -105,7 +105,7 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
 
 
 def auto_segment_frames(source, frames, size, crop, device: str, log=None) -> int | None:
-    """The default segment length: the whole clip, measured best (README "Long videos": at 0.1 bpp
+    """The default segment length: the whole clip, measured best (docs/long-videos.md: at 0.1 bpp
     one 252-frame network beats two of 126 by 1.2 dB), unless holding it would take more than half of
     the memory; then the longest segment that fits. None: one segment."""
     found = probe(source, frames, size, crop)

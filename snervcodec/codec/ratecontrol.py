@@ -22,7 +22,7 @@ from .weights import CodedModel, code_weights
 BITS_PER_PARAM = {6: 4.3, 7: 5.2, 8: 6.2, 9: 7.2, 10: 8.2}
 BITS_PER_EMB_SYMBOL = 4.6
 # The rdo pipeline's operating point: the network is sized so that its weights cost this many bits
-# per parameter, and lambda is steered there during training (README "Rate-distortion-optimised").
+# per parameter, and lambda is steered there during training (docs/design-notes.md "Bits per parameter").
 RDO_BITS_PER_PARAM = 2.5  # carphone 0.1 bpp, 10 epochs, every phase at 4e-3: 2.0 / 2.5 bits gave 26.73 / 27.11 dB
 # ... up to 0.1 bpp, then one more bit per doubling of the rate, to 3.5 bits at 0.2 bpp: Bunny 192x384,
 # 20 epochs, 2.5 / 3.5 bits per parameter: 26.17 / 26.18 dB at 0.05, 27.87 / 27.70 at 0.1, 28.91 / 29.23
@@ -39,7 +39,7 @@ RDO_PREDICTED_BITS_PER_EMB_SYMBOL = 1.6
 # parameters as width train about as well in less time (20 epochs, SNeRV-B, by seed: Bunny 192x384 at
 # 0.05 / 0.1 / 0.2 bpp +0.08 / -0.01, -0.21 / -0.03 dB; carphone at 0.1 / 0.2 bpp -0.26, -0.43 / +0.15 dB;
 # at 60 epochs carphone 0.1 -0.02 dB): Bunny 0.1 bpp's rdo encode at 1.30x the paper's time instead of
-# 1.55x (benchmarks/pipeline_steps.py; README, "No residual blocks in budget-sized rdo decoders").
+# 1.55x (benchmarks/pipeline_steps.py; docs/design-notes.md "No residual blocks").
 RDO_N_RB = 0
 STREAM_OVERHEAD_BITS = 8 * 64  # header and section framing
 TENSOR_OVERHEAD_BITS = 8 * 14  # quantisation parameters, entropy model, word count of one tensor

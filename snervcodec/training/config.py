@@ -50,8 +50,8 @@ class TrainConfig:
         return self
 
 
-# Frames per step when --batch-size is not given, by device type (README "Batch size", measured by
-# benchmarks/gpu_check.py and benchmarks/batch_study.py).
+# Frames per step when --batch-size is not given, by device type (docs/usage.md "Batch size", measured by
+# benchmarks/gpu_check.py and benchmarks/cpu_batch.py).
 DEFAULT_BATCH = {"cpu": 1, "cuda": 8, "mps": 1}
 
 

@@ -55,8 +55,8 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lam: float, lr_scale: floa
     fit + fine-tune: a float fit; after pruning, encoder and decoder with noise quantisation and the
     rate term; then the decoder alone on the coded embeddings with exact (straight-through) rounding
     at fixed steps (the coded ones: re-rounding a network trained to its rounding costs dB).
-    Shares 50% / 35% / 15%, every phase at ``tc.lr`` (the rdo default is :data:`RDO_LR`; README
-    "Rate-distortion-optimised encoding" has the measurements behind both)."""
+    Shares 50% / 35% / 15%, every phase at ``tc.lr`` (the rdo default is :data:`RDO_LR`; docs/design-notes.md
+    "Phase shares and the last phase" and "Learning rate" have the measurements behind both)."""
     total = tc.epochs + finetune_epochs
     fit = max(1, round(RDO_SHARES[0] * total)) if total else 0
     ste = max(1, round(RDO_SHARES[2] * total)) if total > 2 else 0

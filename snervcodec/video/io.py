@@ -201,7 +201,7 @@ SCENE_CUT = 0.1
 def scene_change(a: np.ndarray, b: np.ndarray) -> float:
     """How much the picture changes from frame ``a`` to ``b`` (uint8 RGB), 0..1: the mean absolute
     difference of their 8x-subsampled pixels. Motion within a shot stays low; a cut to another
-    shot is high (README "Long videos")."""
+    shot is high (docs/long-videos.md "Scene cuts")."""
     return float(np.abs(a[::8, ::8].astype(np.int16) - b[::8, ::8].astype(np.int16)).mean() / 255)
 
 
