@@ -46,6 +46,8 @@ def phase_trainer(frames, phase: str, device, c1: int, n_rb: int, **train):
     """A SNeRV-B trainer on ``frames`` ready to step one phase: ``fit`` (float steps) or ``noise`` (the
     rdo noise phase, quantisers attached near 3 bits a value). Returns (trainer, parameters, optimiser,
     the step's quant mode); ``train``: training options (precision, compile, batch_size)."""
+    from snervcodec.codec.ratecontrol import RateController
+    from snervcodec.entropy.models import EntropyModels
     from snervcodec.models.choose import model_config
     from snervcodec.training import Trainer, make_train_config
     from snervcodec.training.phases import Phase
@@ -53,8 +55,9 @@ def phase_trainer(frames, phase: str, device, c1: int, n_rb: int, **train):
     cfg, geo = model_config("snerv-b", *frames.shape[1:3], c1=c1, n_rb=n_rb)
     tr = Trainer(frames, cfg, geo, make_train_config(epochs=1, **train), device=device)
     if phase == "fit":
-        params, opt = tr._optimiser(Phase("fit", 1, 1e-3), None)
+        params, opt = tr._optimiser(Phase(name="fit", epochs=1, lr=1e-3), None)
         return tr, params, opt, None
-    tr.attach_quantizers(8, 6, 3.0, 3.0)
-    params, opt = tr._optimiser(Phase("qat-noise", 1, 1e-3, quant="noise", lam=0.5), None)
+    tr.attach(EntropyModels(tr.decoder, *tr.encode_all(), 8, 6, 3.0, 3.0))
+    tr._rate = RateController(0.5)
+    params, opt = tr._optimiser(Phase(name="qat-noise", epochs=1, lr=1e-3, quant="noise"), None)
     return tr, params, opt, "noise"

@@ -57,7 +57,7 @@ def step_timer(frames, cfg, geo, precision: str = "fp32"):
 
     tr = Trainer(frames, cfg, geo, make_train_config(epochs=1, precision=precision, seed=0), device="cpu")
     if hasattr(tr, "_optimiser"):
-        params, opt = tr._optimiser(Phase("fit", 1, 1e-3), None)
+        params, opt = tr._optimiser(Phase(name="fit", epochs=1, lr=1e-3), None)
     else:
         params = list(tr.encoder.parameters()) + list(tr.decoder.parameters())
         opt = torch.optim.Adam(params, lr=1e-3, betas=tr.tcfg.betas)

@@ -46,10 +46,10 @@ from snervcodec.bench.bdrate import OverlapWarning, bd_rate, overlap_fraction  #
 from snervcodec.bench.runner import builtin_clip  # noqa: E402
 from snervcodec.bitstream.stream import open_stream  # noqa: E402
 from snervcodec.codec.decode import synthesize_frames  # noqa: E402
-from snervcodec.bitstream.payload_grid import GridWeights  # noqa: E402
-from snervcodec.codec.gridcoding import code_weights_grid, grid_symbols  # noqa: E402
+from snervcodec.bitstream.stepcoded import StepCodedWeights  # noqa: E402
+from snervcodec.entropy.weights import WeightEntropyModel, coded_symbols  # noqa: E402
 from snervcodec.codec.info import info  # noqa: E402
-from snervcodec.compress.grid import offset  # noqa: E402
+from snervcodec.compress.stepcodes import offset  # noqa: E402
 from snervcodec.entropy import ChunkDecoder  # noqa: E402
 from snervcodec.codec.ratecontrol import pruned_copy  # noqa: E402
 from snervcodec.codec.weights import code_weights, decode_weights  # noqa: E402
@@ -57,7 +57,7 @@ from snervcodec.device import to_channels_last  # noqa: E402
 from snervcodec.metrics import psnr_per_frame  # noqa: E402
 from snervcodec.models import build_decoder  # noqa: E402
 
-encode_mod = importlib.import_module("snervcodec.codec.encode")  # the module: the package exports its function
+encode_mod = importlib.import_module("snervcodec.codec.paper")  # the paper pipeline's steps
 rdo_mod = importlib.import_module("snervcodec.codec.rdo")
 WORKER = Path(__file__).resolve().parent / "nnc_worker.py"
 PAPER_BITS = (5, 6, 7, 8, 9, 10)
@@ -87,7 +87,7 @@ class Catch:
 @torch.no_grad()
 def psnr_of(ps, state: dict[str, torch.Tensor], ref: torch.Tensor) -> float:
     """PSNR of the stream's network with ``state`` as its weights: uint8 RGB against the input, as
-    :func:`snervcodec.codec.encode.measure` takes it."""
+    :func:`snervcodec.codec.runner.measure` takes it."""
     with torch.device("meta"):
         dec = build_decoder(ps.cfg)
     dec.load_state_dict({k: torch.as_tensor(v).float() for k, v in state.items()}, assign=True)
@@ -122,8 +122,8 @@ def stream_levels(ps) -> tuple[dict[str, np.ndarray], int]:
     codes), and the bytes of the section's arithmetic-coded words (the rest is side information:
     entropy models, scales, framing)."""
     levels = {}
-    if isinstance(ps.weights, GridWeights):
-        for (name, k, sym), t in zip(grid_symbols(ps.weights, ps.shapes), ps.weights.tensors):
+    if isinstance(ps.weights, StepCodedWeights):
+        for (name, k, sym), t in zip(coded_symbols(ps.weights, ps.shapes), ps.weights.tensors):
             levels[name] = (sym.astype(np.int64) - offset(t.bits)).astype(np.int32)
             levels[name + "#steps"] = np.asarray(k, np.int32)
         return levels, 4 * len(ps.weights.words)
@@ -182,9 +182,9 @@ def our_curve(pipeline: str, r, ps, ref, stream_args, finetuned, grid_args) -> t
     header, _, emb, temb = stream_args
     mod = rdo_mod if pipeline == "rdo" else encode_mod
     if pipeline == "rdo":
-        dec, quantizers = grid_args[0], grid_args[1]
-        coded = [(code_weights_grid(dec, quantizers, s), s) for s in RDO_SHIFTS]
-        coded = [(c.weights, decode_weights(c.weights, ps.shapes), s) for c, s in coded]
+        model, dec = grid_args[0], grid_args[1]  # WeightEntropyModel.compress(self, decoder, ...)
+        coded = [(model.compress(dec, s), s) for s in RDO_SHIFTS]
+        coded = [(c.payload, decode_weights(c.payload, ps.shapes), s) for c, s in coded]
     else:
         dec = pruned_copy(finetuned, r.compression["prune"])
         coded = [(cm.tensors, cm.state, b) for cm, b in ((code_weights(dec, b), b) for b in PAPER_BITS)]
@@ -196,7 +196,7 @@ def compare(pipeline: str, video, args) -> dict:
     t0 = time.perf_counter()
     mod = rdo_mod if pipeline == "rdo" else encode_mod
     with Catch(mod, "build_stream") as bs, Catch(encode_mod, "cpu_copy") as cc, \
-            Catch(rdo_mod, "code_weights_grid") as cg:
+            Catch(WeightEntropyModel, "compress") as cg:
         r = snervcodec.encode(video, bpp=args.bpp, epochs=args.epochs, device="cpu", progress=False,
                               compression=snervcodec.CompressionConfig(pipeline=pipeline))
     ps = open_stream(r.stream).parse(0)

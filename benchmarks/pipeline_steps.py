@@ -27,7 +27,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bunny_path, print_rows  # noqa: E402
 
-from snervcodec.codec.types import CompressionConfig  # noqa: E402
+from snervcodec.codec.ratecontrol import RateController  # noqa: E402
+from snervcodec.entropy.models import EntropyModels  # noqa: E402
+from snervcodec.requests import CompressionConfig  # noqa: E402
 from snervcodec.compress.prune import global_magnitude_mask  # noqa: E402
 from snervcodec.models.choose import model_config  # noqa: E402
 from snervcodec.training import Trainer, make_train_config  # noqa: E402
@@ -49,8 +51,9 @@ def stepper(frames, kind: str, c1: int, n_rb: int, precision: str):
         fixed = tr._to_device((tr.encode_all()[0].detach(), None))
     if kind.startswith("qat"):
         quant = kind[4:]
-        tr.attach_quantizers(8, 6, 2.5, 3.5)
-    phase = Phase(kind, 1, 1e-3, train_encoder=fixed is None, quant=quant or "none", lam=0.5 if quant else 0.0,
+        tr.attach(EntropyModels(tr.decoder, *tr.encode_all(), 8, 6, 2.5, 3.5))
+        tr._rate = RateController(0.5)
+    phase = Phase(name=kind, epochs=1, lr=1e-3, train_encoder=fixed is None, quant=quant or "none",
                   train_steps=kind != "qat-ste")
     params, opt = tr._optimiser(phase, mask)
     return lambda idx, measure: tr.step(opt, params, idx, fixed, mask, quant, measure)
@@ -88,7 +91,7 @@ def main() -> None:
     ft = max(1, round(CompressionConfig().finetune * a.epochs))
     paper = a.epochs * med[("paper", a.paper, "fit")] + ft * med[("paper", a.paper, "fine-tune")]
     tc = make_train_config(epochs=a.epochs)
-    shares = {ph.name: ph.epochs for ph in rdo_phases(tc, ft, 0.5)}
+    shares = {ph.name: ph.epochs for ph in rdo_phases(tc, ft)}
     for pipe, net in nets[1:]:
         rdo = sum(e * med[(pipe, net, kind)] for kind, e in shares.items())
         rows.append({"rdo": net, "paper": a.paper, "epochs": {"paper": [a.epochs, ft], "rdo": shares},

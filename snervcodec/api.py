@@ -2,33 +2,42 @@
 
 ``encode`` / ``decode`` / ``info`` write and read ``.snv`` streams (:mod:`snervcodec.codec`);
 ``fit`` only overfits a network and returns it; ``model_config`` and ``load_video`` are the
-choices every entry point makes first.
+choices every entry point makes first. What to read, which network and how to train are typed
+requests (:mod:`snervcodec.requests`): built here from keywords, or given whole.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from .codec import CompressionConfig, DecodeResult, EncodeResult, decode, encode, info
+from .codec import CompressionConfig, DecodeResult, EncodeRequest, EncodeResult, decode, encode, info
 from .models.choose import DEFAULT_C1, DEFAULT_N_RB, model_config
-from .training import FitResult, Trainer, make_train_config
+from .requests import ModelRequest, TrainRequest, VideoRequest
+from .training import FitResult, Trainer
 from .video import load_video
 
-__all__ = ["CompressionConfig", "DEFAULT_C1", "DEFAULT_N_RB", "DecodeResult", "EncodeResult", "FitResult", "decode",
-           "encode", "fit", "info", "load_video", "model_config"]
+__all__ = ["CompressionConfig", "DEFAULT_C1", "DEFAULT_N_RB", "DecodeResult", "EncodeRequest", "EncodeResult",
+           "FitResult", "decode", "encode", "fit", "info", "load_video", "model_config"]
 
 
 def fit(source, *, model: str = "snerv-b", c1: int | None = None, n_rb: int | None = None, params: float | None = None,
-        strides: tuple[int, ...] | None = None, t_scale: int | None = None, frames: str | None = None,
-        size: str | None = None, crop: str | None = None, fps: float | None = None, preset: str | None = "fast",
-        epochs: int | None = None,
+        strides: tuple[int, ...] | None = None, t_scale: int | None = None, frames=None, size=None, crop=None,
+        fps: float | None = None, preset: str | None = "fast", epochs: int | None = None,
         device: str = "auto", precision: str = "auto", seed: int = 0, progress: bool = True,
-        on_eval: Callable[[dict], None] | None = None, **train_overrides) -> FitResult:
-    """Overfit a network to a video and return the trained decoder, embeddings and metrics."""
-    video = load_video(source, frames=frames, size=size, crop=crop, fps=fps)
-    t, h, w, _ = video.frames.shape
-    cfg, geo = model_config(model, h, w, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale)
-    tcfg = make_train_config(preset, model=model, epochs=epochs, precision=precision, seed=seed, **train_overrides)
-    trainer = Trainer(video.frames, cfg, geo, tcfg, device=device)
+        on_eval: Callable[[dict], None] | None = None, **train_options) -> FitResult:
+    """Overfit a network to a video and return the trained decoder, embeddings and metrics
+    (``frames``: ``"0:32"`` or ``range(0, 32)``; ``size``: ``"192x384"`` or ``(192, 384)``)."""
+    return fit_request(VideoRequest.of(source, frames, crop, size, fps=fps),
+                       ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale),
+                       TrainRequest(preset, epochs, device, precision, seed, dict(train_options)), progress, on_eval)
+
+
+def fit_request(video: VideoRequest, model: ModelRequest, train: TrainRequest, progress: bool = True,
+                on_eval: Callable[[dict], None] | None = None) -> FitResult:
+    """:func:`fit` from typed requests (the CLI builds them)."""
+    v = video.load()
+    t, h, w, _ = v.frames.shape
+    cfg, geo = model.config(h, w)
+    trainer = Trainer(v.frames, cfg, geo, train.config(model.name), device=train.device)
     trainer.run(progress=progress, on_eval=on_eval)
     return trainer.result()

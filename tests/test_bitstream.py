@@ -207,7 +207,7 @@ def test_coded_words_left_over_are_refused(tiny_stream, tiny_rdo_stream):
     """A range decoder must consume exactly its payload: one extra word, index and CRCs fixed, is an
     error in every kind of coded payload (a DECW tensor, the DECG stream, an embedding chunk)."""
     from snervcodec.bitstream.payload import read_embeddings, read_weights, write_embeddings, write_weights
-    from snervcodec.bitstream.payload_grid import read_grid_weights, write_grid_weights
+    from snervcodec.bitstream.stepcoded import read_stepcoded_weights, write_stepcoded_weights
 
     ps = parse_stream(tiny_stream)
     extra = np.array([0x12345678], np.uint32)
@@ -232,9 +232,9 @@ def test_coded_words_left_over_are_refused(tiny_stream, tiny_rdo_stream):
     def decg(tag, p):
         if tag != b"DECG":
             return p
-        g = read_grid_weights(p, list(rps.shapes.values()))
+        g = read_stepcoded_weights(p, list(rps.shapes.values()))
         g.words = np.concatenate([g.words, extra])
-        return write_grid_weights(g)
+        return write_stepcoded_weights(g)
 
     for data, edit, match in ((tiny_stream, decw, "DECW section: tensor .*not those of its symbols"),
                               (tiny_stream, embd, "EMBD section: chunk 0: the coded words are not"),

@@ -101,13 +101,13 @@ def test_temporal_model_from_the_cli(runner, carphone_path, tmp_path):
 
 
 def test_time_limit_option_parses_durations():
-    from snervcodec.cli_values import _duration
+    from snervcodec.cli.types import DURATION
 
-    assert _duration(None, None, "10m") == 600 and _duration(None, None, "1h30m") == 5400
-    assert _duration(None, None, "90s") == 90 and _duration(None, None, "2.5") == 2.5
+    assert DURATION.convert("10m", None, None) == 600 and DURATION.convert("1h30m", None, None) == 5400
+    assert DURATION.convert("90s", None, None) == 90 and DURATION.convert("2.5", None, None) == 2.5
     for bad in ("", "abc", "0s", "10x"):
         with pytest.raises(click.BadParameter):
-            _duration(None, None, bad)
+            DURATION.convert(bad, None, None)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_pipeline_and_lambda_are_checked():
 def test_embeddings_predicted_from_the_previous_frame(carphone_path):
     """Format 1.4: inside a chunk, a frame's embedding is coded as its difference from the previous
     frame's when that codes smaller; random access stays per chunk, and a 1.3 reader refuses it."""
-    from snervcodec.codec.embeddings import delta_symbols
+    from snervcodec.entropy.chunks import delta_symbols
     from snervcodec.video import read_video
     from streamtools import fix_crcs
 
@@ -152,18 +152,37 @@ def test_rdo_plans_more_bits_per_parameter_above_a_tenth_of_a_bit():
 def test_rdo_decoders_sized_by_a_budget_have_no_residual_blocks(clip):
     """The rdo pipeline spends a budget on width, not on the fusion blocks' residual convolutions at
     the finest grids (RDO_N_RB); the paper pipeline keeps the paper's table, and --n-rb / --c1 rule."""
-    from snervcodec.codec.encode import plan
+    from snervcodec.codec.plan import plan
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
     from snervcodec.codec.ratecontrol import RDO_N_RB
     from snervcodec.models.choose import DEFAULT_N_RB
     from snervcodec.models.geometry import default_n_rb
 
-    def n_rb(pipeline, **size):
-        kw = {"bpp": None, "c1": None, "n_rb": None, "params": None, **size}
-        return plan(clip, "snerv-b", strides=None, t_scale=None, preset=None, epochs=1, precision="fp32",
-                    seed=0, cc=CompressionConfig(pipeline=pipeline), train_overrides={}, **kw).cfg.n_rb
+    def n_rb(pipeline, bpp=None, **size):
+        req = EncodeRequest(VideoRequest.of(clip), ModelRequest(**size), TrainRequest(None, 1, precision="fp32"),
+                            CompressionConfig(pipeline=pipeline), bpp=bpp)
+        return plan(clip, req).cfg.n_rb
 
     assert RDO_N_RB == 0 != default_n_rb(360e3)
     assert n_rb("rdo", bpp=4.0) == n_rb("rdo", params=360e3) == RDO_N_RB
     assert n_rb("paper", params=360e3) == default_n_rb(360e3)
     assert n_rb("rdo", params=360e3, n_rb=3) == 3
     assert n_rb("rdo", c1=24) == DEFAULT_N_RB
+
+
+def test_the_last_phase_keeps_lambda_when_the_noise_phase_has_no_epochs(clip):
+    """A 2-epoch encode gives the noise phase no epochs; the straight-through phase still trains on
+    D + lam R at the configured lambda (the rate controller carries it), not at 0, as it did when
+    lambda was the trainer's state, set only by a phase that ran."""
+    from snervcodec.codec.pipelines import PIPELINES
+    from snervcodec.codec.plan import plan
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+
+    req = EncodeRequest(VideoRequest.of(clip), ModelRequest(c1=8, n_rb=0), TrainRequest(None, 2, "cpu", "fp32"),
+                        CompressionConfig(lam=0.25))
+    steps = PIPELINES["rdo"](plan(clip, req), 1.0)
+    assert [s.phase.epochs for s in steps if hasattr(s, "phase")] == [2, 0, 1]
+    res = encode(clip, c1=8, n_rb=0, epochs=2, device="cpu", precision="fp32", progress=False,
+                 compression=CompressionConfig(lam=0.25))
+    last = [h for h in res.history if h.get("phase") == "qat-ste"]
+    assert last and all(h["lambda"] == 0.25 for h in last) and res.compression["lambda"] == 0.25

@@ -157,7 +157,7 @@ def test_time_limit_bounds_the_whole_encode_and_segments_share_it(carphone_path,
     """--time-limit is the encode's wall clock: the training gets what is left after reading, less
     the tail's reserve, and each segment its frames' share of what remains."""
     import snervcodec.codec.segmented as seg
-    from snervcodec.codec.encode import TAIL_SHARE, within_time
+    from snervcodec.codec.plan import TAIL_SHARE, within_time
 
     given = []
 
@@ -176,7 +176,7 @@ def test_time_limit_bounds_the_whole_encode_and_segments_share_it(carphone_path,
     assert left0 <= 3.0 and t_first == pytest.approx(0.5 * left0 * (1 - TAIL_SHARE))
     assert left1 < left0 - t_first and t_second == pytest.approx(left1 * (1 - TAIL_SHARE))
     assert wall < 3.0 + 10.0  # not one limit per segment (two would be >= 6 s of training alone)
-    from snervcodec.codec.encode import EncodePlan
+    from snervcodec.codec.plan import EncodePlan
     from snervcodec.training import make_train_config
 
     no_limit = EncodePlan(None, None, make_train_config(epochs=1), None, None)

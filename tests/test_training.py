@@ -240,27 +240,32 @@ def test_rate_control_at_fixed_steps_moves_lambda_within_the_epoch(tiny_clip):
     from snervcodec.models.choose import model_config
     from snervcodec.training import Trainer
     from snervcodec.training.phases import Phase
+    from snervcodec.codec.ratecontrol import RateController
+    from snervcodec.entropy.models import EntropyModels
     from snervcodec.training.trainer import RATE_UPDATES
 
     cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=0)
     tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32"), device="cpu")
-    tr.attach_quantizers(8, 6, 3.0, 3.0)
     emb, _ = tr.encode_all()
-    steps_before = [g.log_step.detach().clone() for g in tr.rdo.weights.groups]
-    tr.run_phase(Phase("qat-ste", 1, 1e-4, quant="ste", lam=0.5, train_encoder=False, train_steps=False),
-                 fixed=(emb, None), rate_target=1.0)  # far below the rate: every update doubles lam
+    models = tr.attach(EntropyModels(tr.decoder, emb, None, 8, 6, 3.0, 3.0))
+    steps_before = [g.log_step.detach().clone() for g in models.weights.groups]
+    rate = RateController(0.5, 1.0)  # far below the rate: every update doubles lam
+    tr.run_phase(Phase(name="qat-ste", epochs=1, lr=1e-4, quant="ste", train_encoder=False, train_steps=False),
+                 fixed=(emb, None), rate=rate)
     n = len(tiny_clip)
     updates = len(range(max(1, n // RATE_UPDATES) - 1, n - 1, max(1, n // RATE_UPDATES)))
-    assert updates >= 2 and tr.lam == pytest.approx(0.5 * 2 ** updates)
-    assert all(torch.equal(a, g.log_step) for a, g in zip(steps_before, tr.rdo.weights.groups))
-    tr.run_phase(Phase("qat-noise", 1, 1e-4, quant="noise", lam=0.5), rate_target=1.0)
-    assert tr.lam == 0.5  # one epoch, steered after none
+    assert updates >= 2 and rate.lam == pytest.approx(0.5 * 2 ** updates)
+    assert all(torch.equal(a, g.log_step) for a, g in zip(steps_before, models.weights.groups))
+    rate = RateController(0.5, 1.0)
+    tr.run_phase(Phase(name="qat-noise", epochs=1, lr=1e-4, quant="noise"), rate=rate)
+    assert rate.lam == 0.5  # one epoch, steered after none
+    with pytest.raises(ConfigError, match="rate controller"):
+        tr.run_phase(Phase(name="qat-noise", epochs=1, lr=1e-4, quant="noise"))
 
 
 def test_the_fits_last_evaluation_is_the_float_psnr(tiny_clip, monkeypatch):
     """The pipelines reuse the fit's last evaluation as the float PSNR instead of measuring the same
     model again; once a step follows, or when only some frames trained, they measure."""
-    from snervcodec.codec.encode import float_psnr
     from snervcodec.models.choose import model_config
     from snervcodec.training import Trainer, finetune_phase
 
@@ -271,15 +276,15 @@ def test_the_fits_last_evaluation_is_the_float_psnr(tiny_clip, monkeypatch):
     evals = []
     real = Trainer.evaluate
     monkeypatch.setattr(Trainer, "evaluate", lambda self, *a, **k: evals.append(1) or real(self, *a, **k))
-    assert float_psnr(tr) == tr.psnr_now and not evals
+    assert tr.clip_psnr() == tr.psnr_now and not evals
     emb, _ = tr.encode_all()
     tr.run_phase(finetune_phase(1, 1e-3), fixed=(emb, None))  # trains, evaluates nothing
     assert tr.psnr_now is None
-    assert float_psnr(tr) == real(tr, with_msssim=False)["psnr"] and len(evals) == 1
+    assert tr.clip_psnr() == real(tr, with_msssim=False)["psnr"] and len(evals) == 1
     part = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32"), device="cpu",
                    train_frames=[0, 1])
     part.run(progress=False)
-    assert part.psnr_now is not None and float_psnr(part) == real(part, with_msssim=False)["psnr"]
+    assert part.psnr_now is not None and part.clip_psnr() == real(part, with_msssim=False)["psnr"]
 
 
 

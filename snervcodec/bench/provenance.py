@@ -76,7 +76,7 @@ def provenance(settings: dict, extra_versions: dict | None = None) -> dict:
                 "numpy": m["numpy"], **(extra_versions or {})}
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": os.environ.get("SNERV_BENCH_COMMAND", ""),
+        "command": settings.get("command", ""),
         "settings": settings,
         "versions": versions,
         "machine": {"platform": m["platform"], "processor": m["cpu"], "cores": m["cores"],

@@ -70,6 +70,7 @@ class BenchConfig:
     precision: str = "auto"
     seed: int = 0
     out: str = "results/bench"
+    command: str = ""  # the command line that ran it (provenance)
 
 
 def _key(obj: dict) -> str:

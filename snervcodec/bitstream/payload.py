@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compress.grid import K_MAX, offset, step_from_code
-from ..entropy import MAX_ALPHABET, SymbolModel
+from ..compress.stepcodes import K_MAX, offset, step_from_code
+from ..entropy.coder import MAX_ALPHABET, SymbolModel
 from ..errors import FormatError
 from .bytesio import Reader, Writer
 
@@ -19,8 +19,8 @@ _KIND_IDS = {"constant": 0, "counts": 1, "laplace": 2}
 _KIND_NAMES = {v: k for k, v in _KIND_IDS.items()}
 MAX_CHUNK_SYMBOLS = 1 << 22
 QUANT_PARAM_BYTES = 6  # per quantised channel (or tensor): f32 scale + u16 zero point
-GRID_PARAM_BYTES = 2  # format 1.2: per channel (or tensor), a u16 step code
-FLAG_PER_CHANNEL, FLAG_GRID, FLAG_DELTA = 1, 2, 4  # FLAG_DELTA (1.4): embeddings predicted from the previous frame
+STEP_CODE_PARAM_BYTES = 2  # format 1.2: per channel (or tensor), a u16 step code
+FLAG_PER_CHANNEL, FLAG_STEP_CODES, FLAG_DELTA = 1, 2, 4  # FLAG_DELTA (1.4): embeddings predicted from the previous frame
 DELTA_MINOR = 4
 
 
@@ -86,7 +86,7 @@ def _write_quant(w: Writer, bits: int, per_channel: bool, scale: np.ndarray, zer
     """1.0: f32 scale + u16 zero per channel; 1.2 (``step_codes``): a u16 step code per channel,
     the zero point implied by the signed alphabet; 1.4 (``delta``, embeddings only): flag bit 2."""
     w.u8(bits)
-    w.u8((FLAG_PER_CHANNEL if per_channel else 0) | (FLAG_GRID if step_codes is not None else 0)
+    w.u8((FLAG_PER_CHANNEL if per_channel else 0) | (FLAG_STEP_CODES if step_codes is not None else 0)
          | (FLAG_DELTA if delta else 0))
     if step_codes is not None:
         w.array(np.asarray(step_codes), "u2")
@@ -110,25 +110,25 @@ def read_bits(r: Reader) -> int:
     return bits
 
 
-def _read_quant(r: Reader, n_channels: int, grid_stream: bool = False, allow_delta: bool = False
+def _read_quant(r: Reader, n_channels: int, stepcoded_stream: bool = False, allow_delta: bool = False
                 ) -> tuple[int, bool, np.ndarray, np.ndarray, np.ndarray | None, bool]:
-    """(bits, per-channel, scales, zero points, step codes or None, delta). A stream with grid-coded
+    """(bits, per-channel, scales, zero points, step codes or None, delta). A stream with step-coded
     weights (DECG, format 1.2) uses the step-code grid for its embeddings too; others never. Delta
     (1.4) is allowed for embeddings of streams of minor >= 4."""
     bits = read_bits(r)
     flags = r.u8()
-    if flags & ~(FLAG_PER_CHANNEL | FLAG_GRID | (FLAG_DELTA if allow_delta else 0)):
+    if flags & ~(FLAG_PER_CHANNEL | FLAG_STEP_CODES | (FLAG_DELTA if allow_delta else 0)):
         raise FormatError(f"{r.what}: reserved quantisation flags set")
     delta = bool(flags & FLAG_DELTA)
-    grid = bool(flags & FLAG_GRID)
-    if grid != grid_stream:
-        raise FormatError(f"{r.what}: step-code quantiser {'in a stream without' if grid else 'missing from a stream with'}"
-                          " grid-coded weights (DECG)")
+    stepcoded = bool(flags & FLAG_STEP_CODES)
+    if stepcoded != stepcoded_stream:
+        raise FormatError(f"{r.what}: step-code quantiser {'in a stream without' if stepcoded else 'missing from a stream with'}"
+                          " step-coded weights (DECG)")
     per_channel = bool(flags & FLAG_PER_CHANNEL)
     n = n_channels if per_channel else 1
-    if n * (GRID_PARAM_BYTES if grid else QUANT_PARAM_BYTES) > r.remaining:
+    if n * (STEP_CODE_PARAM_BYTES if stepcoded else QUANT_PARAM_BYTES) > r.remaining:
         raise FormatError(f"truncated {r.what}: quantisation parameters")
-    if grid:
+    if stepcoded:
         codes = r.array(n, "u2").astype(np.int64)
         if np.any(codes > K_MAX):
             raise FormatError(f"{r.what}: step code outside 0..{K_MAX}")
@@ -230,10 +230,10 @@ class EmbeddingIndex:
 
 
 def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_range: bool,
-                    tag: str = "EMBD", grid: bool = False, minor: int = 0) -> EmbeddingIndex:
+                    tag: str = "EMBD", stepcoded: bool = False, minor: int = 0) -> EmbeddingIndex:
     """EMBD, or TEMB (format 1.1: SNeRV(T)'s temporal embeddings, the same layout without LL ranges)."""
     r = Reader(payload, f"{tag} section")
-    bits, pc, scale, zero, codes, delta = _read_quant(r, emb_channels, grid, minor >= DELTA_MINOR)
+    bits, pc, scale, zero, codes, delta = _read_quant(r, emb_channels, stepcoded, minor >= DELTA_MINOR)
     model = read_model(r, bits)
     delta_model = read_model(r, bits) if delta else None
     ll_bits = r.u8()

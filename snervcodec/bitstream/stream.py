@@ -16,29 +16,29 @@ from .header import StreamHeader
 from .mapping import config_from_header, model_kind
 from .payload import DELTA_MINOR, CodedEmbeddings, CodedTensor, EmbeddingIndex, read_embeddings, read_weights, \
     write_embeddings, write_weights
-from .payload_grid import GridWeights, read_grid_weights, write_grid_weights
+from .stepcoded import StepCodedWeights, read_stepcoded_weights, write_stepcoded_weights
 from .segments import SegmentRef, read_index, segment_stream
 
-GRID_MINOR = 2  # format 1.2: step-code quantisers; decoder weights in one word stream (section DECG)
+STEP_CODES_MINOR = 2  # format 1.2: step-code quantisers; decoder weights in one word stream (section DECG)
 
 # Format limits on what a header may make the decoder allocate (SPEC.md, "Limits").
 MAX_DECODER_PARAMS = 1 << 25
 MIN_PARAM_BITS = 1.0 / 256  # a real stream spends far more; a lying header claiming more is refused
 
 
-def build_stream(header: StreamHeader, weights: list[CodedTensor] | GridWeights, embeddings: CodedEmbeddings,
+def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWeights, embeddings: CodedEmbeddings,
                  temporal: CodedEmbeddings | None = None) -> bytes:
-    """DECW, EMBD and (SNeRV(T)) TEMB, in the order SPEC.md fixes. Grid-coded weights (the
-    rate-distortion-optimised pipeline) make a 1.2 stream, whose embeddings use the grid too."""
-    grid = isinstance(weights, GridWeights)
-    if any((e.step_codes is not None) != grid for e in (embeddings, temporal) if e is not None):
+    """DECW, EMBD and (SNeRV(T)) TEMB, in the order SPEC.md fixes. Step-coded weights (the
+    rate-distortion-optimised pipeline) make a 1.2 stream, whose embeddings use step codes too."""
+    stepcoded = isinstance(weights, StepCodedWeights)
+    if any((e.step_codes is not None) != stepcoded for e in (embeddings, temporal) if e is not None):
         raise ValueError("a stream's weights and embeddings use one quantiser family")
-    sections = [(b"DECG", write_grid_weights(weights)) if grid else (b"DECW", write_weights(weights)),
+    sections = [(b"DECG", write_stepcoded_weights(weights)) if stepcoded else (b"DECW", write_weights(weights)),
                 (b"EMBD", write_embeddings(embeddings))]
     if temporal is not None:
         sections.append((b"TEMB", write_embeddings(temporal)))
     delta = any(e.delta_model is not None for e in (embeddings, temporal) if e is not None)
-    return write_container(header, sections, model_kind, DELTA_MINOR if delta else GRID_MINOR if grid else 0)
+    return write_container(header, sections, model_kind, DELTA_MINOR if delta else STEP_CODES_MINOR if stepcoded else 0)
 
 
 def check_encodable(header: StreamHeader, cfg: ModelConfig) -> None:
@@ -65,7 +65,7 @@ class ParsedStream:
     cfg: ModelConfig
     version: tuple[int, int]
     sections: dict[str, int]
-    weights: list[CodedTensor] | GridWeights
+    weights: list[CodedTensor] | StepCodedWeights
     shapes: dict[str, tuple[int, ...]]
     embeddings: EmbeddingIndex
     temporal: EmbeddingIndex | None = None  # TEMB section (SNeRV(T))
@@ -99,16 +99,16 @@ def parse_stream(data: bytes) -> ParsedStream:
     n_params = sum(math.prod(s) for s in shapes.values())
     if n_params > MAX_DECODER_PARAMS:
         raise FormatError(f"header describes a {n_params}-parameter decoder; the format allows {MAX_DECODER_PARAMS}")
-    grid = b"DECG" in c.sections
-    tag = b"DECG" if grid else b"DECW"
+    stepcoded = b"DECG" in c.sections
+    tag = b"DECG" if stepcoded else b"DECW"
     if n_params * MIN_PARAM_BITS > 8 * len(c.sections[tag]):
         raise FormatError(f"{tag.decode()} section of {len(c.sections[tag])} bytes cannot hold {n_params} parameters")
-    weights = (read_grid_weights if grid else read_weights)(c.sections[tag], list(shapes.values()))
+    weights = (read_stepcoded_weights if stepcoded else read_weights)(c.sections[tag], list(shapes.values()))
     minor = c.version[1]
-    emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt, "EMBD", grid, minor)
+    emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt, "EMBD", stepcoded, minor)
     temb = None
     if cfg.temporal:
-        temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", grid,
+        temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", stepcoded,
                                minor)
     return ParsedStream(c.header, cfg, c.version, c.section_sizes, weights, shapes, emb, temb)
 

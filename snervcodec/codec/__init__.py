@@ -1,11 +1,13 @@
-"""Encoding and decoding ``.snv`` streams: the pipeline stages, rate control, weight and embedding
-coding, decoding and inspection. The byte format itself lives in :mod:`snervcodec.bitstream`."""
+"""Encoding and decoding ``.snv`` streams: plan, the pipelines and their runner, rate control,
+decoding and inspection. The byte format itself lives in :mod:`snervcodec.bitstream`, the entropy
+models in :mod:`snervcodec.entropy`, what a user asks for in :mod:`snervcodec.requests`."""
 
 from ..bitstream.stream import ParsedStream, StreamIndex, open_stream, parse_stream
+from ..requests import CompressionConfig, EncodeRequest
 from .decode import decode
-from .encoder import encode
+from .encode import encode, encode_request
 from .info import info
-from .types import CompressionConfig, DecodeResult, EncodeResult
+from .results import DecodeResult, EncodeResult
 
-__all__ = ["CompressionConfig", "DecodeResult", "EncodeResult", "ParsedStream", "StreamIndex", "decode", "encode",
-           "info", "open_stream", "parse_stream"]
+__all__ = ["CompressionConfig", "DecodeResult", "EncodeRequest", "EncodeResult", "ParsedStream", "StreamIndex",
+           "decode", "encode", "encode_request", "info", "open_stream", "parse_stream"]

@@ -21,10 +21,10 @@ from ..fsutil import same_file
 from ..models import build_decoder
 from ..models.synthesis import synthesize
 from ..video import FrameWriter, parse_frame_range
-from .embeddings import decode_embeddings, decode_temporal
+from ..entropy.chunks import decode_embeddings, decode_temporal
 from .limits import DecodeLimits, declared_work_of
 from .limits import check as check_limits
-from .types import DecodeResult
+from .results import DecodeResult
 from .weights import decode_weights
 
 

@@ -1,183 +1,112 @@
-"""Encoding (paper Sec. 4.2, Supp. D, made real), as stages that pass data one way:
-
-    video --plan--> architecture --fit--> decoder + embeddings --quantise embeddings (6 bit)-->
-    prune 10% (global |w|) --fine-tune the decoder on the quantised embeddings, mask fixed-->
-    quantise weights (8 bit) --entropy-code--> .snv --decode the bytes--> honest metrics
-
-With ``bpp``, the model is sized from the budget before training and the residual is corrected
-with the pruning fraction and bit depth before the fine-tune and once more after it. The stages are
-pure; the entry point that touches files is :func:`.encoder.encode`.
-"""
+"""The encode entry point: the request is built once, everything checkable is checked first (the
+output, the model against the format, the training memory), then the video is encoded whole
+(:func:`~.runner.encode_clip`) or in segments (:mod:`.segmented`: long videos, resumable, torchrun)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from fractions import Fraction
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
 
-import numpy as np
-import torch
 
-from ..bitstream.mapping import header_for
-from ..bitstream.payload import CodedEmbeddings
-from ..bitstream.stream import build_stream, check_encodable
-from ..compress.prune import global_magnitude_mask
+from ..bitstream.stream import open_stream
+from ..device import resolve_device
 from ..errors import ConfigError
-from ..metrics import ms_ssim_per_frame, psnr_per_frame
-from ..models import ModelConfig, decoder_params
-from ..models.choose import model_config
-from ..models.geometry import Geometry
-from ..training import TrainConfig, Trainer, finetune_phase, make_train_config
-from ..training.phases import rdo_lr, split_time
-from ..video import Video
-from .decode import decode
-from .embeddings import QuantEmbeddings, code_embeddings, quantize_embeddings
-from .ratecontrol import RDO_BITS_PER_PARAM, RDO_N_RB, plan_model, rdo_bits_per_param, search_knobs
-from .types import CompressionConfig, PipelineOutput
-from .weights import CodedModel, code_weights, cpu_copy
+from ..fsutil import Target, output_target, same_file, write_bytes_atomic
+from ..models import model_summary
+from ..requests import (CompressionConfig, EncodeRequest, Feedback, ModelRequest, OutputRequest, TrainRequest,
+                        VideoRequest)
+from ..training.memory import check_training_memory, frames_that_fit
+from ..video.probe import probe
+from .info import section_table
+from .plan import plan, within_time
+from .results import EncodeResult
+from .runner import encode_clip
+from .segmented import encode_segmented
 
 
-@dataclass
-class EncodePlan:
-    """Everything decided before training."""
+def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None = None, model: str = "snerv-b",
+           c1: int | None = None, n_rb: int | None = None, params: float | None = None,
+           strides: tuple[int, ...] | None = None, t_scale: int | None = None, frames=None, size=None, crop=None,
+           resize: str = "bicubic", fps: float | None = None, preset: str | None = "fast", epochs: int | None = None,
+           device: str = "auto", precision: str = "auto", seed: int = 0, compression: CompressionConfig | None = None,
+           overwrite: bool = True, segment_frames: int | None = None, resume: bool = True, scene_cuts: bool = False,
+           progress: bool = True, on_eval=None, log=None, **train_options) -> EncodeResult:
+    """Overfit a network to a video and write it as a ``.snv`` stream.
 
-    cfg: ModelConfig
-    geo: Geometry
-    tcfg: TrainConfig
-    cc: CompressionConfig
-    target_bytes: float | None
-    bits_per_param: float = RDO_BITS_PER_PARAM  # rdo: what the network was sized for (its first steps)
-
-
-@dataclass
-class CodedEmbeddingSet:
-    values: QuantEmbeddings
-    coded: CodedEmbeddings
-    stats: dict
-    temporal: QuantEmbeddings | None = None
-    coded_temporal: CodedEmbeddings | None = None
-    temporal_stats: dict | None = None
-
-    @property
-    def fixed(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The dequantised values a decoder-only phase trains on."""
-        return self.values.values, self.temporal.values if self.temporal is not None else None
+    ``source``: a path, ``-`` (y4m on stdin), a (T, H, W, 3) uint8 array or a
+    :class:`~..video.Video` (or a whole :class:`~..requests.EncodeRequest`, the other keywords
+    then unused). Size the model with ``bpp`` (rate control: the file lands within 5% of the budget)
+    or with ``c1`` / ``params``; read ``frames`` (``"0:32"``, ``range(0, 32)``) at ``size``
+    (``"192x384"``, ``(192, 384)``); train for a ``preset`` or ``epochs``, with any training option
+    (``lr``, ``batch_size``, ``time_limit``, ``compile``); ``segment_frames`` splits a long video
+    (docs/long-videos.md). Metrics in the result come from decoding the stream's own bytes.
+    ``progress`` shows a bar, ``on_eval`` receives each evaluation, ``log`` a line per segment."""
+    req = source if isinstance(source, EncodeRequest) else EncodeRequest(
+        VideoRequest.of(source, frames, crop, size, resize, fps),
+        ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale),
+        TrainRequest(preset, epochs, device, precision, seed, dict(train_options)),
+        compression or CompressionConfig(), OutputRequest(output, overwrite, segment_frames, resume, scene_cuts), bpp)
+    return encode_request(req, Feedback(progress, on_eval, log))
 
 
-def plan(video: Video, model: str, *, bpp: float | None, c1, n_rb, params, strides, t_scale, preset, epochs,
-         precision: str, seed: int, cc: CompressionConfig, train_overrides: dict,
-         n_frames: int | None = None) -> EncodePlan:
-    """Architecture (from the budget or the size options) and training configuration, checked
-    against the stream format before any training (a stream that could not be written is an error
-    now, not after the fit). ``n_frames``: size the model for this many frames (segments: the
-    nominal segment length) instead of the video's."""
-    if bpp is not None and (c1 is not None or params is not None):
-        raise ConfigError("give a target bpp or a model size (c1 / params), not both")
-    if bpp is not None and not 0 < bpp < 64:
-        raise ConfigError(f"bpp must be in (0, 64), got {bpp}")
+def encode_request(req: EncodeRequest, feedback: Feedback = Feedback()) -> EncodeResult:
+    """Encode as requested (the CLI and :func:`encode` build the request)."""
+    t0 = time.perf_counter()
+    target = _check_output(req)
+    out = req.output
+    if out.segment_frames is None and not out.scene_cuts and req.video.is_path:
+        req = req.with_segments(auto_segment_frames(req, feedback))
+    if req.output.segment_frames is not None or out.scene_cuts:
+        if not req.video.is_path:
+            raise ConfigError("segments are read from a file: give a path (or encode the array whole)")
+        return encode_segmented(req, target, feedback)
+    video = req.video.load()
+    p = plan(video, req)
+    p = within_time(p, p.tcfg.time_limit - (time.perf_counter() - t0))  # the limit counts from the start
     t, h, w, _ = video.frames.shape
-    t = n_frames or t
-    if t > (1 << 24):
-        raise ConfigError("more frames than the format allows")
-    if n_rb is None and c1 is None and cc.pipeline == "rdo":
-        n_rb = RDO_N_RB
-    cfg, geo = model_config(model, h, w, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale)
-    if bpp is not None:
-        tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
-        cfg = plan_model(model, geo, t, bpp, n_rb, cc, cfg.uses_dwt, tf)
-    if cc.pipeline == "rdo" and train_overrides.get("lr") is None:  # the rdo recipe's own peak
-        train_overrides = {**train_overrides, "lr": rdo_lr(decoder_params(cfg))}
-    tcfg = make_train_config(preset, model=model, epochs=epochs, precision=precision, seed=seed, **train_overrides)
-    check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
-    return EncodePlan(cfg, geo, tcfg, cc, bpp * h * w * t / 8 if bpp is not None else None, rdo_bits_per_param(bpp))
+    dev = resolve_device(req.train.device)
+    check_training_memory(p.cfg, p.geo, t, p.tcfg, dev)
+    clip = encode_clip(video, p, dev, feedback)
+    if target is not None:
+        write_bytes_atomic(target, clip.stream)
+    pixels = h * w * t
+    return EncodeResult(
+        stream=clip.stream, path=os.fspath(out.path) if out.path is not None else None, bytes=len(clip.stream),
+        bpp=8 * len(clip.stream) / pixels, psnr=clip.psnr, ms_ssim=clip.ms_ssim, float_psnr=clip.float_psnr,
+        seconds=time.perf_counter() - t0,
+        model={**model_summary(p.cfg), "precision": clip.precision, "epochs": p.tcfg.epochs,
+               "finetune_epochs": clip.finetune_epochs},
+        compression={**asdict(p.cc), **clip.knobs}, sections=section_table(open_stream(clip.stream), pixels),
+        entropy=clip.entropy, target_bpp=req.bpp, history=clip.history)
 
 
-def quantize_and_code_embeddings(trainer: Trainer, cc: CompressionConfig) -> CodedEmbeddingSet:
-    """Quantise the embeddings once; the decoder is fine-tuned on exactly these values."""
-    emb, temb = trainer.encode_all()
-    qe = quantize_embeddings(emb, cc.emb_bits, trainer.data.ll_range)
-    coded, stats = code_embeddings(qe, cc.chunk_frames)
-    out = CodedEmbeddingSet(qe, coded, stats)
-    if temb is not None:  # SNeRV(T): temporal embeddings, quantised like the main ones (TEMB section)
-        out.temporal = quantize_embeddings(temb, cc.emb_bits, None)
-        out.coded_temporal, out.temporal_stats = code_embeddings(out.temporal, cc.chunk_frames)
-    return out
+def _check_output(req: EncodeRequest) -> Target | None:
+    """The output, checked before the video is read or anything trained: a path, a device, a FIFO
+    or ``-``; never the input itself."""
+    path, source = req.output.path, req.video.source
+    if path is None:
+        return None
+    if req.video.is_path and os.fspath(path) != "-" and (
+            same_file(source, path) or Path(source).resolve() == Path(path).resolve()):
+        raise ConfigError("the output would overwrite the input")
+    return output_target(path, req.output.overwrite, "a stream")
 
 
-TAIL_SHARE = 0.03  # of a --time-limit, kept for what follows training: coding and the decode that measures
+def auto_segment_frames(req: EncodeRequest, feedback: Feedback = Feedback()) -> int | None:
+    """The default segment length: the whole clip, measured best (docs/long-videos.md: at 0.1 bpp
+    one 252-frame network beats two of 126 by 1.2 dB), unless holding it would take more than half of
+    the memory; then the longest segment that fits. None: one segment."""
+    v = req.video
+    found = probe(v.source, v.frames, v.size, v.crop)
+    if found is None:
+        return None
+    n, pixels = found
+    fit = frames_that_fit(pixels, resolve_device(req.train.device))
+    if fit is None or n <= fit:
+        return None
+    feedback.say(f"{n} frames do not fit in memory at once: encoding segments of {fit} frames "
+                 "(--segment-frames sets it)")
+    return fit
 
-
-def within_time(p: EncodePlan, seconds_left: float, share: float = 1.0) -> EncodePlan:
-    """``p`` with its training cut so that a ``--time-limit`` bounds the whole encode (reading,
-    coding and the measuring decode included): ``share`` (a segment's part of what remains) of
-    ``seconds_left``, less the tail's reserve. A plan without a time limit is returned as it is."""
-    if not p.tcfg.time_limit:
-        return p
-    return replace(p, tcfg=replace(p.tcfg, time_limit=max(1.0, share * seconds_left * (1 - TAIL_SHARE))))
-
-
-def prune_finetune_code(trainer: Trainer, p: EncodePlan, header, embs: CodedEmbeddingSet,
-                        progress: bool) -> tuple[bytes, CodedModel, float, int, int]:
-    """Choose the pruning fraction and bit depth (rate control), prune, fine-tune with the mask
-    fixed, quantise and code the weights. Returns (stream, coded model, fraction, bits, fine-tune epochs)."""
-    cc = p.cc
-
-    def stream_bytes(cm: CodedModel) -> int:
-        return len(build_stream(header, cm.tensors, embs.coded, embs.coded_temporal))
-
-    decoder = trainer.decoder
-    prune, wbits = cc.prune, cc.weight_bits
-    if p.target_bytes is not None:
-        prune, wbits, _ = search_knobs(cpu_copy(decoder), cc.prune, cc.weight_bits, p.target_bytes, stream_bytes)
-    mask = global_magnitude_mask(decoder, prune)
-    mask.apply(decoder)
-    ft_epochs = _finetune_epochs(p)
-    ft_seconds = split_time(p.tcfg.time_limit, p.tcfg.epochs, ft_epochs)[1] if p.tcfg.time_limit else 0.0
-    trainer.run_phase(finetune_phase(ft_epochs, cc.finetune_lr * trainer.lr_scale, ft_seconds), fixed=embs.fixed,
-                      mask=mask if prune > 0 else None, progress=progress)
-    dec_cpu = cpu_copy(decoder)
-    if p.target_bytes is not None:  # correct the residual rate error once more
-        prune2, wbits, coded_model = search_knobs(dec_cpu, prune, wbits, p.target_bytes, stream_bytes)
-        prune = max(prune, prune2)
-    else:
-        coded_model = code_weights(dec_cpu, wbits)
-    stream = build_stream(header, coded_model.tensors, embs.coded, embs.coded_temporal)
-    return stream, coded_model, prune, wbits, ft_epochs
-
-
-def _finetune_epochs(p: EncodePlan) -> int:
-    """The fine-tune's share: ``finetune`` x the training epochs, at least one."""
-    return max(1, round(p.cc.finetune * p.tcfg.epochs)) if p.tcfg.epochs > 0 and p.cc.finetune > 0 else 0
-
-
-def float_psnr(trainer: Trainer) -> float:
-    """The float model's PSNR over the clip, called right after its (float) fit: the fit's own last
-    evaluation when that measured the model as it is, on every frame (the same measurement); else
-    measured now."""
-    if trainer.psnr_now is not None and len(trainer.train_idx) == trainer.data.n:
-        return trainer.psnr_now
-    return trainer.evaluate(with_msssim=False)["psnr"]
-
-
-def measure(stream: bytes, frames: np.ndarray, device: str) -> tuple[float, float]:
-    """PSNR and MS-SSIM of the stream's own decoded bytes against the input (uint8 RGB)."""
-    dec = decode(stream, device=device, precision="fp32")
-    ref = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
-    rec = torch.from_numpy(dec.frames).permute(0, 3, 1, 2).float().div(255)
-    psnr = float(psnr_per_frame(rec, ref).mean())
-    msssim = float(torch.cat([ms_ssim_per_frame(rec[i:i + 8], ref[i:i + 8])[0]
-                              for i in range(0, len(frames), 8)]).mean())
-    return psnr, msssim
-
-
-def paper_pipeline(trainer: Trainer, p: EncodePlan, header, progress: bool, on_eval) -> PipelineOutput:
-    """The paper's pipeline (Sec. 4.2, Supp. D), exactly: float fit, 6-bit embeddings, prune,
-    fine-tune, 8-bit weights (format 1.0 / 1.1)."""
-    fit_seconds = split_time(p.tcfg.time_limit, p.tcfg.epochs, _finetune_epochs(p))[0] if p.tcfg.time_limit else 0.0
-    trainer.run(progress=progress, on_eval=on_eval, seconds=fit_seconds)
-    psnr = float_psnr(trainer)
-    embs = quantize_and_code_embeddings(trainer, p.cc)
-    stream, coded_model, prune, wbits, ft_epochs = prune_finetune_code(trainer, p, header, embs, progress)
-    entropy = {"weights": coded_model.stats, "embeddings": embs.stats}
-    if embs.temporal_stats is not None:
-        entropy["temporal_embeddings"] = embs.temporal_stats
-    return PipelineOutput(stream, psnr, entropy, {"prune": prune, "weight_bits": wbits}, ft_epochs)

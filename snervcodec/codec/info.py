@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 
-from ..bitstream.payload_grid import GridWeights
+from ..bitstream.stepcoded import StepCodedWeights
 from ..bitstream.container import SECTION_FRAMING_BYTES
 from ..bitstream.segments import INDEX_ENTRY_BYTES, INDEX_FIXED_BYTES
 from ..bitstream.stream import ParsedStream, StreamIndex, open_stream
 from .decode import read_stream_bytes
-from .embeddings import embedding_rate
-from .gridcoding import grid_rate
+from ..entropy.chunks import embedding_rate
+from ..entropy.weights import weight_rate
 from .limits import DecodeLimits, declared_work_of, exceeded
 from .weights import decode_weights
 
@@ -32,10 +32,9 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
     pixels = h.width * h.height * h.n_frames
     e = ps.embeddings.coded
     models: dict[str, int] = {}
-    tensors = ps.weights.tensors if isinstance(ps.weights, GridWeights) else ps.weights
+    tensors = ps.weights.tensors if isinstance(ps.weights, StepCodedWeights) else ps.weights
     for t in tensors:
         models[t.model.kind] = models.get(t.model.kind, 0) + 1
-    sections = section_sizes(index, parsed)
     out = {
         "format_version": f"{index.version[0]}.{index.version[1]}",
         "model": cfg.name, "model_id": h.model_id, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
@@ -44,13 +43,13 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
         "fps": f"{h.fps_num}/{h.fps_den}", "source_pix_fmt": h.pix_fmt, "chunk_frames": h.chunk_frames,
         "bytes": len(data), "bpp": 8 * len(data) / pixels,
         "weight_bits": sorted({t.bits for t in tensors}),
-        "quantiser": "step-code grid" if isinstance(ps.weights, GridWeights) else "affine",
+        "quantiser": "step-code grid" if isinstance(ps.weights, StepCodedWeights) else "affine",
         "weight_zero_fraction": None if over else _zero_fraction(parsed),
         "weight_entropy_models": models,
         "embedding_bits": e.bits, "ll_range_bits": e.ll_bits,
         **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
             "temporal_embedding_bits": ps.temporal.coded.bits} if ps.temporal is not None else {}),
-        "sections": {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in sections.items()},
+        "sections": section_table(index, pixels, parsed),
         "rate": {} if over else _summed(_rate(p) for p in parsed),
         "segments": [{"frames": [s.first_frame, s.end_frame], "bytes": s.length + SECTION_FRAMING_BYTES}
                      for s in index.segments],
@@ -77,6 +76,11 @@ def section_sizes(index: StreamIndex, parsed: list[ParsedStream] | None = None) 
     return out
 
 
+def section_table(index: StreamIndex, pixels: int, parsed: list[ParsedStream] | None = None) -> dict:
+    """Bytes and bits per pixel of each part of the file (:func:`section_sizes`)."""
+    return {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in section_sizes(index, parsed).items()}
+
+
 def _index_bytes(index: StreamIndex) -> int:
     return INDEX_FIXED_BYTES + INDEX_ENTRY_BYTES * len(index.segments)
 
@@ -95,8 +99,8 @@ def _rate(ps: ParsedStream) -> dict:
     """Per coded group, the bits its own integer models predict for its symbols (``model_bits``:
     in a 1.2 stream, the rate model the encoder trained) against the bits written (``coded_bits``)."""
     out = {}
-    if isinstance(ps.weights, GridWeights):
-        out["weights"] = grid_rate(ps.weights, ps.shapes)
+    if isinstance(ps.weights, StepCodedWeights):
+        out["weights"] = weight_rate(ps.weights, ps.shapes)
     out["embeddings"] = embedding_rate(ps.header, ps.embeddings, ps.cfg.emb_channels, ps.cfg.emb_hw)
     if ps.temporal is not None:
         out["temporal_embeddings"] = embedding_rate(ps.header, ps.temporal, 2 * ps.cfg.t_channels, ps.cfg.temb_hw)

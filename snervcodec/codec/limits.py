@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, fields
 
 from ..bitstream.header import MAX_EMB_NUMEL
-from ..bitstream.payload_grid import GridWeights
+from ..bitstream.stepcoded import StepCodedWeights
 from ..bitstream.segments import SegmentRef
 from ..bitstream.stream import ParsedStream, StreamIndex
 from ..errors import LimitError
@@ -80,7 +80,7 @@ def declared_work(ps: ParsedStream, frames: int | None = None) -> DeclaredWork:
     if ps.temporal is not None:
         per_frame += 2 * cfg.t_channels * cfg.temb_hw[0] * cfg.temb_hw[1]
     models = []
-    if isinstance(ps.weights, GridWeights):
+    if isinstance(ps.weights, StepCodedWeights):
         models += [m for t in ps.weights.tensors for m in (t.step_model, t.model)]
     else:
         models += [t.model for t in ps.weights]

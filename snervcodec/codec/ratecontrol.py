@@ -1,6 +1,9 @@
-"""Rate control for ``bpp``: size the model before training from calibrated bits per parameter and
-per embedding symbol, then land the real file in the rate window with the cheap knobs (pruning
-fraction, then weight bit depth), measured on the real stream bytes."""
+"""Rate control, all of it: size the model for a ``bpp`` before training from calibrated bits per
+parameter and per embedding symbol (:func:`plan_model`); steer the estimated rate during training
+(:class:`RateController`, rdo); and land the real file in the rate window afterwards, measured on
+the real stream bytes: one global step-code shift (:func:`search_shift`) or the fewest symbols moved
+toward zero (:func:`trim_to_budget`) for rdo, the pruning fraction and bit depth for the paper's
+pipeline (:func:`search_knobs`)."""
 
 from __future__ import annotations
 
@@ -8,14 +11,16 @@ import copy
 import math
 from typing import Callable
 
+import numpy as np
 import torch.nn as nn
 
 from ..bitstream.stream import decoder_shapes
 from ..compress.prune import global_magnitude_mask
 from ..errors import BudgetError
+from ..entropy.weights import CodedWeights, WeightEntropyModel
 from ..models import ModelConfig, decoder_params, size_for_budget
 from ..models.geometry import Geometry
-from .types import CompressionConfig
+from ..requests import CompressionConfig
 from .weights import CodedModel, code_weights
 
 # Calibration, measured on Bunny and carphone (benchmarks/rate_control.py prints them).
@@ -161,3 +166,101 @@ def search_knobs(decoder: nn.Module, base_fraction: float, weight_bits: int, tar
                 b = m
         return b, bits, cmb if b == 0.8 else size(b, bits)[1]
     return best[1], best[2], best[3]
+
+
+# ---- during training: the rate weight and the steps follow the estimated rate ------------------
+RATE_GAIN = 2.0  # a step moves the rate about half as much as the high-rate rule says at 2-3 bits per value
+
+
+class RateController:
+    """The rate control of an encode's quantised training phases, the one object the trainer asks
+    for the loss's rate weight ``lam`` (D + lam x estimated bpp) and calls after each epoch (every
+    1/RATE_UPDATES at fixed steps). With a target it steers the estimated rate there: every step of
+    the coded groups moves by one factor, the high-rate rule (one bit per value per octave) over
+    RATE_GAIN, at most half an octave, and lam follows by dual ascent (x2^(4 (estimate / target - 1)),
+    within x0.5..x2). Without ``move_steps`` (fixed steps: moving them re-rounds a network trained to
+    its rounding) only lam moves. lam carries on from phase to phase."""
+
+    def __init__(self, lam: float, target_bits: float | None = None, fixed_bits: float = 0.0):
+        self.lam = lam
+        self.aim(target_bits, fixed_bits)
+
+    def aim(self, target_bits: float | None, fixed_bits: float = 0.0) -> None:
+        """The next phase's target (bits of the estimated symbols; ``fixed_bits``: those of fixed
+        embeddings, which the phase does not estimate)."""
+        self.target, self.fixed_bits = target_bits, fixed_bits
+
+    @property
+    def steers(self) -> bool:
+        return bool(self.target)
+
+    def follow(self, estimate: float, groups: list, move_steps: bool = True) -> None:
+        """One update from the estimated bits of every coded group (``groups``: those whose steps may move)."""
+        if move_steps:
+            n = sum(g.numel for g in groups)
+            octaves = max(-0.5, min(0.5, RATE_GAIN * (estimate - self.target) / max(n, 1)))
+            for g in groups:
+                g.scale_steps(octaves)
+        self.lam *= 2.0 ** max(-1.0, min(1.0, 4.0 * (estimate / max(self.target, 1.0) - 1.0)))  # x0.5..x2
+
+
+# ---- after training: land the coded file in the rate window -------------------------------------
+MAX_SHIFT = 256  # step-code shifts rate control may try (64 codes = one octave)
+
+
+def search_shift(decoder: nn.Module, model: WeightEntropyModel, target_bytes: float,
+                 size_of: Callable[[CodedWeights], int], coded0: CodedWeights) -> tuple[int, CodedWeights]:
+    """The global step-code shift (coarser > 0, finer < 0) that puts the stream in the rate window
+    [(1 - 0.8 x tolerance) target, target]; the file size falls as the shift grows. Bisection on
+    integers; returns the smallest shift whose stream fits the budget when none lands in the window."""
+    lo_ok = (1 - RATE_TOLERANCE * 0.8) * target_bytes
+    cache = {0: (size_of(coded0), coded0)}
+
+    def size(s: int) -> int:
+        if s not in cache:
+            c = model.compress(decoder, s)
+            cache[s] = (size_of(c), c)
+        return cache[s][0]
+
+    if lo_ok <= size(0) <= target_bytes:
+        return 0, coded0
+    # bracket: a shift too big (fits) and one too small (over budget), by doubling away from 0
+    if size(0) > target_bytes:
+        small, big = 0, 1
+        while size(big) > target_bytes and big < MAX_SHIFT:
+            small, big = big, 2 * big
+    else:
+        big, small = 0, -1
+        while size(small) < lo_ok and small > -MAX_SHIFT:
+            big, small = small, 2 * small
+    while big - small > 1:
+        mid = (big + small) // 2
+        if lo_ok <= size(mid) <= target_bytes:
+            return mid, cache[mid][1]
+        if size(mid) > target_bytes:
+            small = mid
+        else:
+            big = mid
+    best = big if size(big) <= target_bytes else small
+    return best, cache[best][1]
+
+
+def trim_to_budget(decoder: nn.Module, model: WeightEntropyModel, target_bytes: float,
+                   size_of: Callable[[CodedWeights], int]) -> tuple[int, CodedWeights]:
+    """(count, coded weights): the fewest symbols moved one level toward zero, cheapest distortion
+    per bit first (:meth:`~..entropy.weights.WeightEntropyModel.trim_costs`), that fit ``target_bytes``; bisection on the count."""
+    costs = model.trim_costs(decoder)
+
+    def coded(n: int) -> CodedWeights:  # a threshold just above the n-th cheapest moves the n cheapest
+        return model.compress(decoder, 0, float(np.nextafter(costs[n - 1], np.inf)) if n else None)
+
+    lo, hi = 0, len(costs)  # lo: over budget; hi: fits (every nonzero symbol moved)
+    best = coded(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        c = coded(mid)
+        if size_of(c) <= target_bytes:
+            hi, best = mid, c
+        else:
+            lo = mid
+    return hi, best

@@ -1,167 +1,116 @@
-"""The rate-distortion-optimised pipeline (the default; format 1.2): train with the quantiser and
-the rate in the loop, after HiNeRV (quantisation-aware training) and NVRC (learned steps, a rate
+"""The rate-distortion-optimised pipeline (the default; format 1.2 / 1.4): train with the quantiser
+and the rate in the loop, after HiNeRV (quantisation-aware training) and NVRC (learned steps, a rate
 term, entropy models for weights and latents).
 
     fit (float) --prune 10%--> qat-noise: encoder + decoder, D + lam R, noise quantiser -->
-    quantise and code the embeddings --> qat-ste: decoder alone, exact rounding at the coded
-    steps, D + lam R --> code the weights with the learned steps and rate models --> .snv 1.2 / 1.4
+    quantise and code the embeddings --> land the rate --> qat-ste: decoder alone, exact rounding
+    at the coded steps, D + lam R --> code the weights with the learned steps and rate models
 
 The embeddings are priced in training as format 1.4 codes them (each frame of a chunk from the
-previous one: :class:`~..compress.qat.EmbeddingQuantizer`). With a bpp target, lam follows the
-estimated rate during training (:meth:`Trainer._follow_rate`); one global step shift lands the rate
-before the last phase, and after it the fewest symbols nearest their rounding boundary move one level
-toward zero (:func:`trim_to_budget`, RDOQ-like), so that the steps the last phase trained on stay.
+previous one: :class:`~..entropy.embedding_model.EmbeddingEntropyModel`). With a bpp target, the
+rate controller (:mod:`.ratecontrol`) steers lam and the steps during training; one global step
+shift lands the rate before the last phase, and after it the fewest symbols nearest their rounding
+boundary move one level toward zero (RDOQ-like), so that the steps the last phase trained on stay.
 The alphabets stay the paper's: 8-bit weights, 6-bit embeddings, 10% magnitude pruning.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Callable
-
-import numpy as np
-
 from ..bitstream.container import SECTION_FRAMING_BYTES
 from ..bitstream.stream import build_stream, header_bytes
 from ..compress.prune import global_magnitude_mask
-from ..training import Trainer
+from ..entropy.models import EntropyModels
+from ..entropy.weights import CodedWeights
 from ..training.phases import rdo_phases
-from .embeddings import code_embeddings, quantize_embeddings_grid
-from .encode import float_psnr
-from .gridcoding import GridCoded, code_weights_grid, trim_costs
-from .ratecontrol import RATE_TOLERANCE, RDO_BITS_PER_EMB_SYMBOL
-from .types import PipelineOutput
+from .pipelines import CodedEmbeddingSet, EncodeState, Step, Train, measure_float, register
+from .plan import EncodePlan
+from .ratecontrol import RATE_TOLERANCE, RDO_BITS_PER_EMB_SYMBOL, RateController, search_shift, trim_to_budget
 from .weights import cpu_copy
 
 DEFAULT_LAMBDA = 0.5  # rate weight (loss units per bit per pixel); measured flat over 0.15-0.5, worse at 4
-MAX_SHIFT = 256  # step-code shifts rate control may try (64 codes = one octave)
 MODEL_SIDE_BYTES = 24  # per decoder tensor in DECG (1.2): bit depth and two symbol models (about)
 
 
-def rdo_pipeline(trainer: Trainer, p, header, progress: bool, on_eval: Callable | None) -> PipelineOutput:
-    """Train (three phases), code, and return the stream; ``p`` is the encode plan."""
-    cc, tc = p.cc, p.tcfg
-    ft = max(1, round(cc.finetune * tc.epochs)) if tc.epochs > 0 and cc.finetune > 0 else 0
-    lam = cc.lam or DEFAULT_LAMBDA
-    fit, noise, ste = rdo_phases(tc, ft, lam, trainer.lr_scale, tc.time_limit)
-    trainer.run_phase(fit, progress=progress, on_eval=on_eval)
-    psnr = float_psnr(trainer)
-    mask = global_magnitude_mask(trainer.decoder, cc.prune)
-    mask.apply(trainer.decoder)
-    rdo = trainer.attach_quantizers(cc.weight_bits, cc.emb_bits, p.bits_per_param, RDO_BITS_PER_EMB_SYMBOL,
-                                    cc.chunk_frames)
-    steer = p.target_bytes is not None
-    n_tensors = len(rdo.weights.names)
-    fixed_bytes = header_bytes(header) + 3 * SECTION_FRAMING_BYTES + n_tensors * MODEL_SIDE_BYTES
-    target = 8 * (p.target_bytes - fixed_bytes) if steer else None
-    trainer.run_phase(noise, mask=mask, progress=progress, on_eval=on_eval, rate_target=target)
+@register("rdo")
+def rdo_steps(p: EncodePlan, lr_scale: float) -> list[Step]:
+    fit, noise, ste = rdo_phases(p.tcfg, p.finetune_epochs, lr_scale, p.tcfg.time_limit)
+    return [Train(phase=fit), measure_float, prune, attach_entropy_models, Train(phase=noise),
+            code_embeddings_rdo, land_before_last_phase, Train(phase=ste, fixed=True), code_weights_rdo]
 
-    emb, temb = trainer.encode_all()
-    rdo.emb.fit_laws(emb)
+
+def prune(s: EncodeState) -> None:
+    """10% global magnitude pruning (the paper's); the pruned weights stay zero from here on."""
+    s.mask = global_magnitude_mask(s.trainer.decoder, s.plan.cc.prune)
+    s.mask.apply(s.trainer.decoder)
+
+
+def attach_entropy_models(s: EncodeState) -> None:
+    """Steps and rate laws for every coded group, started from the float model near the bits per
+    value the network was sized for; the rate controller aims the estimate at the budget, less what
+    the stream adds beside the symbols (header, framing, tables)."""
+    cc, p, tr = s.plan.cc, s.plan, s.trainer
+    emb, temb = tr.encode_all()
+    s.models = tr.attach(EntropyModels(tr.decoder, emb, temb, cc.weight_bits, cc.emb_bits, p.bits_per_param,
+                                       RDO_BITS_PER_EMB_SYMBOL, cc.chunk_frames))
+    target = None
+    if p.target_bytes is not None:
+        side = header_bytes(s.header) + 3 * SECTION_FRAMING_BYTES + len(s.models.weights.names) * MODEL_SIDE_BYTES
+        target = 8 * (p.target_bytes - side)
+    s.rate = RateController(cc.lam or DEFAULT_LAMBDA, target)
+
+
+def code_embeddings_rdo(s: EncodeState) -> None:
+    """The embeddings at their learned steps, coded with their learned laws (and prediction)."""
+    emb, temb = s.trainer.encode_all()
+    chunk = s.plan.cc.chunk_frames
+    qe, coded, stats = s.models.emb.compress(emb, s.trainer.data.ll_range, chunk)
+    s.embeddings = e = CodedEmbeddingSet(qe, coded, stats)
     if temb is not None:
-        rdo.temb.fit_laws(temb)
-    qe = quantize_embeddings_grid(emb, rdo.emb, trainer.data.ll_range)
-    coded_emb, emb_stats = code_embeddings(qe, cc.chunk_frames, allow_delta=True)
-    coded_temb = temb_stats = qt = None
-    if temb is not None:
-        qt = quantize_embeddings_grid(temb, rdo.temb, None)
-        coded_temb, temb_stats = code_embeddings(qt, cc.chunk_frames, allow_delta=True)
-    fixed = (qe.values, qt.values if qt is not None else None)
-    emb_bits = emb_stats["coded_bits"] + (temb_stats["coded_bits"] if temb_stats else 0)
+        e.temporal, e.coded_temporal, e.temporal_stats = s.models.temb.compress(temb, None, chunk)
 
-    def stream_of(coded: GridCoded) -> bytes:
-        return build_stream(header, coded.weights, coded_emb, coded_temb)
 
-    def land(dec) -> tuple[int, GridCoded]:
-        coded = code_weights_grid(dec, rdo.weights, 0)
-        if p.target_bytes is None:
-            return 0, coded
-        return search_shift(dec, rdo.weights, p.target_bytes, lambda c: len(stream_of(c)), coded)
+def _stream(s: EncodeState, coded: CodedWeights) -> bytes:
+    return build_stream(s.header, coded.payload, s.embeddings.coded, s.embeddings.coded_temporal)
 
-    # land the rate before the last phase, so that it trains on the final steps; then once more
-    shift, landed = land(cpu_copy(trainer.decoder))
-    rdo.weights.shift_codes(shift)
-    ste = replace(ste, lam=trainer.lam)  # rate control's lam carries on into the last phase
-    ste_target = None
-    if steer:  # aim inside the window, less what the stream adds to training's estimate (step codes,
-        # tables, framing: 1.5-2% on Bunny), measured on the landed stream
+
+def _land(s: EncodeState, dec) -> tuple[int, CodedWeights]:
+    """(step-code shift, coded weights) that put the file in the rate window (no shift without a bpp)."""
+    coded = s.models.weights.compress(dec, 0)
+    if s.plan.target_bytes is None:
+        return 0, coded
+    return search_shift(dec, s.models.weights, s.plan.target_bytes, lambda c: len(_stream(s, c)), coded)
+
+
+def land_before_last_phase(s: EncodeState) -> None:
+    """Land the rate before the last phase, so that it trains on the final steps; aim it inside the
+    window, less what the stream adds to training's estimate (step codes, tables, framing: 1.5-2% on
+    Bunny), measured on the landed stream."""
+    shift, landed = _land(s, cpu_copy(s.trainer.decoder))
+    s.models.weights.shift_codes(shift)
+    s.knobs["step_shift"] = shift
+    emb_bits = s.embeddings.coded_bits
+    target = None
+    if s.plan.target_bytes is not None:
         trained = landed.stats["estimated_bits"] - landed.stats["step_code_bits"]  # what training estimates
-        extra = 8 * len(stream_of(landed)) - trained - emb_bits
-        ste_target = 8 * p.target_bytes * (1 - RATE_TOLERANCE / 2) - extra
-    trainer.run_phase(ste, fixed=fixed, mask=mask, progress=progress, on_eval=on_eval, rate_target=ste_target,
-                      fixed_bits=emb_bits)
-    # the last landing keeps the trained steps: a step shift after the last phase re-rounds every
-    # weight the phase trained to its rounding (measured: 3 codes coarser cost 1.9 dB on carphone)
-    dec = cpu_copy(trainer.decoder)
-    shift2, trimmed, coded = 0, 0, code_weights_grid(dec, rdo.weights, 0)
-    if steer:
-        size = len(stream_of(coded))
-        if size > p.target_bytes:
-            trimmed, coded = trim_to_budget(dec, rdo.weights, p.target_bytes, lambda c: len(stream_of(c)))
-        elif size < (1 - RATE_TOLERANCE) * p.target_bytes:
-            shift2, coded = land(dec)
-    shift += shift2
-    entropy = {"weights": coded.stats, "embeddings": emb_stats}
-    if temb_stats is not None:
-        entropy["temporal_embeddings"] = temb_stats
-    return PipelineOutput(stream_of(coded), psnr, entropy,
-                          {"prune": cc.prune, "weight_bits": cc.weight_bits, "lambda": trainer.lam,
-                           "step_shift": shift, "trimmed_symbols": trimmed}, ft)
+        extra = 8 * len(_stream(s, landed)) - trained - emb_bits
+        target = 8 * s.plan.target_bytes * (1 - RATE_TOLERANCE / 2) - extra
+    s.rate.aim(target, emb_bits)
 
 
-def trim_to_budget(decoder, quantizers, target_bytes: float, size_of: Callable[[GridCoded], int]
-                   ) -> tuple[int, GridCoded]:
-    """(count, coded weights): the fewest symbols moved one level toward zero, cheapest distortion
-    per bit first (:func:`~.gridcoding.trim_costs`), that fit ``target_bytes``; bisection on the count."""
-    costs = trim_costs(decoder, quantizers)
-
-    def coded(n: int) -> GridCoded:  # a threshold just above the n-th cheapest moves the n cheapest
-        return code_weights_grid(decoder, quantizers, 0, float(np.nextafter(costs[n - 1], np.inf)) if n else None)
-
-    lo, hi = 0, len(costs)  # lo: over budget; hi: fits (every nonzero symbol moved)
-    best = coded(hi)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        c = coded(mid)
-        if size_of(c) <= target_bytes:
-            hi, best = mid, c
-        else:
-            lo = mid
-    return hi, best
-
-
-def search_shift(decoder, quantizers, target_bytes: float, size_of: Callable[[GridCoded], int],
-                 coded0: GridCoded) -> tuple[int, GridCoded]:
-    """The global step-code shift (coarser > 0, finer < 0) that puts the stream in the rate window
-    [(1 - 0.8 x tolerance) target, target]; the file size falls as the shift grows. Bisection on
-    integers; returns the smallest shift whose stream fits the budget when none lands in the window."""
-    lo_ok = (1 - RATE_TOLERANCE * 0.8) * target_bytes
-    cache = {0: (size_of(coded0), coded0)}
-
-    def size(s: int) -> int:
-        if s not in cache:
-            c = code_weights_grid(decoder, quantizers, s)
-            cache[s] = (size_of(c), c)
-        return cache[s][0]
-
-    if lo_ok <= size(0) <= target_bytes:
-        return 0, coded0
-    # bracket: a shift too big (fits) and one too small (over budget), by doubling away from 0
-    if size(0) > target_bytes:
-        small, big = 0, 1
-        while size(big) > target_bytes and big < MAX_SHIFT:
-            small, big = big, 2 * big
-    else:
-        big, small = 0, -1
-        while size(small) < lo_ok and small > -MAX_SHIFT:
-            big, small = small, 2 * small
-    while big - small > 1:
-        mid = (big + small) // 2
-        if lo_ok <= size(mid) <= target_bytes:
-            return mid, cache[mid][1]
-        if size(mid) > target_bytes:
-            small = mid
-        else:
-            big = mid
-    best = big if size(big) <= target_bytes else small
-    return best, cache[best][1]
+def code_weights_rdo(s: EncodeState) -> None:
+    """Code the weights at the steps the last phase trained on: a step shift now would re-round every
+    weight the phase trained to its rounding (measured: 3 codes coarser cost 1.9 dB on carphone), so
+    an over-budget file trims symbols instead, and only one under the window shifts again."""
+    dec, target = cpu_copy(s.trainer.decoder), s.plan.target_bytes
+    shift2, trimmed, coded = 0, 0, s.models.weights.compress(dec, 0)
+    if target is not None:
+        size = len(_stream(s, coded))
+        if size > target:
+            trimmed, coded = trim_to_budget(dec, s.models.weights, target, lambda c: len(_stream(s, c)))
+        elif size < (1 - RATE_TOLERANCE) * target:
+            shift2, coded = _land(s, dec)
+    cc = s.plan.cc
+    s.stream = _stream(s, coded)
+    s.entropy = {"weights": coded.stats, **s.embeddings.entropy()}
+    s.knobs = {"prune": cc.prune, "weight_bits": cc.weight_bits, "lambda": s.rate.lam,
+               "step_shift": s.knobs["step_shift"] + shift2, "trimmed_symbols": trimmed}

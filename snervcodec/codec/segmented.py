@@ -12,28 +12,30 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 
 import numpy as np
+import torch
 
 from ..bitstream.container import SECTION_FRAMING_BYTES
 from ..bitstream.mapping import header_for
 from ..bitstream.segments import INDEX_ENTRY_BYTES, INDEX_FIXED_BYTES, SEGMENTED_MINOR, split_stream, write_segmented
 from ..bitstream.stream import header_bytes, open_stream
 from ..device import resolve_device
-from ..distributed import barrier, finish, gather_blobs, world_from_env
+from ..distributed import World, barrier, finish, gather_blobs, world_from_env
 from ..fsutil import Target, write_bytes_atomic
-from ..models import decoder_params
-from ..training import Trainer
+from ..models import model_summary
+from ..requests import EncodeRequest, Feedback
 from ..training.memory import check_training_memory
+from ..video import Video
 from ..video.io import SCENE_CUT, iter_segments
 from ..video.probe import check_frame_range, probe
-from .encode import EncodePlan, measure, paper_pipeline, plan, within_time
-from .info import section_sizes
+from .info import section_table
 from .parts import Part, PartStore, fingerprint
-from .rdo import rdo_pipeline
-from .types import CompressionConfig, EncodeResult
+from .plan import EncodePlan, plan, within_time
+from .results import EncodeResult
+from .runner import encode_clip
 
 
 def segment_target(bpp: float, pixels: int, first: bool, single_header: int, outer_header: int) -> float:
@@ -44,63 +46,46 @@ def segment_target(bpp: float, pixels: int, first: bool, single_header: int, out
     return t - (outer_header + INDEX_FIXED_BYTES) if first else t
 
 
-def encode_segmented(source, output, target: Target | None, *, segment_frames: int, resume: bool, scene_cuts: bool,
-                     bpp, model, c1,
-                     n_rb, params, strides, t_scale, frames, size, crop, resize, fps, preset, epochs, device,
-                     precision, seed, cc: CompressionConfig, progress, on_eval, train_overrides: dict,
-                     log=None) -> EncodeResult:
+@dataclass
+class SegmentRun:
+    """What every segment of one encode shares: the request, the plan made from the first
+    segment, the device, whether the stream has several segments, and the time limit's deadline."""
+
+    req: EncodeRequest
+    p0: EncodePlan
+    device: torch.device
+    segmented: bool
+    outer_header: int  # bytes of the segmented stream's own header
+    feedback: Feedback
+    deadline: float | None = None  # a --time-limit bounds the whole encode
+    n_all: int | None = None  # frames the encode will read, when known (to share the time limit)
+
+
+def encode_segmented(req: EncodeRequest, target: Target | None, feedback: Feedback) -> EncodeResult:
+    """Encode ``req``'s video a segment at a time (this rank's share under torchrun), keep or reuse
+    each finished segment beside the output, and write the stream of all of them."""
     t0 = time.perf_counter()
-    world = world_from_env(device)
-    say = log if log is not None else (lambda m: None)
+    world = world_from_env(req.train.device)
     try:
-        store = PartStore(output) if target is not None and target.kind == "file" else None
-        if store is not None and not resume and world.leader:
+        store = PartStore(req.output.path) if target is not None and target.kind == "file" else None
+        if store is not None and not req.output.resume and world.leader:
             store.clear()
         barrier(world)
-        settings = {"bpp": bpp, "model": model, "c1": c1, "n_rb": n_rb, "params": params, "strides": strides,
-                    "t_scale": t_scale, "frames": frames, "size": size, "crop": crop, "resize": resize, "fps": fps,
-                    "preset": preset, "epochs": epochs, "precision": precision, "seed": seed,
-                    "compression": asdict(cc), "segment_frames": segment_frames, "scene_cuts": scene_cuts,
-                    "train": train_overrides, "device": resolve_device(device).type}
-        check_frame_range(source, frames)  # a range beyond the clip: an error now, not after training
-        reader = iter_segments(source, segment_frames, frames=frames, size=size, crop=crop, resize=resize, fps=fps,
-                               scene_cut=SCENE_CUT if scene_cuts else None)
+        check_frame_range(req.video.source, req.video.frames)  # a range beyond the clip: an error now
+        reader = iter_segments(req.video.source, req.output.segment_frames, **req.video.reading(),
+                               scene_cut=SCENE_CUT if req.output.scene_cuts else None)
         first = next(reader)
         ahead = next(reader, None)  # one segment ahead: is this a segmented stream at all?
-        nominal = segment_frames if scene_cuts and ahead is not None else None  # a cut may shorten the first
-        p0 = plan(first, model, bpp=bpp, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
-                  preset=preset, epochs=epochs, precision=precision, seed=seed, cc=cc, train_overrides=train_overrides,
-                  n_frames=nominal)
-        dev = resolve_device(device)  # under torchrun, "cuda" is this rank's own GPU (world_from_env)
-        check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)
-        h, w = first.frames.shape[1:3]
-        segmented = ahead is not None
-        meta = first.meta
-        header0 = header_for(p0.cfg, p0.geo, len(first.frames), Fraction(meta.fps), meta.pix_fmt, cc.chunk_frames)
-        outer = header_bytes(header0, SEGMENTED_MINOR)
-        deadline = t0 + p0.tcfg.time_limit if p0.tcfg.time_limit else None  # bounds the whole encode
-        n_all = _clip_length(source, frames, size, crop, first, segmented, say) if deadline else None
-        mine: list[bytes] = []
-        resumed, n_total, k = [], 0, 0
-        video = first
+        run = _start(req, first, ahead is not None, t0, feedback)
+        settings = req.fingerprint(run.device.type)
+        mine, resumed, n_total, k, video = [], [], 0, 0, first
         while video is not None:
-            n_k = len(video.frames)
             if world.owns(k):
-                fp = fingerprint(settings, video.frames, k)
-                part = store.load(k, fp) if store is not None and resume else None
-                if part is not None:
-                    resumed.append(k)
-                    say(f"segment {k}: frames {n_total}-{n_total + n_k - 1} resumed from {store.path(k)}")
-                else:
-                    pk = _timed(p0, deadline, n_all, n_total, n_k, world.size)
-                    part = _encode_one(video, k, pk, cc, bpp, h * w * n_k, segmented, outer, dev, fp, progress,
-                                       on_eval)
-                    if store is not None:
-                        store.save(part)
-                    say(f"segment {k}: frames {n_total}-{n_total + n_k - 1}, {len(part.payload)} bytes, "
-                        f"PSNR {part.stats['psnr_sum'] / n_k:.2f} dB")
+                part, was_resumed = _segment(run, store, video, k, n_total, fingerprint(settings, video.frames, k),
+                                             world)
+                resumed += [k] if was_resumed else []
                 mine.append(part.to_bytes())
-            n_total += n_k
+            n_total += len(video.frames)
             k += 1
             video, ahead = ahead, (next(reader, None) if ahead is not None else None)
         parts = sorted((Part.from_bytes(b) for b in gather_blobs(world, mine)), key=lambda p: p.segment)
@@ -110,53 +95,85 @@ def encode_segmented(source, output, target: Target | None, *, segment_frames: i
         barrier(world)  # the stream is written: every rank drops its parts (on its own disk, or a shared one)
         if store is not None:
             store.clear()
-        return _result(stream, output if world.leader else None, parts, p0, cc, bpp, w * h * n_total, t0, resumed,
-                       world.rank)
+        h, w = first.frames.shape[1:3]
+        return _result(stream, req if world.leader else None, parts, run, w * h * n_total, t0, resumed, world.rank)
     finally:
         finish(world)
 
 
-def _clip_length(source, frames, size, crop, first, segmented: bool, say) -> int | None:
+def _start(req: EncodeRequest, first: Video, segmented: bool, t0: float, feedback: Feedback) -> SegmentRun:
+    """The plan (from the first segment, sized for the nominal segment length when a scene cut may
+    shorten it), the memory check, and the time limit's deadline."""
+    nominal = req.output.segment_frames if req.output.scene_cuts and segmented else None
+    p0 = plan(first, req, n_frames=nominal)
+    dev = resolve_device(req.train.device)  # under torchrun, "cuda" is this rank's own GPU (world_from_env)
+    check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)
+    meta = first.meta
+    header0 = header_for(p0.cfg, p0.geo, len(first.frames), Fraction(meta.fps), meta.pix_fmt, p0.cc.chunk_frames)
+    run = SegmentRun(req, p0, dev, segmented, header_bytes(header0, SEGMENTED_MINOR), feedback)
+    if p0.tcfg.time_limit:
+        run.deadline = t0 + p0.tcfg.time_limit
+        run.n_all = _clip_length(req, first, segmented, feedback)
+    return run
+
+
+def _segment(run: SegmentRun, store: PartStore | None, video: Video, k: int, done: int, fp: str,
+             world: World) -> tuple[Part, bool]:
+    """Segment ``k`` (frames ``done``...): resumed from the store when an earlier run finished it
+    with the same fingerprint, else encoded and stored. Returns (part, resumed)."""
+    n_k, say = len(video.frames), run.feedback.say
+    part = store.load(k, fp) if store is not None and run.req.output.resume else None
+    if part is not None:
+        say(f"segment {k}: frames {done}-{done + n_k - 1} resumed from {store.path(k)}")
+        return part, True
+    part = _encode_one(run, video, k, _timed(run, done, n_k, world.size), fp)
+    if store is not None:
+        store.save(part)
+    say(f"segment {k}: frames {done}-{done + n_k - 1}, {len(part.payload)} bytes, "
+        f"PSNR {part.stats['psnr_sum'] / n_k:.2f} dB")
+    return part, False
+
+
+def _clip_length(req: EncodeRequest, first: Video, segmented: bool, feedback: Feedback) -> int | None:
     """Frames the whole encode will read (for sharing a time limit), or None (said) when they cannot
     be known before reading (stdin, image patterns)."""
     if not segmented:
         return len(first.frames)
-    n = (probe(source, frames, size, crop) or (None, 0))[0]
+    v = req.video
+    n = (probe(v.source, v.frames, v.size, v.crop) or (None, 0))[0]
     if n is None:
-        say("the clip's length is unknown before it is read: --time-limit applies to each segment")
+        feedback.say("the clip's length is unknown before it is read: --time-limit applies to each segment")
     return n
 
 
-def _timed(p0: EncodePlan, deadline: float | None, n_all: int | None, done: int, n_k: int, ranks: int) -> EncodePlan:
+def _timed(run: SegmentRun, done: int, n_k: int, ranks: int) -> EncodePlan:
     """The plan of a segment of ``n_k`` frames under a ``--time-limit``: its frames' share of the time
-    left before ``deadline`` (of this rank's remaining frames, ``done`` frames in: ranks share the
-    segments); the whole limit when the clip's length ``n_all`` is unknown."""
-    if deadline is None:
+    left before the deadline (of this rank's remaining frames, ``done`` frames in: ranks share the
+    segments); the whole limit when the clip's length is unknown."""
+    p0 = run.p0
+    if run.deadline is None:
         return p0
-    if n_all is None:
+    if run.n_all is None:
         return within_time(p0, p0.tcfg.time_limit)
-    return within_time(p0, deadline - time.perf_counter(), n_k / max(n_k, (n_all - done) / ranks))
+    return within_time(p0, run.deadline - time.perf_counter(), n_k / max(n_k, (run.n_all - done) / ranks))
 
 
-def _encode_one(video, k: int, p0: EncodePlan, cc: CompressionConfig, bpp, pixels: int, segmented: bool,
-                outer_header: int, dev, fp: str, progress: bool, on_eval) -> Part:
+def _encode_one(run: SegmentRun, video: Video, k: int, p0: EncodePlan, fp: str) -> Part:
     """Segment ``k`` as a short video of its own: the planned architecture, seed + k, its budget."""
     n = len(video.frames)
-    header = header_for(p0.cfg, p0.geo, n, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames)
     target = None
-    if bpp is not None:
-        target = (segment_target(bpp, pixels, k == 0, header_bytes(header), outer_header) if segmented
-                  else bpp * pixels / 8)
+    if run.req.bpp is not None:
+        pixels = n * video.frames.shape[1] * video.frames.shape[2]
+        header = header_for(p0.cfg, p0.geo, n, Fraction(video.meta.fps), video.meta.pix_fmt, p0.cc.chunk_frames)
+        target = (segment_target(run.req.bpp, pixels, k == 0, header_bytes(header), run.outer_header)
+                  if run.segmented else run.req.bpp * pixels / 8)
     p = replace(p0, tcfg=replace(p0.tcfg, seed=p0.tcfg.seed + k), target_bytes=target)
     t0 = time.perf_counter()
-    trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=dev,
-                      ll_range_bits=cc.ll_range_bits if p.cfg.uses_dwt else None)
-    out = (rdo_pipeline if cc.pipeline == "rdo" else paper_pipeline)(trainer, p, header, progress, on_eval)
-    psnr, msssim = measure(out.stream, video.frames, str(trainer.device))
-    stats = {"frames": n, "psnr_sum": psnr * n, "msssim_sum": msssim * n, "float_psnr_sum": out.float_psnr * n,
-             "seconds": time.perf_counter() - t0, "knobs": out.knobs, "entropy": out.entropy,
-             "finetune_epochs": out.finetune_epochs, "precision": trainer.precision}
-    return Part(k, fp, out.stream, _plain(stats))
+    clip = encode_clip(video, p, run.device, run.feedback)
+    stats = {"frames": n, "psnr_sum": clip.psnr * n, "msssim_sum": clip.ms_ssim * n,
+             "float_psnr_sum": clip.float_psnr * n, "seconds": time.perf_counter() - t0, "knobs": clip.knobs,
+             "entropy": clip.entropy, "finetune_epochs": clip.finetune_epochs, "precision": clip.precision}
+    return Part(k, fp, clip.stream, _plain(stats))
 
 
 def _plain(x):
@@ -186,27 +203,23 @@ def _assemble(parts: list[Part], n_total: int) -> bytes:
     return write_segmented(replace(header, n_frames=n_total), segs, minor)
 
 
-def _result(stream, output, parts: list[Part], p0: EncodePlan, cc, bpp, pixels: int, t0: float, resumed: list[int],
-            rank: int) -> EncodeResult:
+def _result(stream, req: EncodeRequest | None, parts: list[Part], run: SegmentRun, pixels: int, t0: float,
+            resumed: list[int], rank: int) -> EncodeResult:
+    """The encode's result from its parts (``req`` None: a rank that did not write the stream)."""
     n = sum(p.stats["frames"] for p in parts) or 1
     size = len(stream) if stream is not None else 0
-    sections = {}
-    if stream is not None:
-        sections = {k: {"bytes": v, "bpp": 8 * v / pixels} for k, v in section_sizes(open_stream(stream)).items()}
-    cfg = p0.cfg
-    s0 = parts[0].stats if parts else {}
+    p0, s0 = run.p0, (parts[0].stats if parts else {})
+    path = req.output.path if req is not None else None
     return EncodeResult(
-        stream=stream or b"", path=os.fspath(output) if output is not None else None, bytes=size,
+        stream=stream or b"", path=os.fspath(path) if path is not None else None, bytes=size,
         bpp=8 * size / pixels, psnr=sum(p.stats["psnr_sum"] for p in parts) / n,
         ms_ssim=sum(p.stats["msssim_sum"] for p in parts) / n,
         float_psnr=sum(p.stats["float_psnr_sum"] for p in parts) / n, seconds=time.perf_counter() - t0,
-        model={"name": cfg.name, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
-               "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": decoder_params(cfg),
-               **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw]} if cfg.temporal else {}),
-               "precision": s0.get("precision"), "epochs": p0.tcfg.epochs,
+        model={**model_summary(p0.cfg), "precision": s0.get("precision"), "epochs": p0.tcfg.epochs,
                "finetune_epochs": s0.get("finetune_epochs")},
-        compression={**asdict(cc), "segments": [{"segment": p.segment, "frames": p.stats["frames"],
-                                                 "bytes": len(p.payload), "psnr": p.stats["psnr_sum"] /
-                                                 p.stats["frames"], "knobs": p.stats["knobs"]} for p in parts]},
-        sections=sections, entropy={"segments": [p.stats["entropy"] for p in parts]}, target_bpp=bpp,
+        compression={**asdict(p0.cc), "segments": [{"segment": p.segment, "frames": p.stats["frames"],
+                                                    "bytes": len(p.payload), "psnr": p.stats["psnr_sum"] /
+                                                    p.stats["frames"], "knobs": p.stats["knobs"]} for p in parts]},
+        sections=section_table(open_stream(stream), pixels) if stream is not None else {},
+        entropy={"segments": [p.stats["entropy"] for p in parts]}, target_bpp=run.req.bpp,
         segments=len(parts), resumed=resumed, rank=rank)

@@ -10,9 +10,10 @@ import torch
 import torch.nn as nn
 
 from ..bitstream.payload import QUANT_PARAM_BYTES, CodedTensor
-from ..bitstream.payload_grid import GridWeights
+from ..bitstream.stepcoded import StepCodedWeights
 from ..compress.quant import QTensor, dequantize, empirical_bits, quantize_best
-from ..entropy import ChunkDecoder, encode_symbols, fit_model
+from ..entropy.coder import ChunkDecoder, encode_symbols, fit_model
+from ..entropy.weights import decompress_weights
 from ..errors import FormatError
 
 
@@ -40,13 +41,11 @@ def code_weights(decoder: nn.Module, bits: int) -> CodedModel:
                                        "side_bits": int(side)})
 
 
-def decode_weights(tensors: list[CodedTensor] | GridWeights, shapes: dict[str, tuple[int, ...]]
+def decode_weights(tensors: list[CodedTensor] | StepCodedWeights, shapes: dict[str, tuple[int, ...]]
                    ) -> dict[str, torch.Tensor]:
     """Dequantised decoder state from a DECW section (1.0 per-tensor layout) or a DECG section (1.2 grid)."""
-    if isinstance(tensors, GridWeights):
-        from .gridcoding import decode_weights_grid
-
-        return decode_weights_grid(tensors, shapes)
+    if isinstance(tensors, StepCodedWeights):
+        return decompress_weights(tensors, shapes)
     state = {}
     for (name, shape), t in zip(shapes.items(), tensors):
         n = math.prod(shape)

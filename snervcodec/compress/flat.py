@@ -1,4 +1,4 @@
-"""The decoder as one flat vector (the quantiser's view of it, :class:`.qat.WeightQuantizers`):
+"""The decoder as one flat vector (the quantiser's view of it, :class:`~..entropy.weights.WeightEntropyModel`):
 flattening that follows each tensor's memory layout, and segmented sums over consecutive runs of
 values (a tensor's channels, a group's tensors) with their expansion back."""
 

@@ -2,7 +2,8 @@
 
 from .config import ModelConfig, ModelName
 from .geometry import Geometry, choose_geometry, crop_frames, pad_frames, size_for_budget
-from .registry import MODELS, arch_defaults, build_decoder, build_encoder, decoder_params, spec_by_id
+from .registry import (MODELS, arch_defaults, build_decoder, build_encoder, decoder_params, model_summary,
+                       spec_by_id)
 
 __all__ = [
     "MODELS",
@@ -15,6 +16,7 @@ __all__ = [
     "choose_geometry",
     "crop_frames",
     "decoder_params",
+    "model_summary",
     "pad_frames",
     "size_for_budget",
     "spec_by_id",

@@ -79,3 +79,10 @@ def decoder_params(cfg: ModelConfig, include_head: bool = True) -> int:
     with torch.device("meta"):
         dec = build_decoder(cfg)
     return count_decoder_params(dec, include_head=include_head)
+
+
+def model_summary(cfg: ModelConfig) -> dict:
+    """The architecture as encode, fit and the bench report it (JSON-ready)."""
+    return {"name": cfg.name, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
+            "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": decoder_params(cfg),
+            **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw]} if cfg.temporal else {})}

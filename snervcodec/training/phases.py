@@ -17,8 +17,10 @@ from ..errors import ConfigError
 from .config import TrainConfig
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Phase:
+    """One phase of a training run, by keyword: ``Phase(name="fit", epochs=20, lr=1e-3)``."""
+
     name: str
     epochs: int
     lr: float
@@ -27,29 +29,27 @@ class Phase:
     eval_every: int = 0  # epochs between PSNR evaluations on the training frames (0: none)
     seconds: float = 0.0  # > 0: the phase lasts this long (``epochs`` is then a cap) and its schedule follows the clock
     quant: Literal["none", "noise", "ste"] = "none"  # quantiser in the loop (compress.qat); "none": float
-    lam: float = 0.0  # rate weight: the loss is D + lam * (estimated bits per pixel); quantised phases only
     train_steps: bool = True  # quantised phases: the steps learn (and rate control moves them); False: they
     # stay where the phase finds them (on the coder's grid), so that what it trains is what is coded
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
-                or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste") or not self.lam >= 0 \
-                or (self.lam > 0 and self.quant == "none"):
+                or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste"):
             raise ConfigError(f"invalid training phase {self}")
 
 
 def fit_phase(tc: TrainConfig, lr_scale: float = 1.0, seconds: float = 0.0) -> Phase:
     """The paper's overfitting phase: encoder and decoder together, about ten evaluations."""
-    return Phase("fit", tc.epochs, tc.lr * lr_scale, tc.warmup, True, tc.eval_every or max(1, tc.epochs // 10),
-                 seconds)
+    return Phase(name="fit", epochs=tc.epochs, lr=tc.lr * lr_scale, warmup=tc.warmup,
+                 eval_every=tc.eval_every or max(1, tc.epochs // 10), seconds=seconds)
 
 
 def finetune_phase(epochs: int, lr: float, seconds: float = 0.0) -> Phase:
     """The decoder alone on fixed (quantised) embeddings, cosine from ``lr`` to 0."""
-    return Phase("fine-tune", epochs, lr, 0.0, False, 0, seconds)
+    return Phase(name="fine-tune", epochs=epochs, lr=lr, train_encoder=False, seconds=seconds)
 
 
-def rdo_phases(tc: TrainConfig, finetune_epochs: int, lam: float, lr_scale: float = 1.0,
+def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
                seconds: float = 0.0) -> list[Phase]:
     """The rate-distortion-optimised recipe in the epochs (or seconds) the paper's pipeline spends on
     fit + fine-tune: a float fit; after pruning, encoder and decoder with noise quantisation and the
@@ -64,9 +64,10 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lam: float, lr_scale: floa
     sec = [seconds * f for f in RDO_SHARES]
     eval_every = tc.eval_every or max(1, total // 10)
     lr = tc.lr * lr_scale if lr_scale == 1.0 else min(tc.lr * lr_scale, RDO_MAX_BATCHED_LR)
-    return [Phase("fit", fit, lr, tc.warmup, True, eval_every, sec[0]),
-            Phase("qat-noise", noise, lr, 0.0, True, eval_every, sec[1], "noise", lam),
-            Phase("qat-ste", ste, lr, 0.0, False, eval_every, sec[2], "ste", lam, train_steps=False)]
+    return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0]),
+            Phase(name="qat-noise", epochs=noise, lr=lr, eval_every=eval_every, seconds=sec[1], quant="noise"),
+            Phase(name="qat-ste", epochs=ste, lr=lr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
+                  quant="ste", train_steps=False)]
 
 
 RDO_SHARES = (0.5, 0.35, 0.15)

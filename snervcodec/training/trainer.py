@@ -15,7 +15,6 @@ import torch
 import torch.nn as nn
 
 from ..compress.prune import PruneMask
-from ..compress.qat import RDOQuantizers
 from ..device import autocast, on_device, resolve_device, resolve_precision
 from ..errors import ConfigError
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
@@ -30,7 +29,6 @@ from .phases import Phase, fit_phase, lr_at, lr_factor
 from .result import FitResult
 from .runtime import Clock, StepFunctions, WithParams, adam, progress_bar
 
-RATE_GAIN = 2.0
 RDO_PARAM_LR = 1.0  # steps and rate models learn at the network's learning rate (at 10x they undo rate control)
 PROGRESS_FRAMES = 16  # frames a progress evaluation reads (evenly spaced): about 1/8 of a Bunny pass
 RATE_UPDATES = 4  # lam updates per epoch at fixed steps: once an epoch, a 3-epoch phase ends 2-4% over budget
@@ -70,20 +68,17 @@ class Trainer:
         self.lr_scale = batch_lr_scale(tcfg, self.batch_size)  # for every phase's lr
         self.history: list[dict] = []
         self.seconds = 0.0
-        self.rdo: RDOQuantizers | None = None  # quantised phases' steps and rate models
-        self.lam = 0.0  # the rate weight of the running quantised phase
+        self.models: nn.Module | None = None  # the entropy models quantised phases train (entropy.EntropyModels)
+        self._rate = None  # the running quantised phase's rate controller (codec.ratecontrol.RateController)
         self._qmasks: dict[str, torch.Tensor] | None = None
         self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
         self.psnr_now: float | None = None  # the phase's last evaluation (every frame), until a step follows
 
-    def attach_quantizers(self, weight_bits: int, emb_bits: int, weight_target: float | None = None,
-                          emb_target: float | None = None, chunk_frames: int = 1) -> RDOQuantizers:
-        """Start quantisation-aware training: steps and rate models from the current float model (near
-        ``*_target`` bits per value when given); ``chunk_frames`` > 1: embeddings priced as format 1.4 codes them."""
-        emb, temb = self.encode_all()
-        self.rdo = RDOQuantizers(self.decoder, emb, temb, weight_bits, emb_bits, weight_target,
-                                 emb_target, chunk_frames).to(self.device)
-        return self.rdo
+    def attach(self, models: nn.Module) -> nn.Module:
+        """Start quantisation-aware training with these entropy models (weights ``.weights``,
+        embeddings ``.emb`` and ``.temb``: :class:`~..entropy.models.EntropyModels`), on the device."""
+        self.models = models.to(self.device)
+        return self.models
 
     # --------------------------------------------------------------------------------------
     def _cl(self, x: torch.Tensor | None) -> torch.Tensor | None:
@@ -109,11 +104,11 @@ class Trainer:
             dec = decoder or self.decoder
             if quant is not None:
                 if fixed is None:
-                    emb, ebits = self.rdo.emb(emb, quant, idx)
+                    emb, ebits = self.models.emb(emb, quant, idx)
                     if temb is not None:
-                        temb, tbits = self.rdo.temb(temb, quant, idx)
+                        temb, tbits = self.models.temb(temb, quant, idx)
                         ebits = ebits + tbits
-                qparams, wbits = self.rdo.weights(dec, quant, self._qmasks, measure)
+                qparams, wbits = self.models.weights(dec, quant, self._qmasks, measure)
                 dec = self.fns.with_params(dec, qparams) if step else WithParams(dec, qparams)
             elif step:
                 dec = self.fns.decoder
@@ -133,11 +128,11 @@ class Trainer:
         total = loss
         if quant is not None:
             pixels = self.height * self.width
-            total = loss + self.lam * (wbits / (self.data.n * pixels) + ebits / (len(idx) * pixels))
+            total = loss + self._rate.lam * (wbits / (self.data.n * pixels) + ebits / (len(idx) * pixels))
             if measure:
-                self._wbits = self.rdo.weights.coded_bits
+                self._wbits = self.models.weights.coded_bits
             if fixed is None:
-                e = self.rdo.emb.coded_bits + (self.rdo.temb.coded_bits if self.rdo.temb is not None else 0.0)
+                e = self.models.emb.coded_bits + (self.models.temb.coded_bits if self.models.temb is not None else 0.0)
                 self._ebits = e + (self._ebits if self._ebits is not None else 0.0)
         opt.zero_grad(set_to_none=True)
         total.backward()
@@ -158,7 +153,7 @@ class Trainer:
 
     def run_phase(self, phase: Phase, fixed: Fixed | None = None, mask: PruneMask | None = None,
                   progress: bool = False, on_eval: Callable[[dict], None] | None = None,
-                  rate_target: float | None = None, fixed_bits: float = 0.0) -> None:
+                  rate=None) -> None:
         """Train one phase: a fresh Adam over its trainable parts, its schedule, shuffled frames.
 
         ``fixed``: (embeddings, temporal embeddings) for phases that do not train the encoder;
@@ -166,16 +161,14 @@ class Trainer:
         A timed phase (``phase.seconds``) runs its schedule on the clock and stops on time. Nothing
         in the step loop waits for the device: losses add up on it and are read once per epoch.
 
-        Quantised phases (``phase.quant``) need :meth:`attach_quantizers` first and train the steps
-        and rate models too. With ``rate_target`` (bits), :meth:`_follow_rate` steers the estimated
-        rate (``fixed_bits``: bits of fixed embeddings, which the phase does not estimate)."""
+        Quantised phases (``phase.quant``) need :meth:`attach` first, train the entropy models too,
+        and take their rate weight from ``rate`` (a :class:`~..codec.ratecontrol.RateController`),
+        which the loop calls after each epoch (every 1/RATE_UPDATES at fixed steps) to steer the
+        estimated rate onto its target, when it has one."""
         self.psnr_now = None
         if phase.epochs <= 0 and not phase.seconds:
             return
-        if not phase.train_encoder and fixed is None:
-            raise ConfigError(f"phase {phase.name} trains the decoder alone and needs fixed embeddings")
-        fixed = self._to_device(fixed)
-        params, opt = self._optimiser(phase, mask)
+        fixed, params, opt = self._start_phase(phase, fixed, mask, rate)
         quant = None if phase.quant == "none" else phase.quant
         n, bs = len(self.train_idx), self.batch_size
         steps = math.ceil(n / bs)
@@ -183,11 +176,11 @@ class Trainer:
         total = phase.epochs * steps
         bar = progress_bar(phase.seconds if timed else total, phase.name, "s" if timed else "it") \
             if progress else None
-        self.encoder.train(phase.train_encoder)
         self.decoder.train()
         clock = Clock(phase.seconds)
         it, epoch, next_eval = 0, 0, phase.seconds / 10
-        every = steps if phase.train_steps or not rate_target else max(1, steps // RATE_UPDATES)
+        steering = quant is not None and rate.steers
+        every = steps if phase.train_steps or not steering else max(1, steps // RATE_UPDATES)
         try:
             while (timed or epoch < phase.epochs) and not clock.done:
                 perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
@@ -205,10 +198,10 @@ class Trainer:
                     if clock.done:
                         break
                     if follow:
-                        self._follow_rate(rate_target, fixed_bits, fixed is None, phase.train_steps)
+                        self._follow_rate(fixed is None, phase.train_steps)
                 epoch += 1
-                if quant is not None and rate_target and not (clock.done if timed else epoch >= phase.epochs):
-                    self._follow_rate(rate_target, fixed_bits, fixed is None, phase.train_steps)  # not after the last
+                if steering and not (clock.done if timed else epoch >= phase.epochs):
+                    self._follow_rate(fixed is None, phase.train_steps)  # not after the last
                 due = phase.eval_every and ((clock.elapsed >= next_eval or clock.done) if timed else
                                             (epoch % phase.eval_every == 0 or epoch == phase.epochs))
                 if due:
@@ -225,27 +218,36 @@ class Trainer:
             if bar is not None:
                 bar.close()
 
+    def _start_phase(self, phase: Phase, fixed: Fixed | None, mask: PruneMask | None, rate):
+        """Check what the phase needs; (its fixed embeddings on the device, its parameters, its optimiser)."""
+        if not phase.train_encoder and fixed is None:
+            raise ConfigError(f"phase {phase.name} trains the decoder alone and needs fixed embeddings")
+        if phase.quant != "none" and rate is None:
+            raise ConfigError(f"phase {phase.name} quantises and needs a rate controller")
+        self._rate = rate
+        params, opt = self._optimiser(phase, mask)
+        self.encoder.train(phase.train_encoder)
+        return self._to_device(fixed), params, opt
+
+    def clip_psnr(self) -> float:
+        """The model's PSNR over the clip as it is now: the last phase's own last evaluation when it
+        measured every frame (the same measurement, not repeated), else measured now."""
+        if self.psnr_now is not None and len(self.train_idx) == self.data.n:
+            return self.psnr_now
+        return self.evaluate(with_msssim=False)["psnr"]
+
     def estimated_bits(self, fixed_bits: float = 0.0) -> float:
         """The rate model's bits of the rounded symbols: decoder weights (last measured step) plus the
         embeddings (the epoch's batches cover every frame once), or ``fixed_bits`` for fixed ones."""
         w = float(self._wbits) if self._wbits is not None else 0.0
         return w + (float(self._ebits) if self._ebits is not None else fixed_bits)
 
-    def _follow_rate(self, target: float, fixed_bits: float, embeddings: bool, move_steps: bool = True) -> None:
-        """Rate control after each epoch (every 1/RATE_UPDATES at fixed steps): every step of the coded
-        groups moves by one factor, the high-rate rule (one bit per value per octave) over RATE_GAIN (at
-        2-3 bits per value a step moves the rate about half as much), at most half an octave; lam
-        follows by dual ascent (x2^(4 (estimate / target - 1)), within x0.5..x2). Without
-        ``move_steps`` (fixed steps: moving them re-rounds a network trained to its rounding) only lam."""
-        groups = [self.rdo.weights] + ([g for g in (self.rdo.emb, self.rdo.temb) if g is not None]
-                                       if embeddings else [])
-        n = sum(g.numel for g in groups)
-        est = self.estimated_bits(fixed_bits)
-        if move_steps:
-            octaves = max(-0.5, min(0.5, RATE_GAIN * (est - target) / max(n, 1)))
-            for g in groups:
-                g.scale_steps(octaves)
-        self.lam *= 2.0 ** max(-1.0, min(1.0, 4.0 * (est / max(target, 1.0) - 1.0)))  # x0.5..x2
+    def _follow_rate(self, embeddings: bool, move_steps: bool) -> None:
+        """Hand the rate controller the estimate and the groups it may move (the embeddings' only
+        while the encoder trains; no steps at all in a phase at fixed steps)."""
+        m = self.models
+        groups = [m.weights] + ([g for g in (m.emb, m.temb) if g is not None] if embeddings else [])
+        self._rate.follow(self.estimated_bits(self._rate.fixed_bits), groups, move_steps)
 
     def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
         """(the network parameters the phase clips, a fresh Adam over them and, in quantised phases,
@@ -253,10 +255,9 @@ class Trainer:
         params = (list(self.encoder.parameters()) if phase.train_encoder else []) + list(self.decoder.parameters())
         groups = [{"params": params, "base_lr": phase.lr}]
         if phase.quant != "none":
-            if self.rdo is None:
-                raise ConfigError(f"phase {phase.name} quantises and needs attach_quantizers() first")
-            self.lam = phase.lam
-            rdo = [p for n, p in self.rdo.named_parameters() if phase.train_steps or not n.endswith("log_step")]
+            if self.models is None:
+                raise ConfigError(f"phase {phase.name} quantises and needs attach() first")
+            rdo = [p for n, p in self.models.named_parameters() if phase.train_steps or not n.endswith("log_step")]
             groups.append({"params": rdo, "base_lr": phase.lr * RDO_PARAM_LR})
             self._qmasks = ({n: m.to(self.device, torch.float32) for n, m in mask.masks.items()}
                             if mask is not None else None)
@@ -273,7 +274,7 @@ class Trainer:
             ({} if phase.name == "fit" else {"phase": phase.name}) | ({} if last else {"frames": len(idx)})
         self.psnr_now = psnr if last else None
         if quant is not None:
-            rec["lambda"] = self.lam
+            rec["lambda"] = self._rate.lam
             rec["estimated_bits"] = round(self.estimated_bits(), 1)
         self.history.append(rec)
         if on_eval:

@@ -52,28 +52,44 @@ class Video:
         self.meta = replace(self.meta, n_frames=t, height=h, width=w)
 
 
-def parse_frame_range(spec: str | None) -> tuple[int, int | None]:
-    """``"START:END"`` (END exclusive, either side optional) or ``"N"`` (the first N frames)."""
+def parse_frame_range(spec) -> tuple[int, int | None]:
+    """[start, end) of ``"START:END"`` (END exclusive, either side optional), ``"N"`` (the first N
+    frames), ``range(START, END)``, ``slice(START, END)`` or a ``(START, END)`` pair (END may be None)."""
     if spec is None or spec == "":
         return 0, None
-    m = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", spec)
-    if m:
-        start = int(m.group(1)) if m.group(1) else 0
-        end = int(m.group(2)) if m.group(2) else None
-    elif re.fullmatch(r"\s*\d+\s*", spec):
-        start, end = 0, int(spec)
+    if isinstance(spec, (range, slice)):
+        if spec.step not in (None, 1):
+            raise ConfigError(f"a frame range has step 1, got {spec!r}")
+        start, end = spec.start or 0, spec.stop
+    elif isinstance(spec, tuple) and len(spec) == 2:
+        start, end = spec
+    elif isinstance(spec, str):
+        m = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", spec)
+        if m:
+            start = int(m.group(1)) if m.group(1) else 0
+            end = int(m.group(2)) if m.group(2) else None
+        elif re.fullmatch(r"\s*\d+\s*", spec):
+            start, end = 0, int(spec)
+        else:
+            raise ConfigError(f"frame range must look like START:END, got {spec!r}")
     else:
-        raise ConfigError(f"frame range must look like START:END, got {spec!r}")
+        raise ConfigError(f"frame range must be START:END, a range or a slice, got {spec!r}")
+    if not isinstance(start, int) or start < 0 or not (end is None or isinstance(end, int)):
+        raise ConfigError(f"frame range must hold frame numbers from 0, got {spec!r}")
     if end is not None and end <= start:
         raise ConfigError(f"empty frame range {spec!r}")
     return start, end
 
 
-def parse_size(spec: str | None) -> tuple[int, int] | None:
-    """``"HxW"`` -> (H, W)."""
+def parse_size(spec) -> tuple[int, int] | None:
+    """``"HxW"`` or an ``(H, W)`` pair -> (H, W)."""
     if spec is None or spec == "":
         return None
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", spec)
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and all(isinstance(v, int) for v in spec):
+        if min(spec) < 1:
+            raise ConfigError(f"a size is two positive integers (H, W), got {tuple(spec)}")
+        return int(spec[0]), int(spec[1])
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", spec) if isinstance(spec, str) else None
     if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
         raise ConfigError(f"size must look like HxW (for example 192x384), got {spec!r}")
     return int(m.group(1)), int(m.group(2))
@@ -114,8 +130,7 @@ def iter_segments(path: str | os.PathLike, segment_frames: int | None, frames: s
     (:func:`scene_change`, 0..1)."""
     path = os.fspath(path)
     start, end = parse_frame_range(frames)
-    size_hw = parse_size(size) if isinstance(size, str) or size is None else tuple(size)
-    crop_hw = parse_size(crop) if isinstance(crop, str) or crop is None else tuple(crop)
+    size_hw, crop_hw = parse_size(size), parse_size(crop)
     if fps is not None and not (math.isfinite(float(fps)) and float(fps) > 0):
         raise ConfigError(f"fps must be a positive number, got {fps}")
     if segment_frames is not None and segment_frames < 1:

@@ -27,8 +27,7 @@ def probe(path, frames: str | None = None, size=None, crop=None) -> tuple[int, i
             n = sum(1 for pkt in c.demux(st) if pkt.size)
     except av.error.FFmpegError:
         return None
-    hw = parse_size(size) if isinstance(size, str) else size
-    hw = hw or (parse_size(crop) if isinstance(crop, str) else crop) or (h, w)
+    hw = parse_size(size) or parse_size(crop) or (h, w)
     n = max(0, (n if end is None else min(n, end)) - start)
     return n, hw[0] * hw[1]
 

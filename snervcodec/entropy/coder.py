@@ -47,7 +47,6 @@ class SymbolModel:
 
     def frequencies(self) -> np.ndarray:
         """Frequencies over [lo, hi] summing to exactly 2^24, each >= 1 (int64)."""
-        k = self.alphabet
         if self.kind == "constant":
             return np.array([TOTAL], dtype=np.int64)
         if self.kind == "counts":
@@ -122,9 +121,9 @@ def _laplace_model(hist: np.ndarray, lo: int) -> SymbolModel:
     centre = lo + int(np.argmax(hist))
     best, best_bits = None, math.inf
     # coarse log-spaced search of the decay, then a local refinement
-    grid = sorted({int(round(65536 * (1 - 2.0 ** -e))) for e in np.linspace(0.25, 12, 48)} | {1, 32768})
-    grid = [g for g in grid if 1 <= g <= 65535]
-    for r in grid:
+    decays = sorted({int(round(65536 * (1 - 2.0 ** -e))) for e in np.linspace(0.25, 12, 48)} | {1, 32768})
+    decays = [g for g in decays if 1 <= g <= 65535]
+    for r in decays:
         m = SymbolModel("laplace", lo, lo + len(hist) - 1, centre=centre, decay=r)
         b = m.ideal_bits(hist)
         if b < best_bits:

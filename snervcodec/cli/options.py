@@ -8,7 +8,9 @@ import functools
 
 import click
 
-from .cli_values import _duration, _params, _positive_float, _strides
+from ..requests import PIPELINES
+
+from .types import DURATION, PARAM_COUNT, POSITIVE_FLOAT, STRIDES
 
 
 def video_options(f):
@@ -19,7 +21,7 @@ def video_options(f):
         click.option("--size", metavar="HxW", help="Resize every frame to HxW (e.g. 192x384). Default: keep the size."),
         click.option("--resize", type=click.Choice(["bicubic", "area"]), default="bicubic", show_default=True,
                      help="Resampling filter for --size."),
-        click.option("--fps", callback=_positive_float, metavar="RATE",
+        click.option("--fps", type=POSITIVE_FLOAT, metavar="RATE",
                      help="Frame rate to store (default: the source's; image sequences: 25)."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)
@@ -39,7 +41,7 @@ def overwrite_options(f):
 
 def model_options(f):
     """Which network and how big."""
-    from .models import MODELS
+    from ..models import MODELS
 
     opts = [
         click.option("--model", type=click.Choice(list(MODELS)), default="snerv-b", show_default=True,
@@ -48,9 +50,9 @@ def model_options(f):
         click.option("--c1", type=click.IntRange(1, 4096), help="Width of the first up-sampling block (sets the model size)."),
         click.option("--n-rb", type=click.IntRange(0, 64), help="Residual blocks per MFU fusion block (paper: 2-10). Default: the paper's "
                           "table for the model size (2 with --c1); 0 for rdo encodes sized by --bpp or --params."),
-        click.option("--params", callback=_params, metavar="N",
+        click.option("--params", type=PARAM_COUNT, metavar="N",
                      help="Size the decoder to about N parameters (e.g. 580k, 3M) instead of giving --c1."),
-        click.option("--strides", callback=_strides, metavar="S,S,S,S,S",
+        click.option("--strides", type=STRIDES, metavar="S,S,S,S,S",
                      help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
         click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
                      help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
@@ -62,20 +64,20 @@ def model_options(f):
 
 def train_options(f):
     """How long and where to train."""
-    from .training import PRESETS
-    from .training.config import COMPILE_MODES
+    from ..training import PRESETS
+    from ..training.config import COMPILE_MODES
 
     opts = [
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
                      help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
         click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
-        click.option("--lr", callback=_positive_float, metavar="LR", help="Peak learning rate (default: 4e-3 for the rdo pipeline, less "
+        click.option("--lr", type=POSITIVE_FLOAT, metavar="LR", help="Peak learning rate (default: 4e-3 for the rdo pipeline, less "
                                                 "for decoders above 400K parameters; the paper's 1e-3 for "
                                                 "--pipeline paper and for fit)."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; docs/usage.md \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),
-        click.option("--time-limit", callback=_duration, metavar="DURATION",
+        click.option("--time-limit", type=DURATION, metavar="DURATION",
                      help="A wall-clock budget instead of a number of epochs (e.g. 10m, 90s, 1h30m): the "
                           "learning-rate schedule is laid out over the time and every phase gets its share. "
                           "For encode it bounds the whole command (reading, coding and the measuring decode "
@@ -99,7 +101,7 @@ def train_options(f):
 def compression_options(f):
     """Pruning, quantisation and stream layout."""
     opts = [
-        click.option("--pipeline", type=click.Choice(["rdo", "paper"]), default="rdo", show_default=True,
+        click.option("--pipeline", type=click.Choice(list(PIPELINES)), default="rdo", show_default=True,
                      help="rdo: train with the quantiser and the rate in the loop (learned steps and entropy "
                           "models, format 1.2; docs/usage.md \"Pipelines\"). paper: the "
                           "paper's train-then-prune-and-quantise pipeline exactly (format 1.0/1.1)."),

@@ -1,4 +1,4 @@
-"""The step-size grid of format 1.2's quantiser (bitstream/SPEC.md, "Step codes").
+"""Step codes: how format 1.2 writes a quantisation step (bitstream/SPEC.md, section 4.0, "Step codes").
 
 A quantisation step is sent as a 12-bit code ``k``: ``step(k) = (64 + (k & 63)) * 2^((k >> 6) - 44)``,
 a 6-bit-mantissa float that is exact in float32 (no libm on either side, so the encoder and every
@@ -46,7 +46,7 @@ def offset(bits: int) -> int:
     return 1 << (bits - 1)
 
 
-def dequantize_grid(symbols: np.ndarray, k: np.ndarray, bits: int, axis: int = 0) -> np.ndarray:
+def dequantize_steps(symbols: np.ndarray, k: np.ndarray, bits: int, axis: int = 0) -> np.ndarray:
     """float32 values of ``symbols`` with one step code per slice along ``axis`` (or one in all)."""
     steps = step_from_code(np.atleast_1d(k))
     shape = [1] * symbols.ndim

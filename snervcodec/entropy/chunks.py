@@ -1,6 +1,8 @@
-"""Per-frame embeddings <-> coded chunks: 6-bit quantisation (paper Sec. 4.2), one integer entropy
-model for the clip, and chunks of ``chunk_frames`` frames that decode independently (random access).
-SNeRV's per-frame LL ranges travel in the same chunks, ahead of their frame's embedding."""
+"""Per-frame embeddings <-> coded chunks (the EMBD / TEMB sections' symbols): one integer entropy
+model for the clip (fitted, the paper pipeline's 6-bit affine quantisation, Sec. 4.2; or the learned
+law of :class:`~.embedding_model.EmbeddingEntropyModel`), and chunks of ``chunk_frames`` frames that
+decode independently (random access). SNeRV's per-frame LL ranges travel in the same chunks, ahead
+of their frame's embedding; format 1.4 codes a chunk's later frames as differences."""
 
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ import numpy as np
 import torch
 
 from ..bitstream.header import StreamHeader
-from ..bitstream.payload import GRID_PARAM_BYTES, QUANT_PARAM_BYTES, CodedEmbeddings, EmbeddingIndex
+from ..bitstream.payload import STEP_CODE_PARAM_BYTES, QUANT_PARAM_BYTES, CodedEmbeddings, EmbeddingIndex
 from ..bitstream.stream import ParsedStream
-from ..compress.grid import offset, step_from_code
 from ..compress.quant import LLRange, QTensor, dequantize, empirical_bits, ll_range_grid, quantize_best
-from ..entropy import ChunkDecoder, ChunkEncoder, SymbolModel, fit_model
+from ..compress.stepcodes import offset
 from ..errors import FormatError
-from .gridcoding import geometric_bits_np, laplace_table, model_bits, quantize_group, step_codes
+from .coder import ChunkDecoder, ChunkEncoder, SymbolModel, fit_model
+from .laws import geometric_bits_np, laplace_table, model_bits
 
 
 @dataclass
@@ -27,17 +29,6 @@ class QuantEmbeddings:
     step_codes: np.ndarray | None = None  # format 1.2: per-channel step codes (the grid quantiser)
     rate_a: float = 0.0  # format 1.2: the learned geometric decay -ln r of the symbols
     rate_a_delta: float = 0.0  # format 1.4: the learned decay of a predicted frame's differences (0: none)
-
-
-def quantize_embeddings_grid(emb: torch.Tensor, g, ll_range: LLRange | None) -> QuantEmbeddings:
-    """Format 1.2: the learned per-channel steps of ``g`` (a :class:`~..compress.qat.GroupQuantizer`
-    over axis 1 of (T, C, h, w)), snapped to the grid."""
-    k = step_codes(g)
-    sym = quantize_group(emb.float().cpu(), g, k).transpose(1, 0, 2, 3).copy()  # (C, T, h, w)
-    qt = QTensor(sym, step_from_code(k), np.full(len(k), offset(g.bits), np.int32), g.bits, True, sym.shape)
-    values = dequantize(qt).transpose(0, 1).contiguous()
-    a_delta = float(g.log_a_delta.detach().exp()) if getattr(g, "predicts", False) else 0.0
-    return QuantEmbeddings(qt, values, ll_range, k, float(g.log_a.detach().exp()), a_delta)
 
 
 def quantize_embeddings(emb: torch.Tensor, bits: int, ll_range: LLRange | None) -> QuantEmbeddings:
@@ -109,7 +100,7 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int, allow_delta: bool = 
              "coded_bits": int(32 * sum(len(c) for c in chunks)), "entropy_bits": emp,
              "side_bits": int(model.side_bits() + (ll_model.side_bits() if ll_model else 0)
                               + (delta_model.side_bits() if delta_model is not None else 0)
-                              + 8 * (QUANT_PARAM_BYTES if qe.step_codes is None else GRID_PARAM_BYTES)
+                              + 8 * (QUANT_PARAM_BYTES if qe.step_codes is None else STEP_CODE_PARAM_BYTES)
                               * len(qe.qt.scale)),
              "prediction": "none" if delta_model is None else
              "previous frame (learned law)" if delta_model.kind == "laplace" else "previous frame (fitted law)"}

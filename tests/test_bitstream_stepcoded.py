@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from snervcodec.bitstream.payload_grid import read_grid_weights, write_grid_weights
+from snervcodec.bitstream.stepcoded import read_stepcoded_weights, write_stepcoded_weights
 from snervcodec.codec import decode, parse_stream
 from snervcodec.errors import FormatError
 from streamtools import fix_crcs
@@ -23,8 +23,8 @@ def test_round_trip_of_the_payload(tiny_rdo_stream):
     ps = parse_stream(tiny_rdo_stream)
     s, e = _section(tiny_rdo_stream, b"DECG")
     payload = tiny_rdo_stream[s + 8:e - 4]
-    assert write_grid_weights(ps.weights) == payload
-    again = read_grid_weights(payload, list(ps.shapes.values()))
+    assert write_stepcoded_weights(ps.weights) == payload
+    again = read_stepcoded_weights(payload, list(ps.shapes.values()))
     assert np.array_equal(again.words, ps.weights.words) and again.tensors == ps.weights.tensors
     assert ps.embeddings.coded.step_codes is not None
 

@@ -1,110 +1,18 @@
-"""The ``snerv`` command line: a thin layer over :mod:`snervcodec`'s functions.
-
-Every failure a user can cause prints one line (``snerv: error: ...``) and exits with status 1:
-bad options (click's usage errors too), unreadable inputs, bad streams, unwritable outputs, a full
-disk. Ctrl-C exits with 130, SIGTERM with 143 and SIGHUP with 129, and all three leave no partial
-output: every writer is atomic, and the signals unwind like Ctrl-C.
-"""
+"""The ``snerv`` commands: each builds its request from the options and calls the Python API
+(:mod:`snervcodec.api`, :mod:`snervcodec.codec`), then prints a summary."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 import sys
-import warnings
 
 import click
 
-from .cli_options import (compression_options, limit_options, model_options, overwrite_options, train_options,
-                          video_options)
-from .cli_values import _floats, _words
-from .errors import SnervError
-
-
-class _Signalled(KeyboardInterrupt):
-    """SIGTERM / SIGHUP, raised where the program is, so it unwinds (and cleans up) like Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_signal(signum, frame):
-    raise _Signalled(signum)
-
-
-@contextlib.contextmanager
-def _signals_unwind():
-    """SIGTERM and SIGHUP raise :class:`_Signalled` for the duration (main thread only)."""
-    sigs = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
-    old = {}
-    try:
-        for s in sigs:
-            old[s] = signal.signal(s, _raise_signal)
-    except ValueError:  # not the main thread: leave signals alone
-        pass
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
-def _error(message: str) -> int:
-    click.echo(f"snerv: error: {' '.join(str(message).split())}", err=True)
-    return 1
-
-
-def _interrupted(e: BaseException) -> int:
-    sig = next((x.signum for x in (e, e.__cause__, e.__context__) if isinstance(x, _Signalled)), None)
-    what = signal.Signals(sig).name if sig else "interrupted"
-    click.echo(f"snerv: {what}; no partial output was left", err=True)
-    return 128 + sig if sig else 130
-
-
-class _Group(click.Group):
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        """Run a command; turn every failure a user can cause into one line and exit status 1."""
-        with _signals_unwind():
-            try:
-                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-                code = rv if isinstance(rv, int) else 0
-            except click.exceptions.Exit as e:
-                code = e.exit_code
-            except click.UsageError as e:
-                hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
-                code = _error(e.format_message() + hint)
-            except click.ClickException as e:
-                code = _error(e.format_message())
-            except SnervError as e:
-                code = _error(str(e))
-            except OSError as e:  # a full disk, a read-only folder, a vanished file
-                where = f"{e.filename}: " if e.filename else ""
-                code = _error(f"{where}{e.strerror or e}")
-            except (KeyboardInterrupt, click.Abort) as e:
-                code = _interrupted(e)
-        if not standalone_mode:
-            return code
-        sys.exit(code)
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"snerv: warning: {message}", err=True)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="snervcodec", prog_name="snerv")
-def cli():
-    """snerv: a neural video codec built on SNeRV (ECCV 2024).
-
-    \b
-      snerv encode input.mp4 -o out.snv --bpp 0.03   overfit, prune, quantise, entropy-code
-      snerv decode out.snv -o recon.mp4               rebuild the network and write frames
-      snerv info out.snv                              what is inside a stream
-      snerv fit input.mp4                             overfit only and report quality
-    """
-    warnings.showwarning = _one_line_warning
+from .app import cli
+from .options import (compression_options, limit_options, model_options, overwrite_options, train_options,
+                      video_options)
+from ..requests import PIPELINES
+from .types import FloatList, WordList
 
 
 @cli.command()
@@ -117,21 +25,19 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
         batch_size, time_limit, device, precision, compile_mode, seed, quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
-    from .api import fit as fit_api
-    from .models import decoder_params
+    from ..api import fit_request
+    from ..models import model_summary
+    from ..requests import ModelRequest, TrainRequest, VideoRequest
 
-    res = fit_api(input, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides, t_scale=t_scale,
-                  frames=frames, size=size, fps=fps,
-                  crop=crop, preset=preset, epochs=epochs, device=device, precision=precision, seed=seed,
-                  progress=not quiet, lr=lr, batch_size=batch_size, time_limit=time_limit,
-                  compile=compile_mode)
-    summary = {
-        "model": res.cfg.name, "c1": res.cfg.c1, "n_rb": res.cfg.n_rb, "strides": list(res.cfg.strides),
-        "embedding": [res.cfg.emb_channels, *res.cfg.emb_hw], "frames": int(res.embeddings.shape[0]),
-        **({"temporal_embeddings": [2, res.cfg.t_channels, *res.cfg.temb_hw]} if res.cfg.temporal else {}),
-        "decoder_params": decoder_params(res.cfg), "psnr": round(res.psnr, 4), "ms_ssim": round(res.ms_ssim, 6),
-        "train_seconds": round(res.train_seconds, 2), "precision": res.precision,
-    }
+    res = fit_request(VideoRequest.of(input, frames, crop, size, resize, fps),
+                      ModelRequest(model, c1, n_rb, params, strides, t_scale),
+                      TrainRequest(preset, epochs, device, precision, seed,
+                                   {"lr": lr, "batch_size": batch_size, "time_limit": time_limit,
+                                    "compile": compile_mode}), progress=not quiet)
+    m = model_summary(res.cfg)
+    summary = {"model": m.pop("name"), **m, "frames": int(res.embeddings.shape[0]), "psnr": round(res.psnr, 4),
+               "ms_ssim": round(res.ms_ssim, 6), "train_seconds": round(res.train_seconds, 2),
+               "precision": res.precision}
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -170,18 +76,18 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
     model size (--c1 / --params); the default is c1=64, N_RB=2. Ends with a summary line measured by
     decoding the written bytes.
     """
-    from .codec import CompressionConfig
-    from .codec import encode as encode_api
+    from ..codec import encode_request
+    from ..requests import (CompressionConfig, EncodeRequest, Feedback, ModelRequest, OutputRequest, TrainRequest,
+                            VideoRequest)
 
-    cc = CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
-                           chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0)
-    res = encode_api(input, output, bpp=bpp, model=model, c1=c1, n_rb=n_rb, params=params, strides=strides,
-                     t_scale=t_scale,
-                     frames=frames, size=size, crop=crop, resize=resize, fps=fps, preset=preset, epochs=epochs,
-                     device=device, precision=precision, seed=seed, compression=cc, progress=not quiet, lr=lr,
-                     batch_size=batch_size, time_limit=time_limit, compile=compile_mode, overwrite=bool(overwrite),
-                     segment_frames=segment_frames, resume=not no_resume, scene_cuts=scene_cuts,
-                     log=None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True)))
+    req = EncodeRequest(
+        VideoRequest.of(input, frames, crop, size, resize, fps), ModelRequest(model, c1, n_rb, params, strides, t_scale),
+        TrainRequest(preset, epochs, device, precision, seed,
+                     {"lr": lr, "batch_size": batch_size, "time_limit": time_limit, "compile": compile_mode}),
+        CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
+                          chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0),
+        OutputRequest(output, bool(overwrite), segment_frames, not no_resume, scene_cuts), bpp)
+    res = encode_request(req, Feedback(not quiet, None, None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True))))
     if res.rank:  # torchrun: rank 0 reports
         return
     to_stderr = output == "-"  # the stream went to stdout: the summary must not follow it there
@@ -217,8 +123,8 @@ def decode(stream, output, overwrite, frames, device, precision, batch_size, los
            max_pixels, max_frames, no_limits, quiet):
     """Decode a .snv stream into video frames, at the original size, frame count and frame rate.
     Frames are written as they are synthesised: memory does not grow with the video's length."""
-    from .codec import decode as decode_api
-    from .codec.limits import DecodeLimits
+    from ..codec import decode as decode_api
+    from ..codec.limits import DecodeLimits
 
     res = decode_api(stream, output, frames=frames, device=device, precision=precision, batch_size=batch_size,
                      lossless=lossless, progress=not quiet, limits=DecodeLimits.from_options(max_pixels, max_frames, no_limits),
@@ -233,7 +139,7 @@ def decode(stream, output, overwrite, frames, device, precision, batch_size, los
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 def info(stream, as_json):
     """Show what is inside a .snv stream: version, model, video, and the bit budget by section."""
-    from .codec import info as info_api
+    from ..codec import info as info_api
 
     d = info_api(stream)
     if as_json:
@@ -271,15 +177,14 @@ def info(stream, as_json):
               help="bunny, carphone (the bundled clips) or a video path; repeatable. Default: bunny and carphone.")
 @click.option("--frames", metavar="START:END", help="Frames of user clips (PATH) to use.")
 @click.option("--size", metavar="HxW", help="Resize user clips (PATH) to HxW.")
-@click.option("--snerv-bpp", callback=_floats, metavar="B,B,...", help="SNeRV-B operating points (target bpp).")
-@click.option("--hnerv-bpp", callback=lambda c, p, v: [] if v == "none" else None if v is None else _floats(c, p, v),
-              metavar="B,B,...|none", help="HNeRV baseline points at the same targets (the paper's comparison); "
+@click.option("--snerv-bpp", type=FloatList(), metavar="B,B,...", help="SNeRV-B operating points (target bpp).")
+@click.option("--hnerv-bpp", type=FloatList(allow_none=True), metavar="B,B,...|none", help="HNeRV baseline points at the same targets (the paper's comparison); "
                                           "none: no HNeRV.")
-@click.option("--pipelines", callback=_words, default="rdo", show_default=True,
+@click.option("--pipelines", type=WordList(PIPELINES), default="rdo", show_default=True,
               help="SNeRV-B encode pipelines to run on the same clips (rdo, paper); with both, the report adds "
                    "the BD-rate of rdo against paper.")
-@click.option("--anchors", callback=_words, default="x264,x265", show_default=True, help="Anchor codecs.")
-@click.option("--profiles", callback=_words, default="literature,strong", show_default=True,
+@click.option("--anchors", type=WordList(("x264", "x265")), default="x264,x265", show_default=True, help="Anchor codecs.")
+@click.option("--profiles", type=WordList(("literature", "strong")), default="literature,strong", show_default=True,
               help="literature: preset medium, CRF sweep; strong: veryslow, tune psnr, QP sweep, one GOP.")
 @click.option("--epochs", type=click.IntRange(1), help="SNeRV training epochs per point (default 20; --full: 300).")
 @click.option("--refine", type=click.IntRange(0), default=6, show_default=True,
@@ -298,10 +203,8 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
     over CRF/QP 22-51, refined inside SNeRV's quality range. Interrupt it at will: finished points
     are cached and a re-run resumes.
     """
-    import os
-
-    from .bench.report import write_reports
-    from .bench.runner import BenchConfig, ClipSpec, builtin_clip, run
+    from ..bench.report import write_reports
+    from ..bench.runner import BenchConfig, ClipSpec, builtin_clip, run
 
     specs = []
     for c in clips or ("bunny", "carphone"):
@@ -311,10 +214,8 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
             from pathlib import Path
 
             specs.append(ClipSpec(Path(c).stem, c, frames=frames, size=size))
-    bad = [p for p in pipelines if p not in ("rdo", "paper")] if pipelines else ["(none)"]
-    if bad:
-        raise click.BadParameter(f"unknown pipeline {bad[0]!r} (rdo, paper)", param_hint="--pipelines")
-    cfg = BenchConfig(clips=specs, device=device, out=out, refine=refine, pipelines=list(pipelines))
+    cfg = BenchConfig(clips=specs, device=device, out=out, refine=refine, pipelines=list(pipelines),
+                      command="snerv bench " + " ".join(sys.argv[2:]))
     if full:
         cfg.snerv_bpp, cfg.hnerv_bpp, cfg.epochs = [0.02, 0.05, 0.1, 0.2], [0.02, 0.05, 0.1, 0.2], 300
     if snerv_bpp:
@@ -324,19 +225,6 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
     if epochs:
         cfg.epochs = epochs
     cfg.anchors, cfg.profiles = anchors, profiles
-    os.environ.setdefault("SNERV_BENCH_COMMAND", "snerv bench " + " ".join(sys.argv[2:]))
     results = run(cfg, log=lambda m: click.echo(m, err=True))
     for p in write_reports(results, out):
         click.echo(str(p))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The ``snerv`` entry point (Ctrl-C while Python starts is one line too)."""
-    try:
-        cli.main(args=argv, prog_name="snerv")
-    except KeyboardInterrupt as e:
-        sys.exit(_interrupted(e))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1:])

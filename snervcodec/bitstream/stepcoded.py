@@ -1,4 +1,4 @@
-"""Format 1.2's ``DECG`` payload: every decoder tensor on the step-code grid, all of them in one
+"""Format 1.2's ``DECG`` payload: every decoder tensor with per-channel step codes, all of them in one
 range-coded word stream (bitstream/SPEC.md, section 4.1b).
 
 Per tensor the stream holds its bit depth, the model of its per-channel step codes and the model
@@ -12,22 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compress.grid import K_BITS
-from ..entropy import SymbolModel
+from ..compress.stepcodes import K_BITS
+from ..entropy.coder import SymbolModel
 from .bytesio import Reader, Writer
 from .payload import read_bits, read_model, read_tensor_count, read_words, write_model, write_words
 
 
 @dataclass
-class GridTensor:
+class StepCodedTensor:
     bits: int
     step_model: SymbolModel  # over the 12-bit step codes of the tensor's channels (one for a vector)
     model: SymbolModel  # over the signed symbols, offset by 2^(bits-1)
 
 
 @dataclass
-class GridWeights:
-    tensors: list[GridTensor]
+class StepCodedWeights:
+    tensors: list[StepCodedTensor]
     words: np.ndarray  # uint32: for each tensor, its step codes then its symbols
 
 
@@ -36,7 +36,7 @@ def channels_of(shape: tuple[int, ...]) -> int:
     return shape[0] if len(shape) > 1 else 1
 
 
-def write_grid_weights(gw: GridWeights) -> bytes:
+def write_stepcoded_weights(gw: StepCodedWeights) -> bytes:
     w = Writer()
     w.u16(len(gw.tensors))
     for t in gw.tensors:
@@ -47,13 +47,13 @@ def write_grid_weights(gw: GridWeights) -> bytes:
     return w.getvalue()
 
 
-def read_grid_weights(payload: bytes, shapes: list[tuple[int, ...]]) -> GridWeights:
+def read_stepcoded_weights(payload: bytes, shapes: list[tuple[int, ...]]) -> StepCodedWeights:
     r = Reader(payload, "DECG section")
     read_tensor_count(r, shapes, "DECG")
     tensors = []
     for _ in shapes:
         bits = read_bits(r)
-        tensors.append(GridTensor(bits, read_model(r, K_BITS), read_model(r, bits)))
+        tensors.append(StepCodedTensor(bits, read_model(r, K_BITS), read_model(r, bits)))
     words = read_words(r)
     r.expect_end()
-    return GridWeights(tensors, words)
+    return StepCodedWeights(tensors, words)

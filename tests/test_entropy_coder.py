@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from snervcodec.entropy import PRECISION, SymbolModel, decode_symbols, encode_symbols, fit_model
+from snervcodec.entropy.coder import PRECISION, SymbolModel, decode_symbols, encode_symbols, fit_model
 from snervcodec.compress.quant import empirical_bits
 
 
@@ -64,7 +64,7 @@ def test_linear_time_tables_equal_constrictions_perfect_quantisation(rng):
     stream ever written decodes the same: compared by coding every symbol of the alphabet."""
     import constriction
 
-    from snervcodec.entropy import TOTAL, _categorical, _normalise
+    from snervcodec.entropy.coder import TOTAL, _categorical, _normalise
 
     cases = [SymbolModel("laplace", 0, 1, centre=0, decay=1), SymbolModel("laplace", 0, 255, centre=128, decay=65535)]
     for _ in range(60):
@@ -85,7 +85,7 @@ def test_largest_alphabet_builds_in_linear_time():
     """A 65,536-symbol model (the format's largest) is cheap to build: no decoder stalls on a table."""
     import time
 
-    from snervcodec.entropy import _categorical
+    from snervcodec.entropy.coder import _categorical
 
     t0 = time.perf_counter()
     for decay in (65535, 65534, 40000):

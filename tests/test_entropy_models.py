@@ -1,5 +1,6 @@
-"""The training face of format 1.2's coder: the step grid, the differentiable quantiser and the
-rate model (compress/grid.py, compress/qat.py, compress/flat.py), checked against the coding face."""
+"""The entropy models' two faces: step codes, the differentiable quantiser and the learned rate laws
+(compress/stepcodes.py, compress/qat.py, compress/flat.py, entropy/), the training estimate
+checked against the coding face."""
 
 import math
 
@@ -8,12 +9,15 @@ import pytest
 import torch
 import torch.nn as nn
 
-from snervcodec.codec.gridcoding import code_weights_grid, decode_weights_grid, geometric_bits_np, laplace_table
-from snervcodec.compress.grid import K_MAX, code_for_step, dequantize_grid, offset, step_from_code
 from snervcodec.compress import flat
-from snervcodec.compress.qat import EmbeddingQuantizer, GroupQuantizer, WeightQuantizers, fake_quant, geometric_bits
+from snervcodec.compress.qat import fake_quant
+from snervcodec.compress.stepcodes import K_MAX, code_for_step, dequantize_steps, offset, step_from_code
 from snervcodec.device import to_channels_last
 from snervcodec.entropy import encode_symbols
+from snervcodec.entropy.embedding_model import EmbeddingEntropyModel
+from snervcodec.entropy.groups import GroupEntropyModel
+from snervcodec.entropy.laws import geometric_bits, geometric_bits_np, laplace_table
+from snervcodec.entropy.weights import WeightEntropyModel, decompress_weights
 
 
 def test_step_grid_is_exact_monotone_and_fine():
@@ -31,7 +35,7 @@ def test_step_grid_is_exact_monotone_and_fine():
 
 def test_grid_dequantisation_keeps_zero_exact():
     sym = np.array([[offset(8), offset(8) + 3], [offset(8) - 128, offset(8)]])
-    w = dequantize_grid(sym, np.array([1000, 2000]), 8, 0)
+    w = dequantize_steps(sym, np.array([1000, 2000]), 8, 0)
     assert w[0, 0] == 0.0 and w[1, 1] == 0.0 and w[1, 0] == -128 * step_from_code(2000)
     assert w[0, 1] == np.float32(3) * step_from_code(1000)
 
@@ -95,12 +99,12 @@ def _net():
 
 def test_weight_quantizers_code_to_what_training_sees():
     net = _net()
-    wq = WeightQuantizers(net, 8, target_bits=3.0)
+    wq = WeightEntropyModel(net, 8, target_bits=3.0)
     assert wq.names == list(net.state_dict())
     qparams, bits = wq(net, "ste")
-    coded = code_weights_grid(net, wq)
+    coded = wq.compress(net)
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    state = decode_weights_grid(coded.weights, shapes)
+    state = decompress_weights(coded.payload, shapes)
     for name in wq.names:  # the decoder sees the training's quantised weights (up to the 0.8% grid snap)
         assert torch.allclose(state[name], qparams[name].detach(), rtol=0.01, atol=1e-7)
         assert torch.equal(state[name], coded.state[name])
@@ -116,7 +120,7 @@ def test_flat_network_quantiser_equals_one_group_at_a_time(channels_last):
     if channels_last:
         to_channels_last(net)
         assert not net[0].weight.is_contiguous()
-    wq = WeightQuantizers(net, 8, target_bits=3.0)
+    wq = WeightEntropyModel(net, 8, target_bits=3.0)
     with torch.no_grad():
         for g in wq.groups:
             g.log_step.add_(torch.rand_like(g.log_step) * 0.3)
@@ -151,22 +155,22 @@ def test_flat_network_quantiser_equals_one_group_at_a_time(channels_last):
 
 def test_step_shift_moves_every_code_by_the_shift():
     net = _net()
-    wq = WeightQuantizers(net, 8)
-    from snervcodec.codec.gridcoding import step_codes
+    wq = WeightEntropyModel(net, 8)
+    from snervcodec.entropy.groups import step_codes
 
     before = [step_codes(g) for g in wq.groups]
     wq.shift_codes(5)
     after = [step_codes(g) for g in wq.groups]
     assert all(np.array_equal(b + 5, a) for b, a in zip(before, after))
-    smaller = code_weights_grid(net, wq, shift=40).stats["coded_bits"]
-    assert smaller < code_weights_grid(net, wq).stats["coded_bits"]
+    smaller = wq.compress(net, shift=40).stats["coded_bits"]
+    assert smaller < wq.compress(net).stats["coded_bits"]
 
 
 def test_initial_steps_cover_the_tensor_or_meet_the_target():
     x = torch.randn(16, 32)
-    fine = GroupQuantizer(x, 8, 0)
+    fine = GroupEntropyModel(x, 8, 0)
     assert torch.allclose(fine.log_step.exp() * 127, x.abs().amax(1))  # the finest step that clips nothing
-    coarse = GroupQuantizer(x, 8, 0, target_bits=2.0)
+    coarse = GroupEntropyModel(x, 8, 0, target_bits=2.0)
     assert torch.all(coarse.log_step > fine.log_step)
     q = coarse.symbols(x)
     assert q.abs().max() <= 128 and float((q == 0).float().mean()) > 0.2
@@ -180,7 +184,7 @@ def _random_walk(t=64, c=16, h=4, w=8, seed=0):
     return torch.cat([start, start + steps.cumsum(0)])
 
 
-def _clip_rate(q: EmbeddingQuantizer, x: torch.Tensor) -> torch.Tensor:
+def _clip_rate(q: EmbeddingEntropyModel, x: torch.Tensor) -> torch.Tensor:
     """The whole clip's rate under 1.4's prediction, every frame differentiable (the reference)."""
     _, y = fake_quant(x, q.steps(x.dim()), q.bits, "ste")
     head = torch.arange(len(x)) % q.chunk_frames == 0
@@ -192,7 +196,7 @@ def test_predicted_embedding_rate_is_the_chained_rate_and_its_gradient():
     """A batch's frame is priced as a chunk head or as its difference from the previous frame, and its
     gradient is the whole clip's (its own difference and the next frame's)."""
     x = _random_walk(t=12, c=4, h=2, w=3)
-    q = EmbeddingQuantizer(x, 6, target_bits=2.0, chunk_frames=4)
+    q = EmbeddingEntropyModel(x, 6, target_bits=2.0, chunk_frames=4)
     assert q.predicts and float(q.log_a_delta.detach()) > float(q.log_a.detach())  # differences are smaller than values
     full = x.clone().requires_grad_(True)
     ref = _clip_rate(q, full)
@@ -210,7 +214,7 @@ def test_predicted_embedding_rate_is_the_chained_rate_and_its_gradient():
 
 def test_predicted_embeddings_code_to_the_estimated_bits():
     """The stream's delta table is the learned law: the estimated bits are the coded bits (2%)."""
-    from snervcodec.codec.embeddings import code_embeddings, quantize_embeddings_grid
+    from snervcodec.entropy.chunks import code_embeddings
 
     rng = np.random.default_rng(0)
     step = float(step_from_code(code_for_step(0.1)))  # a grid step, so the symbols are exactly these
@@ -218,12 +222,12 @@ def test_predicted_embeddings_code_to_the_estimated_bits():
     change = rng.geometric(0.6, (63, 16, 4, 8)) - rng.geometric(0.6, (63, 16, 4, 8))
     q = np.concatenate([rng.integers(-8, 8, (1, 16, 4, 8)), change]).cumsum(0).clip(-32, 31)
     x = torch.from_numpy(q * step).float()
-    g = EmbeddingQuantizer(x, 6, chunk_frames=8)
+    g = EmbeddingEntropyModel(x, 6, chunk_frames=8)
     with torch.no_grad():
         g.log_step.fill_(math.log(step))
     g.fit_laws(x)  # the laws of the rounded symbols, as the rdo coder refits them
     est = sum(float(g(x[t:t + 1], "ste", torch.tensor([t]))[1]) for t in range(len(x)))
-    qe = quantize_embeddings_grid(x, g, None)
+    qe = g.quantize(x, None)
     _, stats = code_embeddings(qe, 8, allow_delta=True)
     assert stats["prediction"] == "previous frame (learned law)"
     assert stats["estimated_bits"] == pytest.approx(est, rel=1e-4)
@@ -233,27 +237,26 @@ def test_predicted_embeddings_code_to_the_estimated_bits():
 
 def test_without_chunks_embeddings_are_priced_alone():
     x = _random_walk(t=6, c=2, h=2, w=2)
-    q = EmbeddingQuantizer(x, 6, chunk_frames=1)
-    plain = GroupQuantizer(x, 6, 1)
+    q = EmbeddingEntropyModel(x, 6, chunk_frames=1)
+    plain = GroupEntropyModel(x, 6, 1)
     assert not q.predicts
     assert float(q(x, "ste", torch.arange(6))[1]) == pytest.approx(float(plain(x, "ste")[1]))
 
 
 def test_trimming_lands_a_budget_by_moving_the_cheapest_symbols():
-    """The rdo coder's last landing (codec/rdo.trim_to_budget) keeps the trained steps and moves the
-    symbols nearest their rounding boundary one level toward zero, fewest first."""
-    from snervcodec.codec.gridcoding import trim_costs
-    from snervcodec.codec.rdo import trim_to_budget
+    """The rdo coder's last landing (codec/ratecontrol.trim_to_budget) keeps the trained steps and moves
+    the symbols nearest their rounding boundary one level toward zero, fewest first."""
+    from snervcodec.codec.ratecontrol import trim_to_budget
 
     net = _net()
-    wq = WeightQuantizers(net, 8, target_bits=3.0)
-    full = code_weights_grid(net, wq)
-    costs = trim_costs(net, wq)
+    wq = WeightEntropyModel(net, 8, target_bits=3.0)
+    full = wq.compress(net)
+    costs = wq.trim_costs(net)
     assert np.all(np.diff(costs) >= 0) and len(costs) > 100
-    budget = 0.95 * 4 * len(full.weights.words)
-    n, coded = trim_to_budget(net, wq, budget, lambda c: 4 * len(c.weights.words))
-    assert 4 * len(coded.weights.words) <= budget and 0 < n < len(costs) // 2
-    assert 4 * len(code_weights_grid(net, wq, 0, float(costs[n - 2])).weights.words) > budget  # fewest
+    budget = 0.95 * 4 * len(full.payload.words)
+    n, coded = trim_to_budget(net, wq, budget, lambda c: 4 * len(c.payload.words))
+    assert 4 * len(coded.payload.words) <= budget and 0 < n < len(costs) // 2
+    assert 4 * len(wq.compress(net, 0, float(costs[n - 2])).payload.words) > budget  # fewest
     moved = 0
     for name, before in full.state.items():
         after = coded.state[name]

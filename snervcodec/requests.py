@@ -1,0 +1,189 @@
+"""What a user asks for, built once at the edge (the command line or the Python API) and passed
+down whole: which part of which video to read, which network, how to train, how to compress, and
+where to write. Each request checks its own values; the encoder reads them and never re-parses.
+
+The Python API takes typed values (``size=(192, 384)``, ``frames=range(0, 32)`` or a slice) and
+keeps accepting the command line's strings (``"192x384"``, ``"0:32"``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+from .errors import ConfigError
+from .video.io import parse_frame_range, parse_size
+
+PIPELINES = ("rdo", "paper")  # the encode pipelines (codec.pipelines registers how each runs)
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """Which frames of which video, and how to prepare them (centre crop, then resize)."""
+
+    source: Any  # a path, "-" (y4m on stdin), a (T, H, W, 3) uint8 array or a Video
+    frames: tuple[int, int | None] = (0, None)  # [start, end); end None: to the last frame
+    crop: tuple[int, int] | None = None  # (H, W), centre
+    size: tuple[int, int] | None = None  # (H, W) after cropping
+    resize: str = "bicubic"
+    fps: float | None = None  # the rate to store (default: the source's)
+
+    @classmethod
+    def of(cls, source, frames=None, crop=None, size=None, resize: str = "bicubic",
+           fps: float | None = None) -> "VideoRequest":
+        """Typed values or the command line's strings (``"0:32"``, ``range(0, 32)``, ``"192x384"``, ``(192, 384)``)."""
+        if resize not in ("bicubic", "area"):
+            raise ConfigError(f"resize mode must be bicubic or area, got {resize!r}")
+        if fps is not None and not 0 < float(fps) < float("inf"):
+            raise ConfigError(f"fps must be a positive number, got {fps}")
+        return cls(source, parse_frame_range(frames), parse_size(crop), parse_size(size), resize,
+                   None if fps is None else float(fps))
+
+    @property
+    def is_path(self) -> bool:
+        return isinstance(self.source, (str, os.PathLike))
+
+    def load(self):
+        """The whole selection as a :class:`~.video.Video`."""
+        from .video import load_video
+
+        return load_video(self.source, **self.reading())
+
+    def reading(self) -> dict:
+        """The selection as the video readers' keywords."""
+        return {"frames": self.frames, "crop": self.crop, "size": self.size, "resize": self.resize, "fps": self.fps}
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """Which network and how big: ``c1`` / ``n_rb``, a parameter budget, or (with a bpp) rate control."""
+
+    name: str = "snerv-b"
+    c1: int | None = None
+    n_rb: int | None = None
+    params: float | None = None
+    strides: tuple[int, ...] | None = None
+    t_scale: int | None = None
+
+    def config(self, height: int, width: int, n_rb: int | None = None):
+        """(ModelConfig, Geometry) for a ``height x width`` video; ``n_rb`` when the request leaves it open."""
+        from .models.choose import model_config
+
+        return model_config(self.name, height, width, c1=self.c1, n_rb=self.n_rb if self.n_rb is not None else n_rb,
+                            params=self.params, strides=self.strides, t_scale=self.t_scale)
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """How long and where to train: a preset, and any :class:`~.training.TrainConfig` field as an option."""
+
+    preset: str | None = "fast"
+    epochs: int | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    options: dict = field(default_factory=dict)  # lr, batch_size, time_limit, compile, ... (None: the default)
+
+    def config(self, model: str, **defaults):
+        """The :class:`~.training.TrainConfig` (defaults < model < preset < ``defaults`` < options)."""
+        from .training import make_train_config
+
+        opts = {**defaults, **{k: v for k, v in self.options.items() if v is not None}}
+        return make_train_config(self.preset, model=model, epochs=self.epochs, precision=self.precision,
+                                 seed=self.seed, **opts)
+
+
+@dataclass(frozen=True)
+class CompressionConfig:
+    """Pruning, quantisation and chunking of a trained model (paper Sec. 4.2, Supp. D)."""
+
+    prune: float = 0.1  # fraction of decoder weights removed by global magnitude pruning
+    weight_bits: int = 8
+    emb_bits: int = 6
+    ll_range_bits: int = 6  # per-frame LL (min, max) pair
+    finetune: float = 0.1  # fine-tune epochs after pruning, as a fraction of training epochs (at least 1)
+    finetune_lr: float = 1e-4
+    chunk_frames: int = 8  # frames per independently decodable embedding chunk
+    pipeline: str = "rdo"  # "rdo": quantiser and rate in the training loop (format 1.2); "paper": Sec. 4.2 as published
+    lam: float = 0.0  # rdo: the rate weight lambda; 0 = automatic (from the bpp target, or DEFAULT_LAMBDA)
+
+    def validate(self) -> "CompressionConfig":
+        if self.pipeline not in PIPELINES:
+            raise ConfigError(f"unknown pipeline {self.pipeline!r} (one of {', '.join(PIPELINES)})")
+        if not 0.0 <= self.lam <= 1e6:
+            raise ConfigError(f"lambda must be in [0, 1e6], got {self.lam}")
+        if self.lam and self.pipeline != "rdo":
+            raise ConfigError("lambda applies to the rdo pipeline only")
+        if not 0.0 <= self.prune < 0.95:
+            raise ConfigError(f"prune fraction must be in [0, 0.95), got {self.prune}")
+        for name in ("weight_bits", "emb_bits", "ll_range_bits"):
+            if not 2 <= getattr(self, name) <= 16:
+                raise ConfigError(f"{name} must be in 2..16, got {getattr(self, name)}")
+        if not 1 <= self.chunk_frames <= 1024:
+            raise ConfigError(f"chunk_frames must be in 1..1024, got {self.chunk_frames}")
+        return self
+
+    def finetune_epochs(self, epochs: int) -> int:
+        """Epochs after pruning: ``finetune`` x the training epochs, at least one (none without training)."""
+        return max(1, round(self.finetune * epochs)) if epochs > 0 and self.finetune > 0 else 0
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """Where the stream goes, and how a long video is split on the way (docs/long-videos.md)."""
+
+    path: str | os.PathLike | None = None  # None: keep the stream in memory only
+    overwrite: bool = True
+    segment_frames: int | None = None  # None: one segment (or what memory allows)
+    resume: bool = True  # reuse the finished segments of an interrupted run
+    scene_cuts: bool = False  # segments also end at scene changes
+
+    def __post_init__(self):
+        if self.segment_frames is not None and self.segment_frames < 1:
+            raise ConfigError(f"segments need at least one frame, got {self.segment_frames}")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the encoder tells while it works: a progress bar, each evaluation, a line per segment."""
+
+    progress: bool = True
+    on_eval: Callable[[dict], None] | None = None
+    log: Callable[[str], None] | None = None
+
+    def say(self, message: str) -> None:
+        if self.log is not None:
+            self.log(message)
+
+
+@dataclass(frozen=True)
+class EncodeRequest:
+    """One encode, whole: what to read, which network, how to train and compress, the rate, where to write."""
+
+    video: VideoRequest
+    model: ModelRequest = ModelRequest()
+    train: TrainRequest = TrainRequest()
+    compression: CompressionConfig = CompressionConfig()
+    output: OutputRequest = OutputRequest()
+    bpp: float | None = None  # target bits per pixel of the whole file (rate control)
+
+    def __post_init__(self):
+        self.compression.validate()
+        if self.bpp is not None and (self.model.c1 is not None or self.model.params is not None):
+            raise ConfigError("give a target bpp or a model size (c1 / params), not both")
+        if self.bpp is not None and not 0 < self.bpp < 64:
+            raise ConfigError(f"bpp must be in (0, 64), got {self.bpp}")
+
+    def with_segments(self, segment_frames: int | None) -> "EncodeRequest":
+        return replace(self, output=replace(self.output, segment_frames=segment_frames))
+
+    def fingerprint(self, device_type: str) -> dict:
+        """What a finished segment must have been encoded with to be reused (docs/long-videos.md
+        "Resuming"): everything but the source's name, the output and how it is told; the device
+        type, since a segment trained elsewhere would not be the same bytes."""
+        out = asdict(self)
+        out["video"].pop("source")
+        for k in ("path", "overwrite", "resume"):
+            out["output"].pop(k)
+        out["train"]["device"] = device_type
+        return out
