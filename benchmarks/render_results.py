@@ -234,6 +234,10 @@ def headline_md(results: dict, readme: Path, md_path: Path, fig_dir: Path) -> st
     return "\n".join(lines)
 
 
+def _tick(v: float, _pos) -> str:
+    return f"{v:g}" if v > 0 and f"{v:.0e}"[0] in "1235" else ""
+
+
 def headline_plot(results: dict, path: Path) -> Path:
     """One figure, one panel per clip: RGB PSNR against bpp for SNeRV-B (each pipeline), HNeRV and
     the anchors."""
@@ -254,9 +258,9 @@ def headline_plot(results: dict, path: Path) -> Path:
         clip = results["clips"][name]
         ax.set(xscale="log", xlabel="bits per pixel", ylabel="RGB PSNR (dB)",
                title=f"{name}: {clip['frames']} frames, {clip['size'][0]}x{clip['size'][1]}")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.tick_params(axis="x", which="minor", labelsize=7)
+        for which in ("major", "minor"):  # plain numbers, only at mantissas 1, 2, 3, 5 (no crowding)
+            getattr(ax.xaxis, f"set_{which}_formatter")(FuncFormatter(_tick))
+        ax.tick_params(axis="x", which="both", labelsize=7)
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
