@@ -181,3 +181,17 @@ def test_time_limit_bounds_the_whole_encode_and_segments_share_it(carphone_path,
 
     no_limit = EncodePlan(None, None, make_train_config(epochs=1), None, None)
     assert within_time(no_limit, 5.0) is no_limit  # epochs, not time: the plan as it is
+
+
+def test_parts_of_other_code_are_not_reused(tmp_path, monkeypatch):
+    """A part is keyed on the package's source, not only its version number: after a code change a
+    resumed encode encodes the segment again instead of mixing two encoders' segments."""
+    from snervcodec.codec import parts
+
+    settings, frames = {"bpp": 0.1, "seed": 0}, np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    store = parts.PartStore(tmp_path / "o.snv")
+    store.save(parts.Part(0, parts.fingerprint(settings, frames, 0), b"payload"))
+    assert store.load(0, parts.fingerprint(settings, frames, 0)).payload == b"payload"  # the same code: reused
+    monkeypatch.setattr(parts, "code_digest", lambda: "changed", raising=False)
+    with pytest.warns(UserWarning, match="other settings"):
+        assert store.load(0, parts.fingerprint(settings, frames, 0)) is None
