@@ -3,8 +3,9 @@ encode resumes where it stopped, and sent between torchrun ranks in the same for
 
 A part is ``"SNVPART1" | u32 n | n bytes of JSON (segment, fingerprint, payload checksum, statistics)
 | payload``: no pickle, checked on load, written atomically. The fingerprint hashes the encode
-settings, the segment's frames and the code (its version and its source's digest), so a part is reused only by the same command
-on the same input, which then writes the same bytes as an uninterrupted run.
+settings, the segment's frames and the code (its version and its source's digest), so a part is
+reused only by the same command on the same input, which then writes the same bytes as an
+uninterrupted run.
 """
 
 from __future__ import annotations
