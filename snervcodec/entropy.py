@@ -47,7 +47,6 @@ class SymbolModel:
 
     def frequencies(self) -> np.ndarray:
         """Frequencies over [lo, hi] summing to exactly 2^24, each >= 1 (int64)."""
-        k = self.alphabet
         if self.kind == "constant":
             return np.array([TOTAL], dtype=np.int64)
         if self.kind == "counts":

@@ -70,7 +70,8 @@ def test_linear_time_tables_equal_constrictions_perfect_quantisation(rng):
     for _ in range(60):
         k = int(rng.integers(2, 1500))
         if rng.random() < 0.5:
-            cases.append(SymbolModel("laplace", 0, k - 1, centre=int(rng.integers(0, k)), decay=int(rng.integers(1, 65536))))
+            cases.append(SymbolModel("laplace", 0, k - 1, centre=int(rng.integers(0, k)),
+                                     decay=int(rng.integers(1, 65536))))
         else:
             hist = rng.integers(0, 500, k) * (rng.random(k) < 0.3)
             f = _normalise(hist.astype(np.int64), 1 << 12, int(np.argmax(hist)))

@@ -199,7 +199,7 @@ def test_variable_frame_rate_warns(tmp_path, rng):
     s = c.add_stream("libx264rgb", rate=25, options={"qp": "0"})
     s.width, s.height, s.pix_fmt = 24, 16, "rgb24"
     s.codec_context.time_base = Fraction(1, 1000)
-    for i, (f, t) in enumerate(zip(x, [0, 40, 80, 200, 240, 400])):
+    for f, t in zip(x, [0, 40, 80, 200, 240, 400]):
         vf = av.VideoFrame.from_ndarray(f, format="rgb24")
         vf.pts, vf.time_base = t, Fraction(1, 1000)
         for p in s.encode(vf):
