@@ -300,7 +300,10 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
     """
     import os
 
+    from .bench import check_extra
     from .bench.report import write_reports
+
+    check_extra()
     from .bench.runner import BenchConfig, ClipSpec, builtin_clip, run
 
     specs = []

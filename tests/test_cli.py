@@ -23,7 +23,8 @@ def _commands(group: click.Group, path=()):
             yield (*path, name), sub
 
 
-@pytest.mark.parametrize("path,command", list(_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize("path,command", list(_commands(cli)),
+                         ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
 def test_help_explains_every_option(runner, path, command):
     """Every option of every command has a help text of its own, and ``--help`` shows it."""
     res = runner.invoke(cli, [*path, "--help"])
@@ -364,3 +365,33 @@ def test_bench_hnerv_points_can_be_left_out(runner, tmp_path, monkeypatch, value
     res = runner.invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert seen["cfg"].hnerv_bpp == expected
+
+
+def test_bench_without_its_extra_is_one_line_before_any_work(runner, tmp_path, monkeypatch):
+    import sys
+
+    import snervcodec.bench.runner as bench_runner
+
+    monkeypatch.setitem(sys.modules, "scipy", None)  # as if the bench extra were not installed
+    monkeypatch.setattr(bench_runner, "run", lambda cfg, log=None: pytest.fail("the benchmark ran"))
+    res = runner.invoke(cli, ["bench", "--clip", "carphone", "--out", str(tmp_path)])
+    assert res.exit_code == 1 and res.output.strip().splitlines() == [
+        "snerv: error: snerv bench needs the bench extra (missing: scipy): pip install 'snervcodec[bench]'"]
+
+
+def test_the_codec_needs_no_bench_extra():
+    """scipy and matplotlib come with the bench extra only: the package, its API and its command line
+    import without them."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('scipy', 'matplotlib'):\n"
+            "            raise ImportError(f'{name} blocked')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import snervcodec.api, snervcodec.cli, snervcodec.codec, snervcodec.bench.runner\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'matplotlib')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr[-2000:]
