@@ -63,7 +63,8 @@ def train_probe(frames, args, dev) -> list[dict]:
     base = statistics.median(per[args.modes[0]])
     for mode in args.modes:
         med = statistics.median(per[mode])
-        rows.append({"what": "train_step", "mode": mode, "phase": args.phase, "size": f"{h}x{w}", "precision": trainers[mode][0].precision,
+        rows.append({"what": "train_step", "mode": mode, "phase": args.phase, "size": f"{h}x{w}",
+                     "precision": trainers[mode][0].precision,
                      "decoder_params": sum(p.numel() for p in trainers[mode][0].decoder.parameters()),
                      "ms_per_step": [round(1e3 * s, 1) for s in per[mode]], "median_ms": round(1e3 * med, 1),
                      "speedup_vs_" + args.modes[0]: round(base / med, 3)})
@@ -83,12 +84,13 @@ def decode_probe(frames, args, dev) -> list[dict]:
     for mode in args.modes:
         d = dec if mode == "eager" else torch.compile(dec, **({} if mode == "default" else {"mode": mode}))
 
-        def run() -> float:
+        def run(d=d) -> float:  # this mode's decoder (called within the iteration)
             _sync(dev)
             t0 = time.perf_counter()
             for i in range(0, len(emb), 4):
                 sl = slice(i, i + 4)
-                synthesize(d, cfg, emb[sl].to(dev), None if lo is None else lo[sl], None if hi is None else hi[sl]).frame.cpu()
+                synthesize(d, cfg, emb[sl].to(dev), None if lo is None else lo[sl],
+                           None if hi is None else hi[sl]).frame.cpu()
             _sync(dev)
             return time.perf_counter() - t0
 

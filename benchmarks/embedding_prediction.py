@@ -33,10 +33,11 @@ def main() -> None:
     for bpp in args.bpp:
         for predict in (False, True):
             t0 = time.perf_counter()
-            with mock.patch.object(emb, "code_embeddings",
-                                   lambda qe, cf, allow_delta=False: real(qe, cf, allow_delta and predict)), \
-                    mock.patch("snervcodec.codec.rdo.code_embeddings",
-                               lambda qe, cf, allow_delta=False: real(qe, cf, allow_delta and predict)):
+            def coded(qe, cf, allow_delta=False, predict=predict):  # this iteration's choice
+                return real(qe, cf, allow_delta and predict)
+
+            with mock.patch.object(emb, "code_embeddings", coded), \
+                    mock.patch("snervcodec.codec.rdo.code_embeddings", coded):
                 res = encode(clip, bpp=bpp, epochs=args.epochs, device="cpu", progress=False)
             e = res.entropy["embeddings"]
             row = {"bpp_target": bpp, "prediction": predict, "bpp": round(res.bpp, 5), "psnr": round(res.psnr, 3),

@@ -138,7 +138,8 @@ def run_tree(tree: str, label: str, new: bool, stream: str, ref_seconds, quick: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reference", help="directory holding the reference snervcodec/ package")
-    ap.add_argument("--reference-rev", default=REFERENCE_REV, help="git revision for the reference (default %(default)s)")
+    ap.add_argument("--reference-rev", default=REFERENCE_REV,
+                    help="git revision for the reference (default %(default)s)")
     ap.add_argument("--quick", action="store_true", help="fewer epochs and frames (a smoke test)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--new", action="store_true", help=argparse.SUPPRESS)

@@ -7,9 +7,9 @@ snervcodec. :mod:`nncodec_compare` calls it:
 
 IN.npz holds float32 tensors by name; OUT.npz gets each QP's reconstruction as ``"<qp>/<name>"``;
 stdout gets one JSON object: the bitstream bytes per QP. Integer (int32) tensors are coded losslessly
-(NNCodec's "skip" approximation: DeepCABAC on the integers as they are), whatever the QP. NNCodec runs at its defaults (dependent
-quantisation, parameter optimisation, DeepCABAC); 1-D tensors (biases) are "non-weight" parameters
-there, coded at its default ``nonweight_qp`` (-75).
+(NNCodec's "skip" approximation: DeepCABAC on the integers as they are), whatever the QP. NNCodec
+runs at its defaults (dependent quantisation, parameter optimisation, DeepCABAC); 1-D tensors
+(biases) are "non-weight" parameters there, coded at its default ``nonweight_qp`` (-75).
 """
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ def main(argv=None):
                    "bits_per_emb_symbol": e["coded_bits"] / e["symbols"],
                    # the paper pipeline against the symbols' entropy; rdo against its rate models' estimate
                    "weights_coded_over_entropy": w["coded_bits"] / w.get("entropy_bits", w.get("estimated_bits")) - 1,
-                   "embeddings_coded_over_entropy": e["coded_bits"] / e.get("entropy_bits", e.get("estimated_bits")) - 1,
+                   "embeddings_coded_over_entropy":
+                       e["coded_bits"] / e.get("entropy_bits", e.get("estimated_bits")) - 1,
                    "sections": res.sections, "seconds": time.time() - t0}
             rows.append(row)
             print(json.dumps({k: row[k] for k in ("clip", "target_bpp", "bpp", "error", "psnr", "bits_per_weight",

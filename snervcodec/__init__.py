@@ -9,8 +9,8 @@ from .errors import BudgetError, ConfigError, FormatError, LimitError, SnervErro
 __version__ = "0.1.0"
 
 _API = ("CompressionConfig", "EncodeRequest", "decode", "encode", "fit", "info", "load_video", "model_config")
-__all__ = ["BudgetError", "CompressionConfig", "ConfigError", "EncodeRequest", "FormatError", "LimitError", "SnervError",
-           "VideoError", "__version__", "decode", "encode", "fit", "info", "load_video", "model_config"]
+__all__ = ["BudgetError", "CompressionConfig", "ConfigError", "EncodeRequest", "FormatError", "LimitError",
+           "SnervError", "VideoError", "__version__", "decode", "encode", "fit", "info", "load_video", "model_config"]
 
 
 def __getattr__(name: str):

@@ -25,7 +25,8 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     target = Path(target)
     directory = target.parent if str(target.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix + ".tmp",
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.",
+                               suffix=suffix if suffix is not None else target.suffix + ".tmp",
                                dir=directory)
     os.close(fd)
     tmp_path = Path(tmp)

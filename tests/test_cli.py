@@ -13,15 +13,30 @@ def runner():
     return CliRunner()
 
 
-@pytest.mark.parametrize("cmd", [[], ["fit"]])
-def test_help_explains_every_option(runner, cmd):
-    res = runner.invoke(cli, [*cmd, "--help"])
-    assert res.exit_code == 0
-    if cmd:
-        for line in res.output.splitlines():
-            if line.strip().startswith("--"):
-                # every option line carries a description, not just a flag name
-                assert len(line.split(None, 1)) == 2 or "  " in line.strip(), line
+def _commands(group: click.Group, path=()):
+    """(path, command) for the group and every command under it, subgroups included."""
+    yield path, group
+    for name, sub in sorted(group.commands.items()):
+        if isinstance(sub, click.Group):
+            yield from _commands(sub, (*path, name))
+        else:
+            yield (*path, name), sub
+
+
+@pytest.mark.parametrize("path,command", list(_commands(cli)),
+                         ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_help_explains_every_option(runner, path, command):
+    """Every option of every command has a help text of its own, and ``--help`` shows it."""
+    res = runner.invoke(cli, [*path, "--help"])
+    assert res.exit_code == 0, res.output
+    shown = "".join(res.output.split())  # without whitespace: --help wraps lines, also at hyphens
+    options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden]
+    assert path == () or options  # a command without options would make this test vacuous
+    for opt in options:
+        text = "".join((opt.help or "").split())
+        assert text, f"{' '.join(path)} {opt.opts[0]}: no help text"
+        assert text in shown, f"{' '.join(path)} {opt.opts[0]}: its help is not in --help"
+        assert all(name in shown for name in opt.opts), opt.opts
 
 
 def test_missing_input_is_one_clear_line(runner, tmp_path):
@@ -290,13 +305,22 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(runner, tiny_snv, tmp_path, mon
     assert signal.getsignal(getattr(signal, signame)) == before  # the handler was put back
 
 
-def test_encode_into_a_device(runner, carphone_path):
-    res = runner.invoke(cli, ["encode", str(carphone_path), "-o", "/dev/null", *TINY])
-    assert res.exit_code == 0, res.output
-    import stat
+def test_encode_into_a_device(runner, carphone_path, tmp_path):
+    """``-o DEVICE`` writes into the device (a null device made for the test), which stays one: no
+    temporary file beside it, no rename over it."""
     import os
+    import stat
 
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    dev = tmp_path / "null"
+    try:
+        os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        with open(dev, "wb") as f:
+            f.write(b"probe")
+    except PermissionError as e:  # not root, or a filesystem mounted nodev
+        pytest.skip(f"cannot make a character device in {tmp_path}: {e}")
+    res = runner.invoke(cli, ["encode", str(carphone_path), "-o", str(dev), *TINY])
+    assert res.exit_code == 0, res.output
+    assert stat.S_ISCHR(os.stat(dev).st_mode) and os.listdir(tmp_path) == ["null"]
 
 
 def test_pipes_y4m_in_and_out(tiny_snv, tmp_path):
@@ -341,3 +365,33 @@ def test_bench_hnerv_points_can_be_left_out(runner, tmp_path, monkeypatch, value
     res = runner.invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert seen["cfg"].hnerv_bpp == expected
+
+
+def test_bench_without_its_extra_is_one_line_before_any_work(runner, tmp_path, monkeypatch):
+    import sys
+
+    import snervcodec.bench.runner as bench_runner
+
+    monkeypatch.setitem(sys.modules, "scipy", None)  # as if the bench extra were not installed
+    monkeypatch.setattr(bench_runner, "run", lambda cfg, log=None: pytest.fail("the benchmark ran"))
+    res = runner.invoke(cli, ["bench", "--clip", "carphone", "--out", str(tmp_path)])
+    assert res.exit_code == 1 and res.output.strip().splitlines() == [
+        "snerv: error: snerv bench needs the bench extra (missing: scipy): pip install 'snervcodec[bench]'"]
+
+
+def test_the_codec_needs_no_bench_extra():
+    """scipy and matplotlib come with the bench extra only: the package, its API and its command line
+    import without them."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('scipy', 'matplotlib'):\n"
+            "            raise ImportError(f'{name} blocked')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import snervcodec.api, snervcodec.cli, snervcodec.codec, snervcodec.bench.runner\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'matplotlib')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr[-2000:]

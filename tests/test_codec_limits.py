@@ -67,7 +67,8 @@ def test_bombs_are_refused_in_little_memory(bombs, tmp_path):
 def test_every_conformance_stream_decodes_under_a_2gb_address_space(tmp_path):
     code = ("import resource, glob, json\nresource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
             "from snervcodec.codec import decode\n"
-            f"out = {{p: decode(p, device='cpu').n_frames for p in sorted(glob.glob('{ROOT}/bitstream/conformance/*.snv'))}}\n"
+            f"out = {{p: decode(p, device='cpu').n_frames\n"
+            f"       for p in sorted(glob.glob('{ROOT}/bitstream/conformance/*.snv'))}}\n"
             "print(json.dumps(out))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

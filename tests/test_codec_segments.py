@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -70,25 +69,37 @@ def _cmd(src, out, *extra):
             "--segment-frames", "4", *extra]
 
 
+# Runs the command line with the part store's save patched to SIGKILL the process once the first
+# part is on disk: an encode killed at a known point (after segment 0, before segment 1), every time.
+KILLED_AFTER_FIRST_PART = """
+import os, signal, sys
+from snervcodec.codec.parts import PartStore
+save = PartStore.save
+def save_then_die(self, part):
+    save(self, part)
+    os.kill(os.getpid(), signal.SIGKILL)
+PartStore.save = save_then_die
+from snervcodec.cli import main
+main(sys.argv[1:])
+"""
+
+
 def test_resume_after_kill_gives_the_same_bytes(carphone_path, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ref = tmp_path / "ref.snv"
     subprocess.run(_cmd(carphone_path, ref), check=True, env=env, timeout=600, capture_output=True)
     out = tmp_path / "out.snv"
     parts = Path(f"{out}.parts")
-    proc = subprocess.Popen(_cmd(carphone_path, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 300
-    while time.time() < deadline and not (parts / "segment-00000.part").exists():
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert (parts / "segment-00000.part").exists() and not out.exists()
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_FIRST_PART, *_cmd(carphone_path, out)[3:]], env=env,
+                            timeout=600, capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert sorted(f.name for f in parts.iterdir()) == ["segment-00000.part"] and not out.exists()
     r = subprocess.run(_cmd(carphone_path, out, "-y") + ["--json"], env=env, timeout=600, capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
     import json
 
-    assert 0 in json.loads(r.stdout)["resumed"]  # no repeated work on the finished segment
+    assert json.loads(r.stdout)["resumed"] == [0]  # no repeated work on the finished segment
     assert out.read_bytes() == ref.read_bytes() and not parts.exists()
 
 
@@ -110,9 +121,9 @@ def test_torchrun_two_ranks_give_the_serial_bytes(carphone_path, tmp_path):
     subprocess.run(_cmd(carphone_path, serial, "--epochs", "2"), check=True, env=env, timeout=600,
                    capture_output=True)
     out = tmp_path / "dist.snv"
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
-                        str(29500 + os.getpid() % 1000), "-m", "snervcodec", *_cmd(carphone_path, out, "--epochs",
-                                                                                    "2")[3:]],
+    # --standalone: torchrun's own rendezvous on a free port (no port shared with other runs)
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                        "-m", "snervcodec", *_cmd(carphone_path, out, "--epochs", "2")[3:]],
                        env=env, timeout=600, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert out.read_bytes() == serial.read_bytes()
@@ -155,29 +166,61 @@ def test_a_clip_too_large_for_memory_is_segmented_by_default(carphone_path, tmp_
 
 def test_time_limit_bounds_the_whole_encode_and_segments_share_it(carphone_path, tmp_path, monkeypatch):
     """--time-limit is the encode's wall clock: the training gets what is left after reading, less
-    the tail's reserve, and each segment its frames' share of what remains."""
+    the tail's reserve, and each segment its frames' share of what remains. The segmented encoder's
+    clock is one the test moves (reading a segment takes 0.125 s, a segment its whole share), so the
+    sums are exact whatever the machine's speed."""
+    import types
+
     import snervcodec.codec.segmented as seg
     from snervcodec.codec.plan import TAIL_SHARE, within_time
 
-    given = []
+    now = [1000.0]
+    monkeypatch.setattr(seg, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    given, real_reader, real_one = [], seg.iter_segments, seg._encode_one
 
     def spy(p, left, share=1.0):
         out = within_time(p, left, share)
         given.append((left, share, out.tcfg.time_limit))
         return out
 
+    def reader(*args, **kw):
+        for video in real_reader(*args, **kw):
+            now[0] += 0.125
+            yield video
+
+    def encode_one(run, video, k, p, fp):
+        part = real_one(run, video, k, p, fp)
+        now[0] += p.tcfg.time_limit / (1 - TAIL_SHARE)  # its training limit, then the tail's reserve
+        return part
+
     monkeypatch.setattr(seg, "within_time", spy)
+    monkeypatch.setattr(seg, "iter_segments", reader)
+    monkeypatch.setattr(seg, "_encode_one", encode_one)
     opts = {**TINY, "epochs": None, "time_limit": 3.0}
-    t0 = time.perf_counter()
     res = encode(carphone_path, tmp_path / "t.snv", frames="0:8", segment_frames=4, **opts)
-    wall = time.perf_counter() - t0
     assert res.segments == 2 and [s for _, s, _ in given] == [0.5, 1.0]  # 4 of 8 frames, then the rest
     (left0, _, t_first), (left1, _, t_second) = given
-    assert left0 <= 3.0 and t_first == pytest.approx(0.5 * left0 * (1 - TAIL_SHARE))
-    assert left1 < left0 - t_first and t_second == pytest.approx(left1 * (1 - TAIL_SHARE))
-    assert wall < 3.0 + 10.0  # not one limit per segment (two would be >= 6 s of training alone)
+    assert left0 == pytest.approx(3.0 - 2 * 0.125)  # both segments read (one ahead) before training
+    assert t_first == pytest.approx(0.5 * left0 * (1 - TAIL_SHARE))
+    assert left1 == pytest.approx(left0 - t_first / (1 - TAIL_SHARE))
+    assert t_second == pytest.approx(left1 * (1 - TAIL_SHARE))
+    assert now[0] - 1000.0 == pytest.approx(3.0)  # one limit for the encode, not one per segment
     from snervcodec.codec.plan import EncodePlan
     from snervcodec.training import make_train_config
 
     no_limit = EncodePlan(None, None, make_train_config(epochs=1), None, None)
     assert within_time(no_limit, 5.0) is no_limit  # epochs, not time: the plan as it is
+
+
+def test_parts_of_other_code_are_not_reused(tmp_path, monkeypatch):
+    """A part is keyed on the package's source, not only its version number: after a code change a
+    resumed encode encodes the segment again instead of mixing two encoders' segments."""
+    from snervcodec.codec import parts
+
+    settings, frames = {"bpp": 0.1, "seed": 0}, np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    store = parts.PartStore(tmp_path / "o.snv")
+    store.save(parts.Part(0, parts.fingerprint(settings, frames, 0), b"payload"))
+    assert store.load(0, parts.fingerprint(settings, frames, 0)).payload == b"payload"  # the same code: reused
+    monkeypatch.setattr(parts, "code_digest", lambda: "changed", raising=False)
+    with pytest.warns(UserWarning, match="other settings"):
+        assert store.load(0, parts.fingerprint(settings, frames, 0)) is None

@@ -32,7 +32,8 @@ def test_conformance_stream(name):
     psnr = float(psnr_per_frame(a, b).min())
     assert psnr >= m["min_psnr_other_devices"]
     md5 = hashlib.md5(np.ascontiguousarray(res.frames).tobytes()).hexdigest()
-    assert md5 == m["md5_cpu_fp32"], f"{name}: decoded frames differ from the recorded checksum (min PSNR {psnr:.2f} dB)"
+    assert md5 == m["md5_cpu_fp32"], \
+        f"{name}: decoded frames differ from the recorded checksum (min PSNR {psnr:.2f} dB)"
     assert info(DIR / m["stream"])["bytes"] == m["bytes"]
 
 

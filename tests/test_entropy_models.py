@@ -49,7 +49,8 @@ def test_fake_quant_gradients_reach_values_and_steps(mode):
     (xq ** 2).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0 and log_step.grad.abs().sum() > 0
     if mode == "ste":
-        assert torch.equal(y, torch.round(x / 0.1).clamp(-128, 127)) or torch.allclose(y, torch.round(x.detach() / log_step.exp().detach()))
+        assert torch.equal(y, torch.round(x / 0.1).clamp(-128, 127)) or torch.allclose(
+            y, torch.round(x.detach() / log_step.exp().detach()))
     else:
         assert (y - x.detach() / 0.1).abs().max() <= 0.5 + 1e-5
 

@@ -298,7 +298,8 @@ def test_progress_evaluations_read_a_subsample_and_the_last_reads_every_frame(ti
     monkeypatch.setattr(trainer_mod, "PROGRESS_FRAMES", 2)
     read = []
     real = Trainer.evaluate
-    monkeypatch.setattr(Trainer, "evaluate", lambda self, *a, **k: read.append(list(k["frames"])) or real(self, *a, **k))
+    monkeypatch.setattr(Trainer, "evaluate",
+                        lambda self, *a, **k: read.append(list(k["frames"])) or real(self, *a, **k))
     cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
     tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=3, eval_every=1, precision="fp32"), device="cpu")
     tr.run(progress=False)

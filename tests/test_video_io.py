@@ -199,7 +199,7 @@ def test_variable_frame_rate_warns(tmp_path, rng):
     s = c.add_stream("libx264rgb", rate=25, options={"qp": "0"})
     s.width, s.height, s.pix_fmt = 24, 16, "rgb24"
     s.codec_context.time_base = Fraction(1, 1000)
-    for i, (f, t) in enumerate(zip(x, [0, 40, 80, 200, 240, 400])):
+    for f, t in zip(x, [0, 40, 80, 200, 240, 400]):
         vf = av.VideoFrame.from_ndarray(f, format="rgb24")
         vf.pts, vf.time_base = t, Fraction(1, 1000)
         for p in s.encode(vf):
@@ -222,3 +222,43 @@ def test_fps_for_image_sequences(tmp_path, rng):
     assert read_video(tmp_path / "%03d.png", fps=Fraction(30000, 1001)).meta.fps == Fraction(30000, 1001)
     with pytest.raises(ConfigError, match="fps"):
         read_video(tmp_path / "%03d.png", fps=0)
+
+
+@pytest.mark.parametrize("kind", ["array", "Video"])
+@pytest.mark.parametrize("args", [{"frames": "1:4"}, {"frames": "2"}, {"crop": "24x30"}, {"size": "18x22"},
+                                  {"size": "18x22", "resize": "area"},
+                                  {"frames": "3:", "crop": "30x40", "size": "15x20"}])
+def test_load_video_applies_the_selection_to_arrays_and_videos(tmp_path, rng, kind, args):
+    """An array or a Video gets the frames, crop and size a file with the same pixels gets."""
+    from snervcodec.video import Video, VideoMeta, load_video
+
+    x = _frames(rng, t=5)
+    write_video(tmp_path / "x.y4m", x, 25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VideoConversionWarning)
+        want = load_video(tmp_path / "x.y4m", **args).frames
+    src = x if kind == "array" else Video(x, VideoMeta(0, 0, 0, Fraction(30)))
+    got = load_video(src, **args)
+    assert got.frames.shape == want.shape and np.array_equal(got.frames, want)
+    assert got.meta.n_frames == len(want) and (got.meta.height, got.meta.width) == want.shape[1:3]
+    assert got.meta.fps == (25 if kind == "array" else 30)
+
+
+@pytest.mark.parametrize("kind", ["array", "Video"])
+def test_load_video_refuses_what_an_array_does_not_hold(rng, kind):
+    from snervcodec.video import Video, VideoMeta, load_video
+
+    x = _frames(rng, t=5)
+    src = x if kind == "array" else Video(x, VideoMeta(0, 0, 0, Fraction(25)))
+    with pytest.raises(VideoError, match="asks for frames up to 6"):
+        load_video(src, frames="0:7")
+    with pytest.raises(VideoError, match="no frames at or after frame 5"):
+        load_video(src, frames="5:")
+    with pytest.raises(ConfigError, match="cannot crop"):
+        load_video(src, crop="40x40")
+    with pytest.raises(ConfigError, match="size must look like"):
+        load_video(src, size="big")
+    with pytest.raises(ConfigError, match="resize mode"):
+        load_video(src, size="10x10", resize="nearest")
+    with pytest.raises(ConfigError, match="fps"):
+        load_video(src, fps=-1)

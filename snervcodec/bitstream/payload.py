@@ -20,7 +20,7 @@ _KIND_NAMES = {v: k for k, v in _KIND_IDS.items()}
 MAX_CHUNK_SYMBOLS = 1 << 22
 QUANT_PARAM_BYTES = 6  # per quantised channel (or tensor): f32 scale + u16 zero point
 STEP_CODE_PARAM_BYTES = 2  # format 1.2: per channel (or tensor), a u16 step code
-FLAG_PER_CHANNEL, FLAG_STEP_CODES, FLAG_DELTA = 1, 2, 4  # FLAG_DELTA (1.4): embeddings predicted from the previous frame
+FLAG_PER_CHANNEL, FLAG_STEP_CODES, FLAG_DELTA = 1, 2, 4  # FLAG_DELTA (1.4): embeddings predicted frame to frame
 DELTA_MINOR = 4
 
 
@@ -122,8 +122,8 @@ def _read_quant(r: Reader, n_channels: int, stepcoded_stream: bool = False, allo
     delta = bool(flags & FLAG_DELTA)
     stepcoded = bool(flags & FLAG_STEP_CODES)
     if stepcoded != stepcoded_stream:
-        raise FormatError(f"{r.what}: step-code quantiser {'in a stream without' if stepcoded else 'missing from a stream with'}"
-                          " step-coded weights (DECG)")
+        where = "in a stream without" if stepcoded else "missing from a stream with"
+        raise FormatError(f"{r.what}: step-code quantiser {where} step-coded weights (DECG)")
     per_channel = bool(flags & FLAG_PER_CHANNEL)
     n = n_channels if per_channel else 1
     if n * (STEP_CODE_PARAM_BYTES if stepcoded else QUANT_PARAM_BYTES) > r.remaining:

@@ -105,7 +105,8 @@ def parse_stream(data: bytes) -> ParsedStream:
         raise FormatError(f"{tag.decode()} section of {len(c.sections[tag])} bytes cannot hold {n_params} parameters")
     weights = (read_stepcoded_weights if stepcoded else read_weights)(c.sections[tag], list(shapes.values()))
     minor = c.version[1]
-    emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt, "EMBD", stepcoded, minor)
+    emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt, "EMBD", stepcoded,
+                          minor)
     temb = None
     if cfg.temporal:
         temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", stepcoded,

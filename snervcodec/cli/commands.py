@@ -203,6 +203,9 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
     over CRF/QP 22-51, refined inside SNeRV's quality range. Interrupt it at will: finished points
     are cached and a re-run resumes.
     """
+    from ..bench import check_extra
+
+    check_extra()
     from ..bench.report import write_reports
     from ..bench.runner import BenchConfig, ClipSpec, builtin_clip, run
 

@@ -3,8 +3,9 @@ encode resumes where it stopped, and sent between torchrun ranks in the same for
 
 A part is ``"SNVPART1" | u32 n | n bytes of JSON (segment, fingerprint, payload checksum, statistics)
 | payload``: no pickle, checked on load, written atomically. The fingerprint hashes the encode
-settings, the segment's frames and the code version, so a part is reused only by the same command
-on the same input, which then writes the same bytes as an uninterrupted run.
+settings, the segment's frames and the code (its version and its source's digest), so a part is
+reused only by the same command on the same input, which then writes the same bytes as an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fsutil import write_bytes_atomic
+from ..provenance import code_digest
 
 PART_MAGIC = b"SNVPART1"
 MAX_META = 1 << 20
@@ -58,11 +60,12 @@ class Part:
 
 
 def fingerprint(settings: dict, frames: np.ndarray, segment: int) -> str:
-    """What a part must match to be reused: settings, segment number, and its frames' bytes."""
+    """What a part must match to be reused: settings, segment number, its frames' bytes, and the code
+    (its version and its source's digest: a resumed encode never mixes two encoders' segments)."""
     from .. import __version__
 
-    h = hashlib.sha256(json.dumps({**settings, "segment": segment, "version": __version__}, sort_keys=True,
-                                  default=str).encode())
+    h = hashlib.sha256(json.dumps({**settings, "segment": segment, "version": __version__, "code": code_digest()},
+                                  sort_keys=True, default=str).encode())
     h.update(str(frames.shape).encode())
     h.update(np.ascontiguousarray(frames).data)
     return h.hexdigest()

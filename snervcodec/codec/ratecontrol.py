@@ -248,7 +248,8 @@ def search_shift(decoder: nn.Module, model: WeightEntropyModel, target_bytes: fl
 def trim_to_budget(decoder: nn.Module, model: WeightEntropyModel, target_bytes: float,
                    size_of: Callable[[CodedWeights], int]) -> tuple[int, CodedWeights]:
     """(count, coded weights): the fewest symbols moved one level toward zero, cheapest distortion
-    per bit first (:meth:`~..entropy.weights.WeightEntropyModel.trim_costs`), that fit ``target_bytes``; bisection on the count."""
+    per bit first (:meth:`~..entropy.weights.WeightEntropyModel.trim_costs`), that fit ``target_bytes``;
+    bisection on the count."""
     costs = model.trim_costs(decoder)
 
     def coded(n: int) -> CodedWeights:  # a threshold just above the n-th cheapest moves the n cheapest

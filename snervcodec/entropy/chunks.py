@@ -93,7 +93,8 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int, allow_delta: bool = 
                 chunks, delta_model, best = d_chunks, dm, size
     coded = CodedEmbeddings(bits=qe.qt.bits, per_channel=qe.qt.per_channel, scale=qe.qt.scale, zero=qe.qt.zero,
                             model=model, ll_bits=ll.bits if ll is not None else 0,
-                            ll_lo=float(ll.lo) if ll is not None else 0.0, ll_hi=float(ll.hi) if ll is not None else 0.0,
+                            ll_lo=float(ll.lo) if ll is not None else 0.0,
+                            ll_hi=float(ll.hi) if ll is not None else 0.0,
                             ll_model=ll_model, chunks=chunks, step_codes=qe.step_codes, delta_model=delta_model)
     emp = empirical_bits(sym) + (empirical_bits(ll_sym) if ll_sym is not None else 0.0)
     stats = {"symbols": int(sym.size + (ll_sym.size if ll_sym is not None else 0)),
@@ -178,7 +179,8 @@ def embedding_rate(h: StreamHeader, idx: EmbeddingIndex, channels: int, hw: tupl
 
 
 def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, channels: int,
-                    hw: tuple[int, int], tag: str, memo: dict | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                    hw: tuple[int, int], tag: str, memo: dict | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Values (T, channels, *hw) and LL ranges of frames [start, end) of an EMBD / TEMB section,
     decoding only the chunks that hold them."""
     e = idx.coded

@@ -61,7 +61,8 @@ def laplace_table(symbols: np.ndarray, bits: int, a: float) -> SymbolModel:
 
 def geometric_bits_np(q: np.ndarray, a: float) -> float:
     """Training's rate estimate (:func:`geometric_bits`, the one formula) of signed symbols ``q``."""
-    return float(geometric_bits(torch.from_numpy(np.asarray(q, np.float64)), torch.tensor(math.log(a), dtype=torch.float64)))
+    log_a = torch.tensor(math.log(a), dtype=torch.float64)
+    return float(geometric_bits(torch.from_numpy(np.asarray(q, np.float64)), log_a))
 
 
 def model_bits(symbols: np.ndarray, model: SymbolModel) -> float:

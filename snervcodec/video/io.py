@@ -311,10 +311,32 @@ def resize_frames(frames: np.ndarray, hw: tuple[int, int], mode: ResizeMode = "b
 def load_video(source: "str | os.PathLike | np.ndarray | Video", frames: str | None = None, size: str | None = None,
                crop: str | None = None, resize: str = "bicubic", fps: float | None = None) -> Video:
     """A path (read with PyAV; ``-``: y4m on stdin), a ``Video``, or a (T, H, W, 3) uint8 array
-    (25 fps unless ``fps``)."""
-    if isinstance(source, Video):
-        return source if fps is None else Video(source.frames, replace(source.meta, fps=Fraction(fps)))
-    if isinstance(source, np.ndarray):
-        return Video(source, VideoMeta(width=0, height=0, n_frames=0, fps=Fraction(fps if fps is not None else 25),
-                                       source="<array>"))
+    (25 fps unless ``fps``). ``frames``, ``crop``, ``size`` and ``resize`` apply to all three alike."""
+    if isinstance(source, (Video, np.ndarray)):
+        return _select(source, frames, size, crop, resize, fps)  # type: ignore[arg-type]
     return read_video(source, frames=frames, size=size, crop=crop, resize=resize, fps=fps)  # type: ignore[arg-type]
+
+
+def _select(source: "np.ndarray | Video", frames: str | None, size, crop, resize: ResizeMode, fps) -> Video:
+    """Frames already in memory as :func:`read_video` would give them from a file: the selection,
+    then the centre crop, then the resize, checked with the same errors."""
+    if fps is not None and not (math.isfinite(float(fps)) and float(fps) > 0):
+        raise ConfigError(f"fps must be a positive number, got {fps}")
+    if isinstance(source, Video):
+        arr, meta = source.frames, source.meta
+    else:
+        arr, meta = source, VideoMeta(width=0, height=0, n_frames=0, fps=Fraction(25), source="<array>")
+        Video(arr, meta)  # checks the array's shape and type
+    if fps is not None:
+        meta = replace(meta, fps=Fraction(fps).limit_denominator(1 << 16))
+    if frames is None and size is None and crop is None:
+        return source if isinstance(source, Video) and fps is None else Video(arr, meta)
+    start, end = parse_frame_range(frames)
+    size_hw = parse_size(size) if isinstance(size, str) or size is None else tuple(size)
+    crop_hw = parse_size(crop) if isinstance(crop, str) or crop is None else tuple(crop)
+    name, n = meta.source or "<array>", len(arr)
+    if start >= n:
+        raise VideoError(f"{name}: no frames at or after frame {start} (it has {n})")
+    if end is not None and end > n:
+        raise VideoError(f"{name}: has {n} frames; --frames {start}:{end} asks for frames up to {end - 1}")
+    return _segment(list(arr[start:end]), crop_hw, size_hw, resize, meta)

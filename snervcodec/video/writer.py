@@ -47,7 +47,8 @@ def writer_for(path: str, streaming: bool = False) -> WriterKind:
         return "png"
     if streaming or path == "-":
         return "y4m"
-    raise ConfigError(f"{path}: unknown output type {ext or '(none)'}; use .mp4, .mkv, .mov, .y4m or a %05d.png pattern")
+    raise ConfigError(f"{path}: unknown output type {ext or '(none)'}; "
+                      "use .mp4, .mkv, .mov, .y4m or a %05d.png pattern")
 
 
 class FrameWriter:
