@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from .anchors import CODECS
 from .bdrate import OverlapWarning, bd_psnr, bd_rate, overlap_fraction
 from .curves import anchor_q, bracket
 
@@ -56,7 +57,7 @@ def summarise(results: dict) -> dict:
         pts = clip["points"]
         pipelines = list(dict.fromkeys(p["profile"] for p in pts if p["codec"] == "snerv-b"))
         rows = {}
-        anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in ("x264", "x265")})
+        anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in CODECS})
         for pl in pipelines:  # one SNeRV-B curve per pipeline (bench --pipelines)
             prefix = f"{pl}: " if len(pipelines) > 1 else ""
             for codec, profile in anchors:
@@ -104,7 +105,7 @@ def markdown(results: dict) -> str:
                   "| codec | profile | setting | bpp | RGB PSNR | YUV420 PSNR | MS-SSIM | encode s | decode fps |",
                   "|---|---|---|---|---|---|---|---|---|"]
         snerv = _curve(clip["points"], "snerv-b")
-        used = {id(p) for c in {(p["codec"], p["profile"]) for p in clip["points"] if p["codec"] in ("x264", "x265")}
+        used = {id(p) for c in {(p["codec"], p["profile"]) for p in clip["points"] if p["codec"] in CODECS}
                 for p in _bracketed(_curve(clip["points"], *c), snerv, "rgb_psnr")} if snerv else set()
         for p in sorted(clip["points"], key=lambda p: (p["codec"], p["profile"], p["bpp"])):
             setting = p["setting"] + ("*" if id(p) in used else "")
