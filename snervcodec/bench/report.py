@@ -84,6 +84,24 @@ def summarise(results: dict) -> dict:
     return summary
 
 
+def across_clips(summary: dict) -> dict:
+    """Per anchor row: the median BD-rate (RGB PSNR) over the clips that have one, and the worst
+    clip (the highest BD-rate, where SNeRV does worst) with its value."""
+    import numpy as np
+
+    rates: dict[str, dict[str, float]] = {}
+    for clip, rows in summary.items():
+        for anchor, r in rows.items():
+            if anchor != "hnerv_equal_size" and r["rgb_psnr"]["bd_rate"] is not None:
+                rates.setdefault(anchor, {})[clip] = r["rgb_psnr"]["bd_rate"]
+    out = {}
+    for anchor, per_clip in rates.items():
+        worst = max(per_clip, key=per_clip.get)
+        out[anchor] = {"clips": len(per_clip), "median": float(np.median(list(per_clip.values()))),
+                       "worst_clip": worst, "worst": per_clip[worst]}
+    return out
+
+
 def _fmt(v, nd=2, pct=False):
     if v is None:
         return "n/a"
@@ -142,6 +160,14 @@ def markdown(results: dict) -> str:
             lines.append(f"SNeRV-B vs HNeRV at target {pair['target_bpp']} bpp: SNeRV {pair['snerv_psnr']:.2f} dB at "
                          f"{pair['snerv_bpp']:.4f} bpp, HNeRV {pair['hnerv_psnr']:.2f} dB at {pair['hnerv_bpp']:.4f} bpp "
                          f"({pair['delta_psnr']:+.2f} dB).")
+        lines.append("")
+    if len(results["clips"]) > 2:
+        lines += ["## Across clips", "", "BD-rate (RGB PSNR) of SNeRV-B against each anchor: the median over the "
+                  "clips and the worst clip (negative = SNeRV needs fewer bits).", "",
+                  "| anchor | clips | median BD-rate | worst clip | its BD-rate |", "|---|---|---|---|---|"]
+        for anchor, r in across_clips(results["summary"]).items():
+            lines.append(f"| {anchor} | {r['clips']} | {_fmt(r['median'], 1, True)} | {r['worst_clip']} | "
+                         f"{_fmt(r['worst'], 1, True)} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
