@@ -85,9 +85,8 @@ def test_across_clips_median_and_worst():
 def test_bench_set_dev_runs_the_dev_set_and_refuses_clip_too(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from snervcodec.bench import devset
-    from snervcodec.bench import report
     import snervcodec.bench.runner as bench_runner
+    from snervcodec.bench import devset, report
     from snervcodec.cli import cli
 
     seen = {}
