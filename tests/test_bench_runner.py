@@ -203,3 +203,31 @@ def test_source_digest_follows_every_source_file(tmp_path):
     (tmp_path / "pkg" / "sub" / "b.py").write_text("y = 3\n")
     assert source_digest(tmp_path / "pkg") != first
     assert len(code_digest()) == 16
+
+
+def _needs_svtav1():
+    import av
+
+    if "libsvtav1" not in av.codecs_available:
+        pytest.skip("this PyAV build has no libsvtav1 encoder")
+
+
+@pytest.mark.parametrize("profile", ["literature", "strong"])
+def test_av1_anchor_encodes_decodes_and_rate_falls_with_crf(small, profile):
+    _needs_svtav1()
+    rates, psnrs = [], []
+    for crf in (20, 40, 60):
+        r = encode_anchor(small.frames, Fraction(25), "av1", profile, crf)
+        assert r.frames.shape == small.frames.shape
+        assert r.sei_bytes == 2 * len(small.frames)  # one temporal delimiter OBU a frame, excluded
+        m = evaluate(r.frames, small.frames, r.bytes)
+        rates.append(m["bpp"])
+        psnrs.append(m["rgb_psnr"])
+    assert rates[0] > rates[1] > rates[2] and psnrs[0] > psnrs[2] > 20
+    assert r.options["crf"] == "60" and r.options["preset"] == ("8" if profile == "literature" else "2")
+
+
+def test_av1_strong_is_one_gop_tuned_for_psnr():
+    opts = options_for("av1", "strong", 30, 96)
+    assert opts["g"] == "96" and "keyint=96" in opts["svtav1-params"] and "tune=1" in opts["svtav1-params"]
+    assert "scd=0" in opts["svtav1-params"]

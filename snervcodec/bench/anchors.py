@@ -1,14 +1,19 @@
-"""x264 / x265 anchors through PyAV's bundled FFmpeg (libx264, libx265).
+"""x264 / x265 / AV1 anchors through PyAV's bundled FFmpeg (libx264, libx265, libsvtav1).
 
 Two named profiles, recorded with every result:
 
 - ``literature``: ``-preset medium``, a CRF sweep, default GOP: how NeRV-family papers run them.
+  AV1: SVT-AV1's default preset 8, a CRF sweep, default GOP.
 - ``strong``: ``-preset veryslow -tune psnr``, fixed-QP sweep, B-frames on, one GOP over the clip.
+  AV1: preset 2, ``tune=1`` (PSNR), a CRF sweep (SVT-AV1's fixed QP needs ``aq-mode=0``, which
+  switches its temporal dependency model, TPL, off), one GOP over the clip, scene detection off.
 
 Input: the same RGB frames every codec sees, converted once to yuv420p by swscale. Size: the raw
 Annex-B elementary stream (parameter sets included). x265's settings SEI is switched off
 (``info=0``); x264 has no switch for its settings SEI (a user-data SEI of about 600 bytes), so we
-measure it and exclude it from the size; both choices are recorded in the results.
+measure it and exclude it from the size; both choices are recorded in the results. AV1: the
+low-overhead OBU stream (sequence header included) without its temporal delimiters (2 bytes a
+frame, carrying nothing; MP4 and Matroska drop them too); decoded by FFmpeg's AV1 decoder (dav1d).
 """
 
 from __future__ import annotations
@@ -21,17 +26,32 @@ from typing import Literal
 
 import numpy as np
 
-Codec = Literal["x264", "x265"]
+Codec = Literal["x264", "x265", "av1"]
+CODECS = ("x264", "x265", "av1")
 Profile = Literal["literature", "strong"]
 
 # Coarse sweeps (the whole useful range, 51 = the maximum); the runner refines them inside the quality
 # range of the SNeRV points (runner.refinement) and reports the overlap.
 CRF_SWEEP = (22, 26, 30, 34, 38, 42, 46, 51)
 QP_SWEEP = (22, 26, 30, 34, 38, 42, 46, 51)
+# SVT-AV1's CRF runs 1-63: 16 to 63 spans about 0.01-0.4 bpp at 144x176 to 192x384.
+AV1_SWEEP = (16, 22, 28, 34, 40, 46, 52, 58, 63)
 
 THREAD_TYPE = "AUTO"  # frame + slice flags: libx264 and the decoders pick frame threads, like the ffmpeg CLI
 
-_LIB = {"x264": ("libx264", "h264"), "x265": ("libx265", "hevc")}
+_LIB = {"x264": ("libx264", "h264"), "x265": ("libx265", "hevc"), "av1": ("libsvtav1", "obu")}
+
+
+def default_sweep(codec: Codec, profile: Profile) -> tuple[int, ...]:
+    """The coarse CRF/QP sweep of one anchor curve."""
+    if codec == "av1":
+        return AV1_SWEEP
+    return CRF_SWEEP if profile == "literature" else QP_SWEEP
+
+
+def rate_parameter(codec: Codec, profile: Profile) -> str:
+    """``crf`` or ``qp``: what an anchor point's quality number is (AV1 uses CRF in both profiles)."""
+    return "crf" if profile == "literature" or codec == "av1" else "qp"
 
 
 @dataclass
@@ -40,14 +60,19 @@ class AnchorResult:
     profile: str
     quality: int  # CRF or QP
     options: dict
-    bytes: int  # elementary stream, settings SEI excluded
-    sei_bytes: int  # x264's settings SEI (excluded above); 0 for x265
+    bytes: int  # elementary stream, settings SEI / temporal delimiters excluded
+    sei_bytes: int  # bytes excluded above: x264's settings SEI, AV1's temporal delimiters; 0 for x265
     frames: np.ndarray  # decoded RGB uint8 (T, H, W, 3)
     encode_seconds: float
     decode_seconds: float
 
 
 def options_for(codec: Codec, profile: Profile, quality: int, n_frames: int) -> dict:
+    if codec == "av1":  # SVT-AV1 4.x: preset 8 and tune 1 (PSNR) are its defaults
+        if profile == "literature":
+            return {"preset": "8", "crf": str(quality)}
+        return {"preset": "2", "crf": str(quality), "g": str(n_frames),
+                "svtav1-params": f"tune=1:keyint={n_frames}:scd=0"}
     if codec == "x264":
         if profile == "literature":
             return {"preset": "medium", "crf": str(quality)}
@@ -76,6 +101,37 @@ def _strip_x264_sei(data: bytes) -> tuple[int, int]:
     return len(data) - sei, sei
 
 
+def _strip_av1_temporal_delimiters(data: bytes) -> tuple[int, int]:
+    """(size without temporal delimiter OBUs, their size). Walks a low-overhead OBU stream (every
+    OBU carries its size field, as FFmpeg's ``obu`` muxer writes them)."""
+    i, td = 0, 0
+    while i < len(data):
+        header = data[i]
+        if not header & 0x02:
+            raise ValueError("AV1 OBU without a size field")
+        j, size, shift = i + 1 + ((header >> 2) & 1), 0, 0
+        while True:  # leb128
+            b = data[j]
+            j += 1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        if (header >> 3) & 0xF == 2:  # OBU_TEMPORAL_DELIMITER
+            td += j + size - i
+        i = j + size
+    return len(data) - td, td
+
+
+def _elementary_size(codec: Codec, data: bytes) -> tuple[int, int]:
+    """(measured size, bytes excluded from it) of an anchor's elementary stream."""
+    if codec == "x264":
+        return _strip_x264_sei(data)
+    if codec == "av1":
+        return _strip_av1_temporal_delimiters(data)
+    return len(data), 0
+
+
 # The libx265 in PyAV's wheels (av 17 and 18) corrupts the heap on frames smaller than its 64-pixel
 # coding tree unit (reproduced here with 32x48 frames, ctu=16 or not); 64x64 and above are fine.
 X265_MIN_SIDE = 64
@@ -90,7 +146,7 @@ def _yuv420p(frames: np.ndarray) -> list:
 
 
 def encode_anchor(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Profile, quality: int) -> AnchorResult:
-    """Encode with x264/x265 (elementary stream in memory) and decode back to RGB."""
+    """Encode with x264/x265/SVT-AV1 (elementary stream in memory) and decode back to RGB."""
     import av
 
     lib, fmt = _LIB[codec]
@@ -120,7 +176,7 @@ def encode_anchor(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Prof
     c.close()
     enc_s = time.perf_counter() - t0
     data = buf.getvalue()
-    size, sei = _strip_x264_sei(data) if codec == "x264" else (len(data), 0)
+    size, sei = _elementary_size(codec, data)
     dec, dec_s = decode_anchor(data, fmt)
     if len(dec) != t:
         raise RuntimeError(f"{codec} returned {len(dec)} frames for {t}")
@@ -149,6 +205,7 @@ def versions() -> dict:
     try:
         info["libx264"] = av.codec.Codec("libx264", "w").long_name
         info["libx265"] = av.codec.Codec("libx265", "w").long_name
+        info["libsvtav1"] = av.codec.Codec("libsvtav1", "w").long_name
     except Exception:  # pragma: no cover
         pass
     return info
@@ -202,4 +259,4 @@ def ffmpeg_cli_size(frames: np.ndarray, fps: Fraction, codec: Codec, profile: Pr
             cmd += [f"-{k}", v]
         subprocess.run(cmd + ["-f", fmt, str(out)], check=True, capture_output=True)
         data = out.read_bytes()
-    return _strip_x264_sei(data)[0] if codec == "x264" else len(data)
+    return _elementary_size(codec, data)[0]

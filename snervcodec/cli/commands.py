@@ -11,6 +11,8 @@ import click
 from .app import cli
 from .options import (compression_options, limit_options, model_options, overwrite_options, train_options,
                       video_options)
+from ..bench.anchors import CODECS
+from ..errors import ConfigError
 from ..requests import PIPELINES
 from .types import FloatList, WordList
 
@@ -174,7 +176,10 @@ def info(stream, as_json):
 
 @cli.command()
 @click.option("--clip", "clips", multiple=True, metavar="NAME|PATH",
-              help="bunny, carphone (the bundled clips) or a video path; repeatable. Default: bunny and carphone.")
+              help="bunny, carphone (the bundled clips) or a video path; repeatable. Default: the --set.")
+@click.option("--set", "clip_set", type=click.Choice(["default", "dev"]), default=None,
+              help="default: bunny and carphone; dev: the content-diverse development set (10 clips, "
+                   "docs/usage.md). Not with --clip.")
 @click.option("--frames", metavar="START:END", help="Frames of user clips (PATH) to use.")
 @click.option("--size", metavar="HxW", help="Resize user clips (PATH) to HxW.")
 @click.option("--snerv-bpp", type=FloatList(), metavar="B,B,...", help="SNeRV-B operating points (target bpp).")
@@ -183,9 +188,10 @@ def info(stream, as_json):
 @click.option("--pipelines", type=WordList(PIPELINES), default="rdo", show_default=True,
               help="SNeRV-B encode pipelines to run on the same clips (rdo, paper); with both, the report adds "
                    "the BD-rate of rdo against paper.")
-@click.option("--anchors", type=WordList(("x264", "x265")), default="x264,x265", show_default=True, help="Anchor codecs.")
+@click.option("--anchors", type=WordList(CODECS), default="x264,x265,av1", show_default=True, help="Anchor codecs.")
 @click.option("--profiles", type=WordList(("literature", "strong")), default="literature,strong", show_default=True,
-              help="literature: preset medium, CRF sweep; strong: veryslow, tune psnr, QP sweep, one GOP.")
+              help="literature: preset medium (AV1: SVT-AV1 preset 8), CRF sweep; strong: veryslow, tune psnr, "
+                   "QP sweep (AV1: preset 2, tune PSNR, CRF sweep), one GOP.")
 @click.option("--epochs", type=click.IntRange(1), help="SNeRV training epochs per point (default 20; --full: 300).")
 @click.option("--refine", type=click.IntRange(0), default=6, show_default=True,
               help="Extra CRF/QP points per anchor inside the quality range of the SNeRV points, where the "
@@ -195,13 +201,14 @@ def info(stream, as_json):
               help="Where SNeRV trains and decodes.")
 @click.option("--out", default="results/bench", show_default=True, metavar="DIR",
               help="Results, cache, report.md and RD plots go here; re-runs reuse cached points.")
-def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profiles, epochs, refine, full, device, out):
-    """Rate-distortion benchmark: SNeRV against x264/x265 (and HNeRV), BD-rate, decode fps, plots.
+def bench(clips, clip_set, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profiles, epochs, refine, full, device, out):
+    """Rate-distortion benchmark: SNeRV against x264/x265/AV1 (and HNeRV), BD-rate, decode fps, plots.
 
     The default is sized for a 2-core CPU (about an hour): Bunny (132 frames, 192x384) and carphone
     (120 frames, 144x176), SNeRV at 0.05 / 0.1 / 0.2 bpp and HNeRV at 0.1 bpp, 20 epochs; x264/x265
-    over CRF/QP 22-51, refined inside SNeRV's quality range. Interrupt it at will: finished points
-    are cached and a re-run resumes.
+    over CRF/QP 22-51 (SVT-AV1: CRF 16-63), refined inside SNeRV's quality range. ``--set dev``: the
+    content-diverse development set (a few hours on that CPU); the report adds the median and worst
+    clip. Interrupt it at will: finished points are cached and a re-run resumes.
     """
     from ..bench import check_extra
 
@@ -209,8 +216,15 @@ def bench(clips, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profile
     from ..bench.report import write_reports
     from ..bench.runner import BenchConfig, ClipSpec, builtin_clip, run
 
-    specs = []
-    for c in clips or ("bunny", "carphone"):
+    if clips and clip_set:
+        raise ConfigError("bench: use --set or --clip, not both")
+    if clip_set == "dev":
+        from ..bench.devset import dev_set
+
+        clips, specs = (), dev_set(out)
+    else:
+        specs = []
+    for c in clips or (() if specs else ("bunny", "carphone")):
         if c in ("bunny", "carphone"):
             specs.append(builtin_clip(c, full=full))
         else:
