@@ -172,7 +172,8 @@ def across_md(results: dict) -> list[str]:
     n = len(results["clips"])
     if len(lines) == 2:
         return ["No BD-rate could be computed for any clip (see the notes per clip)."]
-    return lines + ["", f"Over {n} clip{'s' if n > 1 else ''}" + ("; the median of two clips is their mean." if n == 2 else ".")]
+    tail = "; the median of two clips is their mean." if n == 2 else "."
+    return lines + ["", f"Over {n} clip{'s' if n > 1 else ''}" + tail]
 
 
 def results_md(results: dict, md_path: Path, fig_dir: Path, note: str | None, command: str) -> str:
@@ -195,10 +196,12 @@ def results_md(results: dict, md_path: Path, fig_dir: Path, note: str | None, co
         crop = fig_dir / f"crop-{name}.png"
         if crop.exists():
             lines += [(f"Frame {clip['frames'] // 2} (the middle one), a detailed region shown 2x nearest-neighbour: "
-                      f"source, SNeRV-B (rdo) nearest {HEADLINE_BPP} bpp, x264 (literature) at the CRF of nearest rate. "
+                      f"source, SNeRV-B (rdo) nearest {HEADLINE_BPP} bpp, x264 (literature) at the CRF of nearest "
+                      "rate. "
                       "Labels: the whole clip's bpp and PSNR from the JSON, and the PSNR measured on this frame."),
                       "", f"![{name}: source, SNeRV, x264 crops]({rel}/crop-{name}.png)", ""]
-    lines += ["## Every point", "", "The report `snerv bench` writes (`snervcodec.bench.report.markdown`), per run:", ""]
+    lines += ["## Every point", "",
+              "The report `snerv bench` writes (`snervcodec.bench.report.markdown`), per run:", ""]
     for i, run in enumerate(results["runs"]):
         sub = {"provenance": run["provenance"], "summary": results["summary"],
                "clips": {n: c for n, c in results["clips"].items() if results["source"][n] == i}}
@@ -212,10 +215,13 @@ def results_md(results: dict, md_path: Path, fig_dir: Path, note: str | None, co
 def headline_md(results: dict, readme: Path, md_path: Path, fig_dir: Path) -> str:
     """The README's headline: per clip the BD-rates (RGB PSNR) of the rdo pipeline against each
     anchor, PSNR near 0.1 bpp, rdo vs paper; and the headline plot."""
-    rel = lambda p: Path(os.path.relpath(p, readme.parent)).as_posix()
+    def rel(p):
+        return Path(os.path.relpath(p, readme.parent)).as_posix()
+
     epochs = {r["provenance"]["settings"]["epochs"] for r in results["runs"]}
     has_paper = any("rdo vs paper" in results["summary"][n] for n in results["clips"])
-    head = ["clip", "SNeRV-B near 0.1 bpp"] + [f"vs {c} {p}" for c, p in ANCHORS] + (["rdo vs paper"] if has_paper else [])
+    head = (["clip", "SNeRV-B near 0.1 bpp"] + [f"vs {c} {p}" for c, p in ANCHORS]
+            + (["rdo vs paper"] if has_paper else []))
     lines = [(f"SNeRV-B ({'/'.join(map(str, sorted(epochs)))} epochs per point) against x264/x265: BD-rate on RGB "
              f"PSNR (negative = SNeRV needs fewer bits), from [docs/results.md]({rel(md_path)}) (generated "
              "from the committed bench JSON)."), "",

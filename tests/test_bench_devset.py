@@ -38,7 +38,8 @@ def test_pan_frame_k_is_frame_0_shifted_by_k_times_speed():
     f = synthesize(SYNTH["pan-slow"], **TINY).astype(int)  # 0.5 px/frame to the right
     for k, shift in ((2, 1), (4, 2), (6, 3)):
         assert np.abs(f[k][:, :-shift] - f[0][:, shift:]).max() <= 1
-    assert np.abs(f[1][:, :-1] - f[0][:, 1:]).mean() > 3 * np.abs(f[2][:, :-1] - f[0][:, 1:]).mean()  # half a px is not one
+    # half a pixel is not one
+    assert np.abs(f[1][:, :-1] - f[0][:, 1:]).mean() > 3 * np.abs(f[2][:, :-1] - f[0][:, 1:]).mean()
     g = synthesize(SYNTH["pan-fast"], **TINY).astype(int)  # (1, 5) px/frame
     assert np.abs(g[2][:-2, :-10] - g[0][2:, 10:]).max() <= 1
 

@@ -102,7 +102,8 @@ def rendered(tmp_path):
     src = docs / "results" / "bench.json"
     src.write_text(json.dumps(results))
     readme = tmp_path / "README.md"
-    readme.write_text("# x\n\nbefore\n<!-- results:headline:start -->\nold text\n<!-- results:headline:end -->\nafter\n")
+    readme.write_text("# x\n\nbefore\n<!-- results:headline:start -->\nold text\n"
+                      "<!-- results:headline:end -->\nafter\n")
     assert _renderer().main([str(src), "--md", str(docs / "results.md"), "--readme", str(readme),
                              "--note", "(test note)"]) == 0
     return results, summarise(results), docs, readme

@@ -140,8 +140,8 @@ def markdown(results: dict) -> str:
             lines += ["", f"MS-SSIM window: {sorted(win)} (the default 11 needs a shorter side above 160 px)."]
         if used:
             lines += ["", "\\* the anchor points the BD-rate on RGB PSNR uses: the tightest CRF/QP interval "
-                      "enclosing the PSNR range of the SNeRV points (the MS-SSIM BD-rate brackets the MS-SSIM range, and BD-PSNR "
-                      "the rate range, the same way)."]
+                      "enclosing the PSNR range of the SNeRV points (the MS-SSIM BD-rate brackets the MS-SSIM "
+                      "range, and BD-PSNR the rate range, the same way)."]
         checks = clip.get("ffmpeg_cli_check") or []
         if checks:
             lines += ["", f"Cross-check with the ffmpeg command line ({prov['versions'].get('ffmpeg_cli')}), same "

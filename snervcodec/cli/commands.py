@@ -68,9 +68,9 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @train_options
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale,
-           preset, epochs, lr, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam, prune,
-           weight_bits, emb_bits, finetune, chunk_frames, as_json):
+def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, frames, crop, size, resize, fps,
+           model, c1, n_rb, params, strides, t_scale, preset, epochs, lr, batch_size, time_limit, device, precision,
+           compile_mode, seed, quiet, pipeline, lam, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
@@ -83,13 +83,15 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
                             VideoRequest)
 
     req = EncodeRequest(
-        VideoRequest.of(input, frames, crop, size, resize, fps), ModelRequest(model, c1, n_rb, params, strides, t_scale),
+        VideoRequest.of(input, frames, crop, size, resize, fps),
+        ModelRequest(model, c1, n_rb, params, strides, t_scale),
         TrainRequest(preset, epochs, device, precision, seed,
                      {"lr": lr, "batch_size": batch_size, "time_limit": time_limit, "compile": compile_mode}),
         CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
                           chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0),
         OutputRequest(output, bool(overwrite), segment_frames, not no_resume, scene_cuts), bpp)
-    res = encode_request(req, Feedback(not quiet, None, None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True))))
+    say = None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True))
+    res = encode_request(req, Feedback(not quiet, None, say))
     if res.rank:  # torchrun: rank 0 reports
         return
     to_stderr = output == "-"  # the stream went to stdout: the summary must not follow it there
@@ -111,7 +113,9 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
               help="Where to run the network.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="fp32", show_default=True,
               help="fp32 reproduces the conformance checksums; bf16 is faster and a little less exact.")
-@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True, help="Frames per network call; batches start at multiples of it, so --frames gives the same pixels as a full decode with the same value.")
+@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True,
+              help="Frames per network call; batches start at multiples of it, so --frames gives the same pixels "
+                   "as a full decode with the same value.")
 @click.option("--lossless", is_flag=True, help="For .mp4: write lossless RGB H.264 instead of high-quality 4:2:0.")
 @click.option("--y4m-format", type=click.Choice(["yuv444p12le", "yuv444p", "yuv420p"]), default="yuv444p12le",
               show_default=True, help="Pixel format of y4m output: 12-bit 4:4:4 round-trips every RGB colour; "
@@ -129,7 +133,8 @@ def decode(stream, output, overwrite, frames, device, precision, batch_size, los
     from ..codec.limits import DecodeLimits
 
     res = decode_api(stream, output, frames=frames, device=device, precision=precision, batch_size=batch_size,
-                     lossless=lossless, progress=not quiet, limits=DecodeLimits.from_options(max_pixels, max_frames, no_limits),
+                     lossless=lossless, progress=not quiet,
+                     limits=DecodeLimits.from_options(max_pixels, max_frames, no_limits),
                      overwrite=bool(overwrite), y4m_format=y4m_format, start_number=start_number)
     n = res.n_frames
     click.echo(f"{output}: {n} frames {res.header.width}x{res.header.height} @ {float(res.fps):.3f} fps, "
@@ -159,10 +164,12 @@ def info(stream, as_json):
                f"LL ranges {d['ll_range_bits']}-bit, {d['chunk_frames']} frames per chunk")
     click.echo(f"size {d['bytes']} bytes = {d['bpp']:.5f} bpp")
     for name, sec in d["sections"].items():
-        click.echo(f"  {name:<8} {sec['bytes']:>10} bytes  {sec['bpp']:.5f} bpp  {100 * sec['bytes'] / d['bytes']:5.1f}%")
+        share = 100 * sec["bytes"] / d["bytes"]
+        click.echo(f"  {name:<8} {sec['bytes']:>10} bytes  {sec['bpp']:.5f} bpp  {share:5.1f}%")
     for group, r in d["rate"].items():
         gap = f"{100 * (r['coded_bits'] / r['model_bits'] - 1):+.2f}%" if r["model_bits"] else "n/a"
-        click.echo(f"  {group}: the stream's models predict {r['model_bits']:.0f} bits, {r['coded_bits']} coded ({gap})")
+        click.echo(f"  {group}: the stream's models predict {r['model_bits']:.0f} bits, "
+                   f"{r['coded_bits']} coded ({gap})")
     if len(d["segments"]) > 1:
         sizes = [s["frames"][1] - s["frames"][0] for s in d["segments"]]
         click.echo(f"{len(sizes)} segments of {min(sizes)}-{max(sizes)} frames, each with its own network "
@@ -183,8 +190,8 @@ def info(stream, as_json):
 @click.option("--frames", metavar="START:END", help="Frames of user clips (PATH) to use.")
 @click.option("--size", metavar="HxW", help="Resize user clips (PATH) to HxW.")
 @click.option("--snerv-bpp", type=FloatList(), metavar="B,B,...", help="SNeRV-B operating points (target bpp).")
-@click.option("--hnerv-bpp", type=FloatList(allow_none=True), metavar="B,B,...|none", help="HNeRV baseline points at the same targets (the paper's comparison); "
-                                          "none: no HNeRV.")
+@click.option("--hnerv-bpp", type=FloatList(allow_none=True), metavar="B,B,...|none",
+              help="HNeRV baseline points at the same targets (the paper's comparison); none: no HNeRV.")
 @click.option("--pipelines", type=WordList(PIPELINES), default="rdo", show_default=True,
               help="SNeRV-B encode pipelines to run on the same clips (rdo, paper); with both, the report adds "
                    "the BD-rate of rdo against paper.")
@@ -201,7 +208,8 @@ def info(stream, as_json):
               help="Where SNeRV trains and decodes.")
 @click.option("--out", default="results/bench", show_default=True, metavar="DIR",
               help="Results, cache, report.md and RD plots go here; re-runs reuse cached points.")
-def bench(clips, clip_set, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profiles, epochs, refine, full, device, out):
+def bench(clips, clip_set, frames, size, snerv_bpp, hnerv_bpp, pipelines, anchors, profiles, epochs, refine, full,
+          device, out):
     """Rate-distortion benchmark: SNeRV against x264/x265/AV1 (and HNeRV), BD-rate, decode fps, plots.
 
     The default is sized for a 2-core CPU (about an hour): Bunny (132 frames, 192x384) and carphone

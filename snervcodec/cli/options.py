@@ -47,9 +47,11 @@ def model_options(f):
         click.option("--model", type=click.Choice(list(MODELS)), default="snerv-b", show_default=True,
                      help="Network: snerv-b (SNeRV backbone), snerv-t / snerv-t-2d (temporal extension: "
                           "better frame interpolation, 3D or 2D convolutions), or hnerv (the HNeRV baseline)."),
-        click.option("--c1", type=click.IntRange(1, 4096), help="Width of the first up-sampling block (sets the model size)."),
-        click.option("--n-rb", type=click.IntRange(0, 64), help="Residual blocks per MFU fusion block (paper: 2-10). Default: the paper's "
-                          "table for the model size (2 with --c1); 0 for rdo encodes sized by --bpp or --params."),
+        click.option("--c1", type=click.IntRange(1, 4096),
+                     help="Width of the first up-sampling block (sets the model size)."),
+        click.option("--n-rb", type=click.IntRange(0, 64),
+                     help="Residual blocks per MFU fusion block (paper: 2-10). Default: the paper's table for the "
+                          "model size (2 with --c1); 0 for rdo encodes sized by --bpp or --params."),
         click.option("--params", type=PARAM_COUNT, metavar="N",
                      help="Size the decoder to about N parameters (e.g. 580k, 3M) instead of giving --c1."),
         click.option("--strides", type=STRIDES, metavar="S,S,S,S,S",
@@ -71,9 +73,9 @@ def train_options(f):
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
                      help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
         click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
-        click.option("--lr", type=POSITIVE_FLOAT, metavar="LR", help="Peak learning rate (default: 4e-3 for the rdo pipeline, less "
-                                                "for decoders above 400K parameters; the paper's 1e-3 for "
-                                                "--pipeline paper and for fit)."),
+        click.option("--lr", type=POSITIVE_FLOAT, metavar="LR",
+                     help="Peak learning rate (default: 4e-3 for the rdo pipeline, less for decoders above 400K "
+                          "parameters; the paper's 1e-3 for --pipeline paper and for fit)."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; docs/usage.md \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),
@@ -92,7 +94,8 @@ def train_options(f):
                           "fuses kernels, reduce-overhead adds CUDA graphs, max-autotune also searches kernels. "
                           "Compiling takes tens of seconds up to minutes, counted in --time-limit; on a 2-core "
                           "CPU it did not pay (docs/design-notes.md \"Compilation\")."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Random seed (training is deterministic per device)."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Random seed (training is deterministic per device)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)

@@ -51,8 +51,9 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     return encode_request(req, Feedback(progress, on_eval, log))
 
 
-def encode_request(req: EncodeRequest, feedback: Feedback = Feedback()) -> EncodeResult:
+def encode_request(req: EncodeRequest, feedback: Feedback | None = None) -> EncodeResult:
     """Encode as requested (the CLI and :func:`encode` build the request)."""
+    feedback = feedback or Feedback()
     t0 = time.perf_counter()
     target = _check_output(req)
     out = req.output
@@ -94,7 +95,7 @@ def _check_output(req: EncodeRequest) -> Target | None:
     return output_target(path, req.output.overwrite, "a stream")
 
 
-def auto_segment_frames(req: EncodeRequest, feedback: Feedback = Feedback()) -> int | None:
+def auto_segment_frames(req: EncodeRequest, feedback: Feedback) -> int | None:
     """The default segment length: the whole clip, measured best (docs/long-videos.md: at 0.1 bpp
     one 252-frame network beats two of 126 by 1.2 dB), unless holding it would take more than half of
     the memory; then the longest segment that fits. None: one segment."""
