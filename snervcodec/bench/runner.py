@@ -142,16 +142,11 @@ def run(cfg: BenchConfig, log: Callable[[str], None] = print) -> dict:
     return results
 
 
-def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, version: str | None,
-              log: Callable[[str], None]) -> dict:
-    """Every point of one clip: SNeRV / HNeRV at their rates, then the anchor sweeps (refined inside
-    SNeRV's quality range) and the ffmpeg command-line cross-check."""
+def _snerv_jobs(clip: ClipSpec, video, base: dict, cfg: BenchConfig, cache: Cache) -> list:
+    """(cache key, label, job) of every SNeRV-B / HNeRV point; our own points are keyed on the code
+    too, and each keeps its stream beside its result."""
     import snervcodec
 
-    from .anchors import THREAD_TYPE, ffmpeg_cli_size
-
-    video = clip.load()
-    base = {"clip": asdict(clip), "frames": int(video.frames.shape[0])}
     jobs = []
     runs = [("snerv-b", pl, cfg.snerv_bpp) for pl in cfg.pipelines] + [("hnerv", cfg.pipelines[0], cfg.hnerv_bpp)]
     for model, pipeline, bpps in runs:
@@ -161,7 +156,19 @@ def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, v
                         "code": code_digest()})
             jobs.append((key, f"{model} ({pipeline}) bpp={bpp}",
                          lambda m=model, b=bpp, k=key, pl=pipeline: _snerv_point(
-                             clip, video, m, b, cfg, cache.root / f"{k}.snv", pl)))  # the stream is kept beside it
+                             clip, video, m, b, cfg, cache.root / f"{k}.snv", pl)))
+    return jobs
+
+
+def _run_clip(clip: ClipSpec, cfg: BenchConfig, cache: Cache, exe: str | None, version: str | None,
+              log: Callable[[str], None]) -> dict:
+    """Every point of one clip: SNeRV / HNeRV at their rates, then the anchor sweeps (refined inside
+    SNeRV's quality range) and the ffmpeg command-line cross-check."""
+    from .anchors import THREAD_TYPE, ffmpeg_cli_size
+
+    video = clip.load()
+    base = {"clip": asdict(clip), "frames": int(video.frames.shape[0])}
+    jobs = _snerv_jobs(clip, video, base, cfg, cache)
 
     def do(key: str, label: str, job: Callable[[], dict]) -> dict:
         hit = cache.get(key)
