@@ -178,10 +178,10 @@ class EncodeRequest:
         return replace(self, output=replace(self.output, segment_frames=segment_frames))
 
     def fingerprint(self, device_type: str) -> dict:
-        """What a finished segment must have been encoded with to be reused (docs/long-videos.md, "What
-        segments give you"): everything but the source's name, the output and how it is told; the
-        device type, since a segment trained elsewhere would not be the same bytes. (The parts' own
-        fingerprint adds the segment's frames and the package's source digest: codec/parts.py.)"""
+        """What a finished segment must have been encoded with to be reused: everything but the
+        source's name, the output and how it is told; the device type, since a segment trained
+        elsewhere would not be the same bytes. The parts' own fingerprint adds the segment's frames
+        and the package's source digest (codec/parts.py; docs/long-videos.md "What segments give you")."""
         out = asdict(self)
         out["video"].pop("source")
         for k in ("path", "overwrite", "resume"):

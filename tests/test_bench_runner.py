@@ -125,6 +125,8 @@ def _fake(codec, q=None, psnr=None, bpp=None):
 
 
 def test_runner_refines_anchors_inside_the_snerv_range(carphone_path, tmp_path, monkeypatch):
+    from snervcodec.bench.anchors import default_sweep
+
     calls = []
 
     def anchor_point(video, codec, profile, q):
@@ -140,7 +142,7 @@ def test_runner_refines_anchors_inside_the_snerv_range(carphone_path, tmp_path, 
                       cli_check=False, out=str(tmp_path))
     res = run(cfg, log=lambda m: None)
     # coarse sweep, then 6 values between q=30 (35 dB >= 34) and q=38 (31 dB <= 31)
-    assert calls[:8] == cfg.crf and calls[8:] == [31, 32, 33, 35, 36, 37]
+    assert calls[:8] == list(default_sweep("x264", "literature")) and calls[8:] == [31, 32, 33, 35, 36, 37]
     md = markdown(res)
     # BD uses the tightest bracket of all points: q=32 (34 dB) to q=38 (31 dB)
     assert "crf=32*" in md and "crf=38*" in md and "crf=31*" not in md and "crf=42*" not in md
