@@ -1,0 +1,225 @@
+"""The rate-distortion levers measured on the development set (issue 30): lever x clip x rate x epochs.
+
+    python benchmarks/rd_levers.py run --levers baseline,tune-psnr --clips dev --bpp 0.05,0.1,0.2 --epochs 20
+    python benchmarks/rd_levers.py report          # tables (markdown) from every row measured so far
+
+Each encode is one row (RGB PSNR and MS-SSIM of the decoded stream against the decoded input, the
+real file's bpp, encode and decode seconds, the float model's PSNR and the learning curve), stored
+as ``<out>/rows/<key>.json`` as soon as it finishes, so a stopped run resumes where it stopped. The
+key is the lever's settings, the clip, the rate, the epochs and the seed; the row records the source
+digest it ran with. x264 (medium, the bench's "literature" profile) is swept once per clip, for the
+BD-rate of every lever with three rates and for "the bits x264 needs for our 0.1 bpp quality".
+``report`` writes ``<out>/rd_levers.json`` (every row and the per-lever summaries) and prints the
+tables: per clip, then the median and the worst clip of every lever.
+
+A lever is a named set of encode keywords (:data:`LEVERS`), always spelled out in full, so that a
+row keeps its meaning when a default changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine_info  # noqa: E402
+
+from snervcodec.bench.devset import DEV_SET, clip_spec  # noqa: E402
+from snervcodec.fsutil import write_bytes_atomic  # noqa: E402
+
+# Each lever: the pipeline and the training options it sets, in full (the recipe of 2026-12 as
+# "baseline"). Keys are snervcodec.encode's keywords; "pipeline" goes to CompressionConfig.
+LEVERS: dict[str, dict] = {
+    "baseline": {"pipeline": "rdo"},
+    "paper": {"pipeline": "paper"},
+}
+X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
+
+
+def _key(obj: dict) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _clips(names: str, out: Path) -> list:
+    wanted = [e.name for e in DEV_SET] if names == "dev" else names.split(",")
+    known = {e.name: e for e in DEV_SET}
+    missing = [n for n in wanted if n not in known]
+    if missing:
+        raise SystemExit(f"unknown clip(s) {', '.join(missing)} (dev set: {', '.join(known)})")
+    return [clip_spec(known[n], out) for n in wanted]
+
+
+def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> dict:
+    from snervcodec import CompressionConfig, decode, encode
+    from snervcodec.bench.quality import evaluate
+    from snervcodec.provenance import code_digest
+
+    opts = dict(LEVERS[lever])
+    pipeline = opts.pop("pipeline", "rdo")
+    t0 = time.perf_counter()
+    res = encode(video, bpp=bpp, epochs=epochs, seed=seed, device="cpu", progress=False,
+                 compression=CompressionConfig(pipeline=pipeline), **opts)
+    enc_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dec = decode(res.stream, device="cpu")
+    dec_s = time.perf_counter() - t0
+    m = evaluate(dec.frames, video.frames, res.bytes)
+    return {"lever": lever, "settings": LEVERS[lever], "clip": clip.name, "target_bpp": bpp, "epochs": epochs,
+            "seed": seed, "bpp": m["bpp"], "psnr": m["rgb_psnr"], "ms_ssim": m["ms_ssim"],
+            "float_psnr": res.float_psnr, "encode_seconds": round(enc_s, 1), "decode_seconds": round(dec_s, 2),
+            "decoder_params": res.model.get("decoder_params"), "history": res.history, "code": code_digest(),
+            "machine": machine_info()}
+
+
+def _x264_curve(clip, video, rows_dir: Path) -> list[dict]:
+    from snervcodec.bench.anchors import encode_anchor
+    from snervcodec.bench.quality import evaluate
+
+    path = rows_dir / f"x264-{_key({'clip': clip.name, 'crf': X264_CRF, 'spec': str(clip)})}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    curve = []
+    for crf in X264_CRF:
+        r = encode_anchor(video.frames, video.meta.fps, "x264", "literature", crf)
+        m = evaluate(r.frames, video.frames, r.bytes)
+        curve.append({"crf": crf, "bpp": m["bpp"], "psnr": m["rgb_psnr"], "ms_ssim": m["ms_ssim"]})
+    write_bytes_atomic(path, json.dumps(curve, indent=1).encode())
+    return curve
+
+
+def run(args) -> None:
+    rows_dir = args.out / "rows"
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    levers = args.levers.split(",")
+    unknown = [lv for lv in levers if lv not in LEVERS]
+    if unknown:
+        raise SystemExit(f"unknown lever(s) {', '.join(unknown)} (known: {', '.join(LEVERS)})")
+    for clip in _clips(args.clips, args.out):
+        video = clip.load()
+        _x264_curve(clip, video, rows_dir)
+        for epochs in args.epochs:
+            for bpp in args.bpp:
+                for lever in levers:
+                    key = _key({"lever": LEVERS[lever], "clip": clip.name, "bpp": bpp, "epochs": epochs,
+                                "seed": args.seed})
+                    path = rows_dir / f"{lever}-{clip.name}-{bpp}-{epochs}-{key}.json"
+                    if path.exists():
+                        continue
+                    row = _encode_row(clip, video, lever, bpp, epochs, args.seed)
+                    write_bytes_atomic(path, json.dumps(row, indent=1).encode())
+                    print(f"{clip.name} {lever} {bpp} bpp {epochs} ep: {row['bpp']:.4f} bpp {row['psnr']:.2f} dB "
+                          f"(float {row['float_psnr']:.2f}) {row['encode_seconds']:.0f} s", flush=True)
+
+
+def _x264_bits_for(curve: list[dict], psnr: float) -> float | None:
+    """x264's bpp at ``psnr`` (log-linear between its two bracketing points; None outside its sweep)."""
+    import math
+
+    pts = sorted((p["psnr"], p["bpp"]) for p in curve)
+    for (q0, r0), (q1, r1) in zip(pts, pts[1:]):
+        if q0 <= psnr <= q1 and q1 > q0:
+            f = (psnr - q0) / (q1 - q0)
+            return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0)))
+    return None
+
+
+def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
+    """Per (lever, epochs): per clip the points, the x264 ratio at 0.1 bpp, the BD-rates against
+    x264 (PSNR and MS-SSIM, where three rates exist), whether PSNR rises with the rate; then the
+    median and worst clip."""
+    from snervcodec.bench.bdrate import bd_rate
+
+    out: dict = {}
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["lever"], r["epochs"]), {}).setdefault(r["clip"], []).append(r)
+    for (lever, epochs), by_clip in sorted(groups.items()):
+        clips = {}
+        for clip, pts in sorted(by_clip.items()):
+            pts = sorted(pts, key=lambda p: p["target_bpp"])
+            c = {"points": [{k: p[k] for k in ("target_bpp", "bpp", "psnr", "ms_ssim", "float_psnr",
+                                                "encode_seconds", "decode_seconds")} for p in pts]}
+            curve = curves.get(clip)
+            at01 = [p for p in pts if p["target_bpp"] == 0.1]
+            if curve and at01:
+                need = _x264_bits_for(curve, at01[0]["psnr"])
+                c["x264_ratio_at_0.1"] = None if need is None else round(need / at01[0]["bpp"], 3)
+            if len(pts) >= 3:
+                c["rises"] = all(b["psnr"] > a["psnr"] for a, b in zip(pts, pts[1:]))
+                if curve:
+                    for metric in ("psnr", "ms_ssim"):
+                        try:
+                            c[f"bd_rate_x264_{metric}"] = round(100 * bd_rate(
+                                [p["bpp"] for p in curve], [p[metric] for p in curve],
+                                [p["bpp"] for p in pts], [p[metric] for p in pts]), 1)
+                        except Exception as e:  # outside x264's sweep: say so, never a number
+                            c[f"bd_rate_x264_{metric}"] = f"n/a ({type(e).__name__})"
+            clips[clip] = c
+        agg = {}
+        for name, worst in (("bd_rate_x264_psnr", max), ("bd_rate_x264_ms_ssim", max), ("x264_ratio_at_0.1", min)):
+            vals = [c[name] for c in clips.values() if isinstance(c.get(name), (int, float))]
+            if vals:
+                agg[name] = {"median": round(statistics.median(vals), 3), "worst": worst(vals), "clips": len(vals)}
+        out[f"{lever}@{epochs}"] = {"lever": lever, "epochs": epochs, "clips": clips, "across": agg}
+    return out
+
+
+def report(args) -> None:
+    rows_dir = args.out / "rows"
+    rows = [json.loads(p.read_text()) for p in sorted(rows_dir.glob("*.json")) if not p.name.startswith("x264-")]
+    curves = _curves_by_clip(rows_dir, {r["clip"] for r in rows}, args.out)
+    summary = summarise(rows, curves)
+    write_bytes_atomic(args.out / "rd_levers.json", json.dumps(
+        {"machine": machine_info(), "x264": curves, "summary": summary,
+         "rows": [{k: v for k, v in r.items() if k != "machine"} for r in rows]}, indent=1).encode())
+    print(render(summary))
+
+
+def _curves_by_clip(rows_dir: Path, names: set[str], out: Path) -> dict[str, list[dict]]:
+    known = {e.name: e for e in DEV_SET}
+    curves = {}
+    for n in sorted(names):
+        clip = clip_spec(known[n], out)
+        p = rows_dir / f"x264-{_key({'clip': n, 'crf': X264_CRF, 'spec': str(clip)})}.json"
+        if p.exists():
+            curves[n] = json.loads(p.read_text())
+    return curves
+
+
+def render(summary: dict) -> str:
+    lines = []
+    for name, s in summary.items():
+        lines += [f"### {name}", "", "| clip | PSNR dB at 0.05 / 0.1 / 0.2 (real bpp) | float PSNR | x264 ratio at 0.1 "
+                  "| BD-rate vs x264 (PSNR / MS-SSIM) | encode s |", "|---|---|---|---|---|---|"]
+        for clip, c in s["clips"].items():
+            pts = " / ".join(f"{p['psnr']:.2f} ({p['bpp']:.3f})" for p in c["points"])
+            fl = " / ".join(f"{p['float_psnr']:.2f}" for p in c["points"])
+            bd = f"{c.get('bd_rate_x264_psnr', '')} / {c.get('bd_rate_x264_ms_ssim', '')}"
+            secs = " / ".join(f"{p['encode_seconds']:.0f}" for p in c["points"])
+            lines.append(f"| {clip} | {pts} | {fl} | {c.get('x264_ratio_at_0.1', '')} | {bd} | {secs} |")
+        for metric, a in s["across"].items():
+            lines.append(f"\n{metric}: median {a['median']}, worst {a['worst']} over {a['clips']} clips")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("action", choices=["run", "report"])
+    ap.add_argument("--levers", default="baseline")
+    ap.add_argument("--clips", default="dev", help="'dev' (all) or names, comma-separated")
+    ap.add_argument("--bpp", type=lambda s: [float(x) for x in s.split(",")], default=[0.05, 0.1, 0.2])
+    ap.add_argument("--epochs", type=lambda s: [int(x) for x in s.split(",")], default=[20])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("results/rd_levers"))
+    args = ap.parse_args(argv)
+    run(args) if args.action == "run" else report(args)
+
+
+if __name__ == "__main__":
+    main()
