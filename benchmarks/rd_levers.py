@@ -37,6 +37,8 @@ from snervcodec.fsutil import write_bytes_atomic  # noqa: E402
 LEVERS: dict[str, dict] = {
     "baseline": {"pipeline": "rdo"},
     "paper": {"pipeline": "paper"},
+    "tune-psnr": {"pipeline": "rdo", "tune": "psnr"},
+    "tune-ssim": {"pipeline": "rdo", "tune": "ssim"},
 }
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
@@ -178,6 +180,7 @@ def report(args) -> None:
         {"machine": machine_info(), "x264": curves, "summary": summary,
          "rows": [{k: v for k, v in r.items() if k != "machine"} for r in rows]}, indent=1).encode())
     print(render(summary))
+    print(learning_curves(rows))
 
 
 def _curves_by_clip(rows_dir: Path, names: set[str], out: Path) -> dict[str, list[dict]]:
@@ -205,6 +208,23 @@ def render(summary: dict) -> str:
         for metric, a in s["across"].items():
             lines.append(f"\n{metric}: median {a['median']}, worst {a['worst']} over {a['clips']} clips")
         lines.append("")
+    return "\n".join(lines)
+
+
+def learning_curves(rows: list[dict]) -> str:
+    """The diagnosis table: per encode, the fit phase's learning curve (PSNR at each evaluation), how
+    much its last tenth still gained, its largest drop between evaluations (instability), then the
+    float model's PSNR against the coded stream's (what quantisation and the rate phases cost)."""
+    lines = ["| lever | clip | bpp | epochs | fit curve (dB) | last gain | worst drop | float | coded |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["lever"], r["clip"], r["epochs"], r["target_bpp"])):
+        fit = [h["psnr"] for h in r["history"] if "phase" not in h]
+        if len(fit) < 2:
+            continue
+        drop = max(0.0, max(a - b for a, b in zip(fit, fit[1:])))
+        lines.append(f"| {r['lever']} | {r['clip']} | {r['target_bpp']} | {r['epochs']} | "
+                     f"{' '.join(f'{x:.1f}' for x in fit)} | {fit[-1] - fit[-2]:+.2f} | {drop:.2f} | "
+                     f"{r['float_psnr']:.2f} | {r['psnr']:.2f} |")
     return "\n".join(lines)
 
 

@@ -13,7 +13,9 @@ from typing import Callable
 from .codec import CompressionConfig, DecodeResult, EncodeRequest, EncodeResult, decode, encode, info
 from .models.choose import DEFAULT_C1, DEFAULT_N_RB, model_config
 from .requests import ModelRequest, TrainRequest, VideoRequest
+from .device import resolve_device
 from .training import FitResult, Trainer
+from .training.config import resolve_epochs
 from .video import load_video
 
 __all__ = ["CompressionConfig", "DEFAULT_C1", "DEFAULT_N_RB", "DecodeResult", "EncodeRequest", "EncodeResult",
@@ -38,6 +40,7 @@ def fit_request(video: VideoRequest, model: ModelRequest, train: TrainRequest, p
     v = video.load()
     t, h, w, _ = v.frames.shape
     cfg, geo = model.config(h, w)
-    trainer = Trainer(v.frames, cfg, geo, train.config(model.name), device=train.device)
+    tcfg = resolve_epochs(train.config(model.name), t, resolve_device(train.device).type)
+    trainer = Trainer(v.frames, cfg, geo, tcfg, device=train.device)
     trainer.run(progress=progress, on_eval=on_eval)
     return trainer.result()

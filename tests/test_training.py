@@ -359,3 +359,47 @@ def test_compiled_step_trains_like_the_eager_one(tiny_clip, monkeypatch):
     assert modes[-4:] == ["reduce-overhead"] * 4
     with pytest.raises(ConfigError):
         make_train_config(compile="fastest")
+
+
+@pytest.mark.parametrize("tune", ["paper", "psnr", "ssim"])
+def test_each_tune_trains_on_its_own_distortion(tiny_clip, tune):
+    """--tune picks the per-term distortion; paper stays the paper's 0.7 L1 + 0.3 (1 - SSIM)."""
+    from snervcodec.metrics import ssim
+    from snervcodec.models.synthesis import Synthesis
+    from snervcodec.training.loss import MSE_SCALE, snerv_loss
+
+    geo = choose_geometry(48, 64)
+    b = FrameSet(tiny_clip, geo, torch.device("cpu"), uses_dwt=True).batch(torch.tensor([0, 1]))
+    out = Synthesis(b.frame * 0.9, b.ll_norm * 0.8, b.hf * 0.7)
+    pairs = [(out.frame, b.frame), (out.ll_norm, b.ll_norm), (out.hf.flatten(1, 2), b.hf.flatten(1, 2))]
+    expect = {"paper": lambda a, r: 0.7 * (a - r).abs().mean() + 0.3 * (1 - ssim(a, r)),
+              "psnr": lambda a, r: MSE_SCALE * (a - r).square().mean(),
+              "ssim": lambda a, r: 0.2 * (a - r).abs().mean() + 0.8 * (1 - ssim(a, r))}[tune]
+    assert float(snerv_loss(out, b, tune=tune)) == pytest.approx(float(sum(expect(a, r) for a, r in pairs)), rel=1e-6)
+
+
+def test_tune_is_checked_and_kept_off_the_paper_pipeline(tiny_clip):
+    from snervcodec import CompressionConfig, encode
+
+    with pytest.raises(ConfigError, match="tune"):
+        make_train_config(tune="mse")
+    with pytest.raises(ConfigError, match="paper's loss"):
+        encode(tiny_clip, epochs=1, tune="psnr", progress=False, compression=CompressionConfig(pipeline="paper"))
+
+
+@pytest.mark.parametrize("frames,batch,steps,epochs", [(64, 1, 1280, 20), (128, 1, 1280, 10), (100, 8, 150, 12),
+                                                       (5, 1, 1, 1)])
+def test_steps_become_epochs_of_the_clip(frames, batch, steps, epochs):
+    """A step budget gives a short clip as many updates as a long one (ceil: never fewer steps)."""
+    from snervcodec.training.config import resolve_epochs
+
+    tc = resolve_epochs(make_train_config(steps=steps, batch_size=batch, epochs=3), frames, "cpu")
+    assert tc.epochs == epochs
+    assert resolve_epochs(make_train_config(epochs=3), frames, "cpu").epochs == 3
+
+
+def test_an_encode_by_steps_trains_that_many_epochs(tiny_clip):
+    from snervcodec import encode
+
+    res = encode(tiny_clip, c1=4, steps=8, progress=False)  # 4 frames, 4 steps an epoch at batch 1: 2 epochs
+    assert res.model["epochs"] == 2

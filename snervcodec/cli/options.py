@@ -73,9 +73,16 @@ def train_options(f):
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
                      help="Training budget: fast=100, medium=300 (the paper's), slow=1200 epochs."),
         click.option("--epochs", type=click.IntRange(0), help="Training epochs (overrides the preset)."),
+        click.option("--steps", type=click.IntRange(1, 10**9), metavar="N",
+                     help="Training steps (batches) instead of epochs: the epochs become N / (frames / batch), "
+                          "so a short clip gets as many updates as a long one (overrides --epochs)."),
         click.option("--lr", type=POSITIVE_FLOAT, metavar="LR",
                      help="Peak learning rate (default: 4e-3 for the rdo pipeline, less for decoders above 400K "
                           "parameters; the paper's 1e-3 for --pipeline paper and for fit)."),
+        click.option("--tune", type=click.Choice(["psnr", "ssim", "paper"]),
+                     help="The distortion trained on, as x264's --tune: psnr (MSE), ssim (mostly 1 - SSIM) or paper "
+                          "(0.7 L1 + 0.3 (1 - SSIM), the paper's). Default: paper; --pipeline paper always "
+                          "trains on the paper's loss."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; docs/usage.md \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),

@@ -15,7 +15,9 @@ from ..models import ModelConfig, decoder_params
 from ..models.geometry import Geometry
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
+from ..training.config import resolve_epochs
 from ..training.phases import rdo_lr
+from ..device import resolve_device
 from ..video import Video
 from .ratecontrol import RDO_BITS_PER_PARAM, RDO_N_RB, plan_model, rdo_bits_per_param
 
@@ -52,7 +54,9 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
         cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf)
     defaults = {"lr": rdo_lr(decoder_params(cfg))} if cc.pipeline == "rdo" else {}  # the rdo recipe's own peak
-    tcfg = req.train.config(m.name, **defaults)
+    tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, resolve_device(req.train.device).type)
+    if cc.pipeline == "paper" and tcfg.tune != "paper":
+        raise ConfigError(f"--tune {tcfg.tune} is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
     return EncodePlan(cfg, geo, tcfg, cc, target, rdo_bits_per_param(req.bpp))

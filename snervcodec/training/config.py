@@ -18,6 +18,7 @@ COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)  # torch.compile's modes,
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 300
+    steps: int = 0  # > 0: train this many steps (batches) instead of ``epochs`` (resolve_epochs)
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     warmup: float = 0.1  # fraction of iterations with linear warm-up from 0.1x to 1x, then cosine to 0
@@ -31,10 +32,13 @@ class TrainConfig:
     channels_last: bool = True
     compile: CompileMode = "off"  # torch.compile of the training step (runtime.StepFunctions)
     loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # frame, normalised LL, HF bands
+    tune: Literal["paper", "psnr", "ssim"] = "paper"  # the distortion trained on (training/loss.py)
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {self.epochs}")
+        if not 0 <= self.steps <= 10**9:
+            raise ConfigError(f"steps must be in 0..1e9 (0: by epochs), got {self.steps}")
         if self.batch_size < 0:
             raise ConfigError(f"batch size must be >= 1 (or 0 for the device default), got {self.batch_size}")
         if not self.time_limit >= 0 or self.time_limit > 1e7:
@@ -45,6 +49,8 @@ class TrainConfig:
             raise ConfigError(f"unknown compile mode {self.compile!r} ({', '.join(COMPILE_MODES)})")
         if not (0.0 <= self.warmup < 1.0):
             raise ConfigError(f"warm-up fraction must be in [0, 1), got {self.warmup}")
+        if self.tune not in ("paper", "psnr", "ssim"):
+            raise ConfigError(f"unknown tune {self.tune!r} (paper, psnr, ssim)")
         if not self.lr > 0 or self.lr > 1:
             raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self
@@ -57,6 +63,15 @@ DEFAULT_BATCH = {"cpu": 1, "cuda": 8, "mps": 1}
 
 def resolve_batch_size(tc: TrainConfig, device_type: str) -> int:
     return tc.batch_size or DEFAULT_BATCH.get(device_type, 1)
+
+
+def resolve_epochs(tc: TrainConfig, n_frames: int, device_type: str) -> TrainConfig:
+    """``tc`` with ``steps`` turned into epochs of ``n_frames`` frames (at least one), so that a short
+    clip gets as many updates as a long one; unchanged without ``steps``."""
+    if not tc.steps:
+        return tc
+    per_epoch = -(-n_frames // resolve_batch_size(tc, device_type))
+    return replace(tc, epochs=max(1, -(-tc.steps // per_epoch)))
 
 
 def batch_lr_scale(tc: TrainConfig, batch_size: int) -> float:

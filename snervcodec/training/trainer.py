@@ -124,7 +124,7 @@ class Trainer:
         rate control reads the last step's)."""
         self.fns.begin_step()
         b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure, step=True)
-        loss = self.fns.loss(out, b, self.tcfg.loss_weights)
+        loss = self.fns.loss(out, b, self.tcfg.loss_weights, self.tcfg.tune)
         total = loss
         if quant is not None:
             pixels = self.height * self.width
