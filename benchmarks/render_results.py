@@ -7,8 +7,8 @@ page can be regenerated and never drifts from the measurements:
         --crops results/bench/cache --readme README.md
 
 - ``docs/results.md``: provenance, per clip the RD plots (``snervcodec.bench.report.plots``), our
-  points, the BD-rates against each anchor (``report.summarise``), a crop of one frame, the median
-  and worst clip, and every point (``report.markdown``).
+  points, the BD-rates against each anchor (``report.summarise``: x264, x265 and, where the JSON has
+  its points, AV1), a crop of one frame, the median and worst clip, and every point (``report.markdown``).
 - ``--crops CACHE_DIR`` (``render_crops.py``): per clip, decodes one frame of the kept SNeRV-B
   stream nearest 0.1 bpp, encodes x264 (``literature``) at the CRF whose bpp is nearest, and writes
   ``crop-<clip>.png``; without it, existing crop PNGs are kept and linked.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render_crops import crop_image  # noqa: E402
 
 START, END = "<!-- results:headline:start -->", "<!-- results:headline:end -->"
-ANCHORS = [(c, p) for c in ("x264", "x265") for p in ("literature", "strong")]
+ANCHORS = [(c, p) for c in ("x264", "x265", "av1") for p in ("literature", "strong")]  # tables show those present
 METRICS = (("rgb_psnr", "RGB PSNR"), ("ms_ssim", "MS-SSIM"))
 HEADLINE_BPP = 0.1
 
@@ -68,6 +68,13 @@ def headline_point(clip: dict, pipeline: str = "rdo", bpp: float = HEADLINE_BPP)
         return None
     pts = _curve(clip["points"], "snerv-b", pipeline if pipeline in pls else pls[0])
     return min(pts, key=lambda p: (abs((p.get("target_bpp") or p["bpp"]) - bpp), abs(p["bpp"] - bpp)))
+
+
+def headline_anchors(results: dict) -> list[tuple[str, str]]:
+    """The headline's anchor columns: x264's and x265's always (n/a where a clip lacks one), AV1's
+    where some clip has its points."""
+    have = {(p["codec"], p["profile"]) for clip in results["clips"].values() for p in clip["points"]}
+    return [a for a in ANCHORS if a[0] != "av1" or a in have]
 
 
 def bd_cell(r: dict | None, kind: str = "bd_rate") -> str:
@@ -219,9 +226,11 @@ def headline_md(results: dict, readme: Path, md_path: Path, fig_dir: Path) -> st
 
     epochs = {r["provenance"]["settings"]["epochs"] for r in results["runs"]}
     has_paper = any("rdo vs paper" in results["summary"][n] for n in results["clips"])
-    head = (["clip", "SNeRV-B near 0.1 bpp"] + [f"vs {c} {p}" for c, p in ANCHORS]
+    anchors = headline_anchors(results)
+    head = (["clip", "SNeRV-B near 0.1 bpp"] + [f"vs {c} {p}" for c, p in anchors]
             + (["rdo vs paper"] if has_paper else []))
-    lines = [(f"SNeRV-B ({'/'.join(map(str, sorted(epochs)))} epochs per point) against x264/x265: BD-rate on RGB "
+    codecs = "/".join(dict.fromkeys(c for c, _ in anchors))
+    lines = [(f"SNeRV-B ({'/'.join(map(str, sorted(epochs)))} epochs per point) against {codecs}: BD-rate on RGB "
              f"PSNR (negative = SNeRV needs fewer bits), from [docs/results.md]({rel(md_path)}) (generated "
              "from the committed bench JSON)."), "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -231,7 +240,7 @@ def headline_md(results: dict, readme: Path, md_path: Path, fig_dir: Path) -> st
         cells = [f"{name} ({clip['frames']} fr., {clip['size'][0]}x{clip['size'][1]})",
                  f"{p['rgb_psnr']:.2f} dB at {p['bpp']:.4f} bpp ({pl})" if p else "n/a"]
         cells += [_fmt((rows.get(row_key(clip, pl, *a)) or {}).get("rgb_psnr", {}).get("bd_rate"), 1, True)
-                  for a in ANCHORS]
+                  for a in anchors]
         if has_paper:
             cells.append(_fmt((rows.get("rdo vs paper") or {}).get("rgb_psnr", {}).get("bd_rate"), 1, True))
         lines.append("| " + " | ".join(cells) + " |")
