@@ -39,6 +39,12 @@ LEVERS: dict[str, dict] = {
     "paper": {"pipeline": "paper"},
     "tune-psnr": {"pipeline": "rdo", "tune": "psnr"},
     "tune-ssim": {"pipeline": "rdo", "tune": "ssim"},
+    # the embedding grid: the geometry rule aims at this many cells instead of the paper's 8 (2x4)
+    "psnr-emb16": {"pipeline": "rdo", "tune": "psnr", "emb_cells": 16},
+    "psnr-emb32": {"pipeline": "rdo", "tune": "psnr", "emb_cells": 32},
+    "lr-2e-3": {"pipeline": "rdo", "lr": 2e-3},  # peak learning rate for every decoder size
+    "psnr-lr-2e-3": {"pipeline": "rdo", "tune": "psnr", "lr": 2e-3},
+    "psnr-cuts": {"pipeline": "rdo", "tune": "psnr", "scene_cuts": True},  # a network per scene
 }
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
@@ -61,12 +67,22 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     from snervcodec.bench.quality import evaluate
     from snervcodec.provenance import code_digest
 
+    import snervcodec.models.geometry as geometry
+
     opts = dict(LEVERS[lever])
     pipeline = opts.pop("pipeline", "rdo")
-    t0 = time.perf_counter()
-    res = encode(video, bpp=bpp, epochs=epochs, seed=seed, device="cpu", progress=False,
-                 compression=CompressionConfig(pipeline=pipeline), **opts)
-    enc_s = time.perf_counter() - t0
+    cells = geometry._TARGET_EMB_CELLS
+    geometry._TARGET_EMB_CELLS = opts.pop("emb_cells", cells)  # a measurement of the rule, before it is an option
+    try:
+        t0 = time.perf_counter()
+        # segments are read from the file: a lever that splits reads the clip as the bench does
+        source = dict(source=clip.path, frames=clip.frames, crop=clip.crop, size=clip.size) \
+            if opts.get("scene_cuts") else dict(source=video)
+        res = encode(**source, bpp=bpp, epochs=epochs, seed=seed, device="cpu", progress=False,
+                     compression=CompressionConfig(pipeline=pipeline), **opts)
+        enc_s = time.perf_counter() - t0
+    finally:
+        geometry._TARGET_EMB_CELLS = cells
     t0 = time.perf_counter()
     dec = decode(res.stream, device="cpu")
     dec_s = time.perf_counter() - t0
@@ -74,8 +90,8 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     return {"lever": lever, "settings": LEVERS[lever], "clip": clip.name, "target_bpp": bpp, "epochs": epochs,
             "seed": seed, "bpp": m["bpp"], "psnr": m["rgb_psnr"], "ms_ssim": m["ms_ssim"],
             "float_psnr": res.float_psnr, "encode_seconds": round(enc_s, 1), "decode_seconds": round(dec_s, 2),
-            "decoder_params": res.model.get("decoder_params"), "history": res.history, "code": code_digest(),
-            "machine": machine_info()}
+            "decoder_params": res.model.get("decoder_params"), "segments": res.segments, "history": res.history,
+            "code": code_digest(), "machine": machine_info()}
 
 
 def _x264_curve(clip, video, rows_dir: Path) -> list[dict]:

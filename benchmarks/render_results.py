@@ -7,11 +7,11 @@ page can be regenerated and never drifts from the measurements:
         --crops results/bench/cache --readme README.md
 
 - ``docs/results.md``: provenance, per clip the RD plots (``snervcodec.bench.report.plots``), our
-  points, the BD-rates against each anchor (``report.summarise``), a crop of one frame, the median
-  and worst clip, and every point (``report.markdown``).
-- ``--crops CACHE_DIR``: per clip, decodes one frame of the kept SNeRV-B stream nearest 0.1 bpp,
-  encodes x264 (``literature``) at the CRF whose bpp is nearest, and writes ``crop-<clip>.png``;
-  without it, existing crop PNGs are kept and linked.
+  points, the BD-rates against each anchor (``report.summarise``: x264, x265 and, where the JSON has
+  its points, AV1), a crop of one frame, the median and worst clip, and every point (``report.markdown``).
+- ``--crops CACHE_DIR`` (``render_crops.py``): per clip, decodes one frame of the kept SNeRV-B
+  stream nearest 0.1 bpp, encodes x264 (``literature``) at the CRF whose bpp is nearest, and writes
+  ``crop-<clip>.png``; without it, existing crop PNGs are kept and linked.
 - ``--readme README.md``: replaces the text between ``<!-- results:headline:start -->`` and
   ``<!-- results:headline:end -->`` with a headline table and writes ``rd-headline.png``.
 """
@@ -25,15 +25,14 @@ import statistics
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from snervcodec.bench.curves import anchor_q
 from snervcodec.bench.report import _curve, _fmt, markdown, plots, summarise
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from render_crops import crop_image  # noqa: E402
+
 START, END = "<!-- results:headline:start -->", "<!-- results:headline:end -->"
-ANCHORS = [(c, p) for c in ("x264", "x265") for p in ("literature", "strong")]
+ANCHORS = [(c, p) for c in ("x264", "x265", "av1") for p in ("literature", "strong")]  # tables show those present
 METRICS = (("rgb_psnr", "RGB PSNR"), ("ms_ssim", "MS-SSIM"))
-CROP_HW = (96, 128)  # source pixels, shown 2x nearest-neighbour
 HEADLINE_BPP = 0.1
 
 
@@ -69,6 +68,13 @@ def headline_point(clip: dict, pipeline: str = "rdo", bpp: float = HEADLINE_BPP)
         return None
     pts = _curve(clip["points"], "snerv-b", pipeline if pipeline in pls else pls[0])
     return min(pts, key=lambda p: (abs((p.get("target_bpp") or p["bpp"]) - bpp), abs(p["bpp"] - bpp)))
+
+
+def headline_anchors(results: dict) -> list[tuple[str, str]]:
+    """The headline's anchor columns: x264's and x265's always (n/a where a clip lacks one), AV1's
+    where some clip has its points."""
+    have = {(p["codec"], p["profile"]) for clip in results["clips"].values() for p in clip["points"]}
+    return [a for a in ANCHORS if a[0] != "av1" or a in have]
 
 
 def bd_cell(r: dict | None, kind: str = "bd_rate") -> str:
@@ -220,9 +226,11 @@ def headline_md(results: dict, readme: Path, md_path: Path, fig_dir: Path) -> st
 
     epochs = {r["provenance"]["settings"]["epochs"] for r in results["runs"]}
     has_paper = any("rdo vs paper" in results["summary"][n] for n in results["clips"])
-    head = (["clip", "SNeRV-B near 0.1 bpp"] + [f"vs {c} {p}" for c, p in ANCHORS]
+    anchors = headline_anchors(results)
+    head = (["clip", "SNeRV-B near 0.1 bpp"] + [f"vs {c} {p}" for c, p in anchors]
             + (["rdo vs paper"] if has_paper else []))
-    lines = [(f"SNeRV-B ({'/'.join(map(str, sorted(epochs)))} epochs per point) against x264/x265: BD-rate on RGB "
+    codecs = "/".join(dict.fromkeys(c for c, _ in anchors))
+    lines = [(f"SNeRV-B ({'/'.join(map(str, sorted(epochs)))} epochs per point) against {codecs}: BD-rate on RGB "
              f"PSNR (negative = SNeRV needs fewer bits), from [docs/results.md]({rel(md_path)}) (generated "
              "from the committed bench JSON)."), "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -232,7 +240,7 @@ def headline_md(results: dict, readme: Path, md_path: Path, fig_dir: Path) -> st
         cells = [f"{name} ({clip['frames']} fr., {clip['size'][0]}x{clip['size'][1]})",
                  f"{p['rgb_psnr']:.2f} dB at {p['bpp']:.4f} bpp ({pl})" if p else "n/a"]
         cells += [_fmt((rows.get(row_key(clip, pl, *a)) or {}).get("rgb_psnr", {}).get("bd_rate"), 1, True)
-                  for a in ANCHORS]
+                  for a in anchors]
         if has_paper:
             cells.append(_fmt((rows.get("rdo vs paper") or {}).get("rgb_psnr", {}).get("bd_rate"), 1, True))
         lines.append("| " + " | ".join(cells) + " |")
@@ -285,81 +293,6 @@ def update_readme(readme: Path, text: str) -> bool:
     return True
 
 
-# --- crops --------------------------------------------------------------------------------------
-
-def cached_stream(cache: Path, point: dict) -> Path:
-    """The kept ``.snv`` beside the cached result equal to ``point`` (the runner keeps each SNeRV
-    point's stream as ``<key>.snv`` next to ``<key>.json``)."""
-    fields = ("codec", "profile", "target_bpp", "bytes", "rgb_psnr", "frames", "height", "width")
-    for f in sorted(cache.glob("*.json")):
-        hit = json.loads(f.read_text())
-        if all(hit.get(k) == point.get(k) for k in fields) and f.with_suffix(".snv").exists():
-            return f.with_suffix(".snv")
-    raise FileNotFoundError(f"no kept stream in {cache} for {point['codec']} {point['setting']}")
-
-
-def detail_window(frame: np.ndarray, hw: tuple[int, int]) -> tuple[int, int, int, int]:
-    """(y, x, h, w) of the window of size ``hw`` (clipped to the frame) with the most gradient energy."""
-    g = frame.astype(np.float64).mean(-1)
-    e = np.zeros_like(g)
-    e[:, 1:] += np.abs(np.diff(g, axis=1))
-    e[1:, :] += np.abs(np.diff(g, axis=0))
-    h, w = min(hw[0], g.shape[0]), min(hw[1], g.shape[1])
-    s = np.pad(e.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    tot = s[h:, w:] - s[:-h, w:] - s[h:, :-w] + s[:-h, :-w]
-    y, x = np.unravel_index(np.argmax(tot), tot.shape)
-    return int(y), int(x), h, w
-
-
-def frame_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    from snervcodec.bench.quality import evaluate
-
-    return evaluate(a[None], b[None])["rgb_psnr"]
-
-
-def crop_image(name: str, clip: dict, cache: Path, out: Path) -> str:
-    """Write ``out`` (source / SNeRV / x264 crops of the middle frame); returns a one-line log."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    import snervcodec
-    from snervcodec.bench.anchors import encode_anchor
-    from snervcodec.bench.runner import ClipSpec
-
-    ours = headline_point(clip)
-    if ours is None:
-        return f"{name}: no SNeRV-B point, no crop"
-    lit = _curve(clip["points"], "x264", "literature")
-    anchor = min(lit, key=lambda p: abs(p["bpp"] - ours["bpp"]))
-    video = ClipSpec(**clip["spec"]).load()
-    k = clip["frames"] // 2
-    src = video.frames[k]
-    snv = snervcodec.decode(cached_stream(cache, ours), frames=f"{k}:{k + 1}", device="cpu").frames[0]
-    enc = encode_anchor(video.frames, video.meta.fps, "x264", "literature", anchor_q(anchor))
-    x264 = enc.frames[k]
-    y, x, h, w = detail_window(src, CROP_HW)
-    panels = [("source", src, None),
-              (f"SNeRV-B ({ours['profile']}) {ours['bpp']:.3f} bpp {ours['rgb_psnr']:.1f} dB", snv, ours),
-              (f"x264 CRF {anchor_q(anchor)} {anchor['bpp']:.3f} bpp {anchor['rgb_psnr']:.1f} dB", x264, anchor)]
-    gap, top, bottom = 8, 34, 16  # pixels; each panel is drawn 1:1 (2x nearest-neighbour)
-    fw, fh = 3 * 2 * w + 4 * gap, 2 * h + top + bottom
-    fig = plt.figure(figsize=(fw / 100, fh / 100), dpi=100)
-    for i, (label, img, p) in enumerate(panels):
-        ax = fig.add_axes(((gap + i * (2 * w + gap)) / fw, bottom / fh, 2 * w / fw, 2 * h / fh))
-        ax.imshow(np.repeat(np.repeat(img[y:y + h, x:x + w], 2, 0), 2, 1), interpolation="nearest")
-        sub = f"this frame {frame_psnr(img, src):.1f} dB" if p else f"frame {k}, region y{y} x{x} {h}x{w}"
-        ax.set_title(f"{label}\n{sub}", fontsize=7, pad=2)
-        ax.axis("off")
-    fig.text(0.5, 2 / fh, f"{name}: clip bpp and PSNR from the bench JSON; 'this frame': measured on the frame shown",
-             ha="center", va="bottom", fontsize=6.5)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    same = "same" if enc.bytes == anchor["bytes"] else f"{enc.bytes} vs {anchor['bytes']} in the JSON"
-    return f"{name}: {out} (frame {k}; x264 CRF {anchor_q(anchor)} re-encoded: {same} bytes)"
-
-
 # --- entry point --------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     plots(results, fig_dir)  # rd-<clip>.png, the bench report's own plots
     if args.crops:
         for name, clip in results["clips"].items():
-            print(crop_image(name, clip, args.crops, fig_dir / f"crop-{name}.png"))
+            print(crop_image(name, clip, headline_point(clip), args.crops, fig_dir / f"crop-{name}.png"))
     command = "python benchmarks/render_results.py " + " ".join(
         [str(p) for p in args.json] + (["--note", repr(args.note)] if args.note else []))
     args.md.parent.mkdir(parents=True, exist_ok=True)

@@ -31,9 +31,14 @@ class World:
         return segment % self.size == self.rank
 
 
+def env_world_size() -> int:
+    """Processes torchrun started (``WORLD_SIZE``; 1 outside torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def world_from_env(device: str) -> World:
     """The torchrun world (``WORLD_SIZE`` > 1 starts the process group), or a world of one."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    size = env_world_size()
     if size <= 1:
         return World()
     import torch.distributed as dist

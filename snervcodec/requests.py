@@ -137,6 +137,7 @@ class OutputRequest:
     segment_frames: int | None = None  # None: one segment (or what memory allows)
     resume: bool = True  # reuse the finished segments of an interrupted run
     scene_cuts: bool = False  # segments also end at scene changes
+    warm_start: bool = False  # segment k+1 starts from segment k's float network (serial; codec/warmstart.py)
 
     def __post_init__(self):
         if self.segment_frames is not None and self.segment_frames < 1:

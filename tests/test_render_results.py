@@ -32,8 +32,9 @@ def _point(codec, profile, bpp, psnr, ms, **kw):
             "frames": 16, "height": 64, "width": 96, "encode_seconds": 12.34 + bpp, "decode_fps": 321.9 - psnr, **kw}
 
 
-def _clip(name: str, shift: float) -> dict:
-    """Made-up RD points (test data): SNeRV-B rdo and paper, HNeRV, and four anchor curves."""
+def _clip(name: str, shift: float, av1: bool = False) -> dict:
+    """Made-up RD points (test data): SNeRV-B rdo and paper, HNeRV, and four anchor curves (six
+    with ``av1``)."""
     pts = []
     for pl, gain in (("rdo", 0.0), ("paper", -1.37)):
         for t, q in ((0.05, 24.11), (0.1, 26.23), (0.2, 28.47)):
@@ -46,20 +47,25 @@ def _clip(name: str, shift: float) -> dict:
                 bpp = 0.03 * 1.6 ** i
                 pts.append(_point(codec, profile, bpp, base + extra + 1.3 * shift + 2.3 * i, 0.86 + 0.025 * i,
                                   q=q, setting=("crf" if profile == "literature" else "qp") + f"={q}"))
+    for profile, extra in ((("literature", 0.0), ("strong", 0.29)) if av1 else ()):
+        for i, q in enumerate((55, 47, 39, 31, 23)):
+            pts.append(_point("av1", profile, 0.027 * 1.6 ** i, 24.05 + extra + 1.3 * shift + 2.3 * i,
+                              0.87 + 0.025 * i, q=q, setting=f"crf={q}"))
     return {"spec": {"name": name, "path": f"/nowhere/{name}.mp4", "frames": "0:16", "crop": None, "size": "64x96",
                      "resize": "bicubic"}, "frames": 16, "size": [64, 96], "points": pts, "ffmpeg_cli_check": []}
 
 
-def _results() -> dict:
+def _results(av1: bool = False) -> dict:
     prov = {"date": "2000-01-02T03:04:05+00:00", "command": "snerv bench --made-up-test-data",
             "settings": {"epochs": 7, "snerv_bpp": [0.05, 0.1, 0.2], "hnerv_bpp": [0.1], "pipelines": ["rdo", "paper"],
-                         "anchors": ["x264", "x265"], "profiles": ["literature", "strong"], "refine": 6, "seed": 0,
+                         "anchors": ["x264", "x265"] + (["av1"] if av1 else []),
+                         "profiles": ["literature", "strong"], "refine": 6, "seed": 0,
                          "device": "cpu", "precision": "fp32"},
             "versions": {"snervcodec": "0.0-test", "snervcodec_code": "feedc0de", "torch": "t", "av": "a",
                          "numpy": "n", "pyav": "p", "ffmpeg_libs": {"libavcodec": "1.2.3"}, "ffmpeg_cli": None},
             "machine": {"platform": "test-platform", "processor": "Test CPU", "cores": 3, "torch_threads": 3,
                         "cuda": None}}
-    return {"provenance": prov, "clips": {"alpha": _clip("alpha", 0.0), "beta": _clip("beta", 0.83)}}
+    return {"provenance": prov, "clips": {"alpha": _clip("alpha", 0.0, av1), "beta": _clip("beta", 0.83, av1)}}
 
 
 def _numbers(obj) -> list[float]:
@@ -94,9 +100,7 @@ def _table_numbers(text: str) -> list[str]:
     return [n for line in text.splitlines() if line.startswith("|") for n in NUMBER.findall(line)]
 
 
-@pytest.fixture
-def rendered(tmp_path):
-    results = _results()
+def _render(tmp_path: Path, results: dict):
     docs = tmp_path / "docs"
     (docs / "results").mkdir(parents=True)
     src = docs / "results" / "bench.json"
@@ -107,6 +111,26 @@ def rendered(tmp_path):
     assert _renderer().main([str(src), "--md", str(docs / "results.md"), "--readme", str(readme),
                              "--note", "(test note)"]) == 0
     return results, summarise(results), docs, readme
+
+
+@pytest.fixture
+def rendered(tmp_path):
+    return _render(tmp_path, _results())
+
+
+@pytest.fixture
+def rendered_av1(tmp_path, monkeypatch):
+    """The page from JSON with AV1 points too; ``labels``: every curve the plots drew."""
+    import matplotlib.axes
+
+    labels, plot = [], matplotlib.axes.Axes.plot
+
+    def spy(self, *args, **kw):
+        labels.append(kw.get("label"))
+        return plot(self, *args, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    return (*_render(tmp_path, _results(av1=True)), labels)
 
 
 def test_page_tables_links_and_figures(rendered):
@@ -153,3 +177,38 @@ def test_readme_headline(rendered, tmp_path):
     src = docs / "results" / "bench.json"
     assert _renderer().main([str(src), "--md", str(docs / "results.md"), "--readme", str(plain)]) == 0
     assert plain.read_text() == "no markers here\n"
+
+
+def test_without_av1_points_no_av1_appears(rendered):
+    _, _, docs, readme = rendered
+    for text in ((docs / "results.md").read_text(), readme.read_text()):
+        assert "av1" not in text.replace(str(docs.parent), "").lower()  # the test's folder is named after it
+    assert "against x264/x265:" in readme.read_text()
+
+
+def test_av1_is_tabulated_beside_x264_and_x265(rendered_av1):
+    results, summary, docs, readme, labels = rendered_av1
+    md, head = (docs / "results.md").read_text(), readme.read_text()
+    for name in results["clips"]:
+        section = md.split(f"## {name}:")[1].split("\n## ")[0]
+        assert ("| SNeRV-B pipeline | figure | x264 literature | x264 strong | x265 literature | x265 strong | "
+                "av1 literature | av1 strong |") in section
+        for pl in ("rdo", "paper"):
+            for metric in ("rgb_psnr", "ms_ssim"):
+                for profile in ("literature", "strong"):
+                    assert f"{summary[name][f'{pl}: av1/{profile}'][metric]['bd_rate']:+.1f}%" in section
+        for profile in ("literature", "strong"):
+            assert f"{summary[name][f'rdo: av1/{profile}']['rgb_psnr']['bd_rate']:+.1f}%" in head
+    across = md.split("## Across clips")[1].split("\n## ")[0]
+    assert "| rdo vs av1 literature | RGB PSNR |" in across and "| paper vs av1 strong | MS-SSIM |" in across
+    assert "against x264/x265/av1:" in head and "| vs av1 literature | vs av1 strong |" in head
+    # every plot (per clip, both metrics; the headline) draws both AV1 curves
+    assert labels.count("av1 (literature)") == labels.count("av1 (strong)") == 3 * len(results["clips"])
+
+
+def test_av1_table_numbers_come_from_the_json(rendered_av1):
+    results, summary, docs, readme, _ = rendered_av1
+    allowed = _allowed(results, summary)
+    shown = _table_numbers((docs / "results.md").read_text().split("## Every point")[0])
+    shown += _table_numbers(readme.read_text())
+    assert [n for n in shown if n not in allowed] == []

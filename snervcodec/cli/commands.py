@@ -63,15 +63,19 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @click.option("--scene-cuts", is_flag=True,
               help="End a segment at every scene change too (segments of at least 8 frames; with or without "
                    "--segment-frames).")
+@click.option("--warm-start", is_flag=True,
+              help="Start each segment's network from the previous segment's trained float network (NIRVANA; "
+                   "docs/long-videos.md \"Warm start\"). The segments then run one after another (not under "
+                   "torchrun with several processes); each stays independently decodable.")
 @video_options
 @model_options
 @train_options
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, frames, crop, size, resize, fps,
-           model, c1, n_rb, params, strides, t_scale, preset, epochs, steps, lr, tune, batch_size, time_limit,
-           device, precision, compile_mode, seed, quiet, pipeline, lam, prune, weight_bits, emb_bits, finetune,
-           chunk_frames, as_json):
+def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, warm_start, frames, crop, size,
+           resize, fps, model, c1, n_rb, params, strides, t_scale, preset, epochs, steps, lr, tune, batch_size,
+           time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam, prune, weight_bits, emb_bits,
+           finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
@@ -91,7 +95,7 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
                       "compile": compile_mode}),
         CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
                           chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0),
-        OutputRequest(output, bool(overwrite), segment_frames, not no_resume, scene_cuts), bpp)
+        OutputRequest(output, bool(overwrite), segment_frames, not no_resume, scene_cuts, warm_start), bpp)
     say = None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True))
     res = encode_request(req, Feedback(not quiet, None, say))
     if res.rank:  # torchrun: rank 0 reports

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..bitstream.stream import open_stream
 from ..device import resolve_device
+from ..distributed import env_world_size
 from ..errors import ConfigError
 from ..fsutil import Target, output_target, same_file, write_bytes_atomic
 from ..models import model_summary
@@ -32,7 +33,7 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
            resize: str = "bicubic", fps: float | None = None, preset: str | None = "fast", epochs: int | None = None,
            device: str = "auto", precision: str = "auto", seed: int = 0, compression: CompressionConfig | None = None,
            overwrite: bool = True, segment_frames: int | None = None, resume: bool = True, scene_cuts: bool = False,
-           progress: bool = True, on_eval=None, log=None, **train_options) -> EncodeResult:
+           warm_start: bool = False, progress: bool = True, on_eval=None, log=None, **train_options) -> EncodeResult:
     """Overfit a network to a video and write it as a ``.snv`` stream.
 
     ``source``: a path, ``-`` (y4m on stdin), a (T, H, W, 3) uint8 array or a
@@ -41,13 +42,15 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     or with ``c1`` / ``params``; read ``frames`` (``"0:32"``, ``range(0, 32)``) at ``size``
     (``"192x384"``, ``(192, 384)``); train for a ``preset`` or ``epochs``, with any training option
     (``lr``, ``batch_size``, ``time_limit``, ``compile``); ``segment_frames`` splits a long video
-    (docs/long-videos.md). Metrics in the result come from decoding the stream's own bytes.
-    ``progress`` shows a bar, ``on_eval`` receives each evaluation, ``log`` a line per segment."""
+    (docs/long-videos.md) and ``warm_start`` starts each segment from the previous one's network.
+    Metrics in the result come from decoding the stream's own bytes. ``progress`` shows a bar,
+    ``on_eval`` receives each evaluation, ``log`` a line per segment."""
     req = source if isinstance(source, EncodeRequest) else EncodeRequest(
         VideoRequest.of(source, frames, crop, size, resize, fps),
         ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale),
         TrainRequest(preset, epochs, device, precision, seed, dict(train_options)),
-        compression or CompressionConfig(), OutputRequest(output, overwrite, segment_frames, resume, scene_cuts), bpp)
+        compression or CompressionConfig(),
+        OutputRequest(output, overwrite, segment_frames, resume, scene_cuts, warm_start), bpp)
     return encode_request(req, Feedback(progress, on_eval, log))
 
 
@@ -55,14 +58,19 @@ def encode_request(req: EncodeRequest, feedback: Feedback | None = None) -> Enco
     """Encode as requested (the CLI and :func:`encode` build the request)."""
     feedback = feedback or Feedback()
     t0 = time.perf_counter()
-    target = _check_output(req)
     out = req.output
+    if out.warm_start and env_world_size() > 1:
+        raise ConfigError("--warm-start runs the segments one after another: run it as one process, not under "
+                          "torchrun with several")
+    target = _check_output(req)
     if out.segment_frames is None and not out.scene_cuts and req.video.is_path:
         req = req.with_segments(auto_segment_frames(req, feedback))
     if req.output.segment_frames is not None or out.scene_cuts:
         if not req.video.is_path:
             raise ConfigError("segments are read from a file: give a path (or encode the array whole)")
         return encode_segmented(req, target, feedback)
+    if out.warm_start:
+        feedback.say("--warm-start: one segment, nothing to start it from")
     video = req.video.load()
     p = plan(video, req)
     p = within_time(p, p.tcfg.time_limit - (time.perf_counter() - t0))  # the limit counts from the start

@@ -19,6 +19,7 @@ from ..requests import Feedback
 from ..training import Phase, Trainer
 from .plan import EncodePlan
 from .ratecontrol import RateController
+from .warmstart import WarmStart
 
 
 @dataclass
@@ -64,6 +65,7 @@ class EncodeState:
     stream: bytes = b""
     entropy: dict = field(default_factory=dict)  # coded / estimated / side bits per coded group
     knobs: dict = field(default_factory=dict)  # the compression settings as finally used
+    warm: WarmStart | None = None  # --warm-start: keeps the float network for the next segment
 
 
 Step = Callable[[EncodeState], None]
@@ -86,8 +88,11 @@ class Train:
 
 
 def measure_float(s: EncodeState) -> None:
-    """The float model's PSNR, right after its fit (what quantisation and pruning then cost)."""
+    """The float model's PSNR, right after its fit (what quantisation and pruning then cost); with
+    a warm start, the float network is kept here for the next segment."""
     s.float_psnr = s.trainer.clip_psnr()
+    if s.warm is not None:
+        s.warm.keep(s.trainer)
 
 
 PIPELINES: dict[str, Callable[[EncodePlan, float], list[Step]]] = {}

@@ -19,6 +19,7 @@ from . import paper, rdo  # noqa: F401  (they register the pipelines)
 from .decode import decode
 from .pipelines import PIPELINES, EncodeState
 from .plan import EncodePlan
+from .warmstart import WarmStart
 
 
 @dataclass
@@ -36,13 +37,17 @@ class ClipEncode:
     history: list[dict]
 
 
-def encode_clip(video: Video, p: EncodePlan, device: torch.device, feedback: Feedback) -> ClipEncode:
-    """Train, compress and code ``video`` as planned, then measure the decoded stream."""
+def encode_clip(video: Video, p: EncodePlan, device: torch.device, feedback: Feedback,
+                warm: WarmStart | None = None) -> ClipEncode:
+    """Train, compress and code ``video`` as planned, then measure the decoded stream; ``warm``:
+    start from the previous segment's float network and keep this one's (:mod:`.warmstart`)."""
     t = len(video.frames)
     trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=device,
                       ll_range_bits=p.cc.ll_range_bits if p.cfg.uses_dwt else None)
     header = header_for(p.cfg, p.geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, p.cc.chunk_frames)
-    state = EncodeState(trainer, p, header, feedback)
+    if warm is not None:
+        warm.begin(trainer)
+    state = EncodeState(trainer, p, header, feedback, warm=warm)
     for step in PIPELINES[p.cc.pipeline](p, trainer.lr_scale):
         step(state)
     psnr, msssim = measure(state.stream, video.frames, str(trainer.device))

@@ -6,6 +6,9 @@ share the segments (:mod:`..distributed`).
 Every segment is encoded exactly as a short video of its own would be (the same pipeline, rate
 control and measurement), with the architecture planned once from the first segment and seed
 ``seed + k``; its single-segment stream is what the segmented stream keeps (its header dropped).
+With ``--warm-start`` (:mod:`.warmstart`) segment k+1's network starts from segment k's float
+network: the segments run one after another, and each part's fingerprint names the network it
+started from.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .parts import Part, PartStore, fingerprint
 from .plan import EncodePlan, plan, within_time
 from .results import EncodeResult
 from .runner import encode_clip
+from .warmstart import WarmStart, load_net, save_net
 
 
 def segment_target(bpp: float, pixels: int, first: bool, single_header: int, outer_header: int) -> float:
@@ -59,6 +63,13 @@ class SegmentRun:
     feedback: Feedback
     deadline: float | None = None  # a --time-limit bounds the whole encode
     n_all: int | None = None  # frames the encode will read, when known (to share the time limit)
+    warm: WarmStart | None = None  # --warm-start: the network the next segment starts from
+
+    def fingerprint(self, settings: dict, video: Video, k: int) -> str:
+        """Segment ``k``'s part fingerprint; with a warm start, also the network it starts from."""
+        if self.warm is not None:
+            settings = {**settings, "warm_from": self.warm.net.digest if self.warm.net is not None else None}
+        return fingerprint(settings, video.frames, k)
 
 
 def encode_segmented(req: EncodeRequest, target: Target | None, feedback: Feedback) -> EncodeResult:
@@ -81,7 +92,7 @@ def encode_segmented(req: EncodeRequest, target: Target | None, feedback: Feedba
         mine, resumed, n_total, k, video = [], [], 0, 0, first
         while video is not None:
             if world.owns(k):
-                part, was_resumed = _segment(run, store, video, k, n_total, fingerprint(settings, video.frames, k),
+                part, was_resumed = _segment(run, store, video, k, n_total, run.fingerprint(settings, video, k),
                                              world)
                 resumed += [k] if was_resumed else []
                 mine.append(part.to_bytes())
@@ -110,7 +121,8 @@ def _start(req: EncodeRequest, first: Video, segmented: bool, t0: float, feedbac
     check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)
     meta = first.meta
     header0 = header_for(p0.cfg, p0.geo, len(first.frames), Fraction(meta.fps), meta.pix_fmt, p0.cc.chunk_frames)
-    run = SegmentRun(req, p0, dev, segmented, header_bytes(header0, SEGMENTED_MINOR), feedback)
+    run = SegmentRun(req, p0, dev, segmented, header_bytes(header0, SEGMENTED_MINOR), feedback,
+                     warm=WarmStart(feedback.say) if req.output.warm_start else None)
     if p0.tcfg.time_limit:
         run.deadline = t0 + p0.tcfg.time_limit
         run.n_all = _clip_length(req, first, segmented, feedback)
@@ -123,14 +135,24 @@ def _segment(run: SegmentRun, store: PartStore | None, video: Video, k: int, don
     with the same fingerprint, else encoded and stored. Returns (part, resumed)."""
     n_k, say = len(video.frames), run.feedback.say
     part = store.load(k, fp) if store is not None and run.req.output.resume else None
+    if part is not None and run.warm is not None:  # the next segment starts from this one's float network
+        net = load_net(store, k, fp)
+        if net is None:
+            say(f"segment {k}: its float network is not kept beside it, encoding it again (--warm-start)")
+            part = None
+        else:
+            run.warm.net = net
     if part is not None:
         say(f"segment {k}: frames {done}-{done + n_k - 1} resumed from {store.path(k)}")
         return part, True
     part = _encode_one(run, video, k, _timed(run, done, n_k, world.size), fp)
     if store is not None:
+        if run.warm is not None:
+            save_net(store, k, fp, run.warm.net)
         store.save(part)
+    warm = f", warm-started from segment {k - 1}" if part.stats["warm_started"] else ""
     say(f"segment {k}: frames {done}-{done + n_k - 1}, {len(part.payload)} bytes, "
-        f"PSNR {part.stats['psnr_sum'] / n_k:.2f} dB")
+        f"PSNR {part.stats['psnr_sum'] / n_k:.2f} dB{warm}")
     return part, False
 
 
@@ -169,10 +191,13 @@ def _encode_one(run: SegmentRun, video: Video, k: int, p0: EncodePlan, fp: str) 
                   if run.segmented else run.req.bpp * pixels / 8)
     p = replace(p0, tcfg=replace(p0.tcfg, seed=p0.tcfg.seed + k), target_bytes=target)
     t0 = time.perf_counter()
-    clip = encode_clip(video, p, run.device, run.feedback)
+    if run.warm is not None:
+        run.warm.segment = k
+    clip = encode_clip(video, p, run.device, run.feedback, run.warm)
     stats = {"frames": n, "psnr_sum": clip.psnr * n, "msssim_sum": clip.ms_ssim * n,
              "float_psnr_sum": clip.float_psnr * n, "seconds": time.perf_counter() - t0, "knobs": clip.knobs,
-             "entropy": clip.entropy, "finetune_epochs": clip.finetune_epochs, "precision": clip.precision}
+             "entropy": clip.entropy, "finetune_epochs": clip.finetune_epochs, "precision": clip.precision,
+             "warm_started": run.warm is not None and k in run.warm.started}
     return Part(k, fp, clip.stream, _plain(stats))
 
 
@@ -219,7 +244,9 @@ def _result(stream, req: EncodeRequest | None, parts: list[Part], run: SegmentRu
                "finetune_epochs": s0.get("finetune_epochs")},
         compression={**asdict(p0.cc), "segments": [{"segment": p.segment, "frames": p.stats["frames"],
                                                     "bytes": len(p.payload), "psnr": p.stats["psnr_sum"] /
-                                                    p.stats["frames"], "knobs": p.stats["knobs"]} for p in parts]},
+                                                    p.stats["frames"], "knobs": p.stats["knobs"],
+                                                    "warm_started": p.stats.get("warm_started", False)}
+                                                   for p in parts]},
         sections=section_table(open_stream(stream), pixels) if stream is not None else {},
         entropy={"segments": [p.stats["entropy"] for p in parts]}, target_bpp=run.req.bpp,
         segments=len(parts), resumed=resumed, rank=rank)
