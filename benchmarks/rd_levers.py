@@ -42,6 +42,12 @@ LEVERS: dict[str, dict] = {
     # the embedding grid: the geometry rule aims at this many cells instead of the paper's 8 (2x4)
     "psnr-emb16": {"pipeline": "rdo", "tune": "psnr", "emb_cells": 16},
     "psnr-emb32": {"pipeline": "rdo", "tune": "psnr", "emb_cells": 32},
+    "psnr-emb128": {"pipeline": "rdo", "tune": "psnr", "emb_cells": 128},
+    "paper-emb32": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32},
+    "psnr-emb32-lr2e-3": {"pipeline": "rdo", "tune": "psnr", "emb_cells": 32, "lr": 2e-3},
+    "psnr-emb32-warm30": {"pipeline": "rdo", "tune": "psnr", "emb_cells": 32, "warmup": 0.3},
+    "paper-emb32-lr2e-3": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "lr": 2e-3},
+    "paper-emb32-warm30": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "warmup": 0.3},
     "lr-2e-3": {"pipeline": "rdo", "lr": 2e-3},  # peak learning rate for every decoder size
     "psnr-lr-2e-3": {"pipeline": "rdo", "tune": "psnr", "lr": 2e-3},
     "psnr-cuts": {"pipeline": "rdo", "tune": "psnr", "scene_cuts": True},  # a network per scene
@@ -67,22 +73,16 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     from snervcodec.bench.quality import evaluate
     from snervcodec.provenance import code_digest
 
-    import snervcodec.models.geometry as geometry
-
     opts = dict(LEVERS[lever])
     pipeline = opts.pop("pipeline", "rdo")
-    cells = geometry._TARGET_EMB_CELLS
-    geometry._TARGET_EMB_CELLS = opts.pop("emb_cells", cells)  # a measurement of the rule, before it is an option
-    try:
-        t0 = time.perf_counter()
-        # segments are read from the file: a lever that splits reads the clip as the bench does
-        source = dict(source=clip.path, frames=clip.frames, crop=clip.crop, size=clip.size) \
-            if opts.get("scene_cuts") else dict(source=video)
-        res = encode(**source, bpp=bpp, epochs=epochs, seed=seed, device="cpu", progress=False,
-                     compression=CompressionConfig(pipeline=pipeline), **opts)
-        enc_s = time.perf_counter() - t0
-    finally:
-        geometry._TARGET_EMB_CELLS = cells
+    opts.setdefault("emb_cells", 8)  # the levers measured before the rdo default became 32 name it when not 8
+    t0 = time.perf_counter()
+    # segments are read from the file: a lever that splits reads the clip as the bench does
+    source = dict(source=clip.path, frames=clip.frames, crop=clip.crop, size=clip.size) \
+        if opts.get("scene_cuts") else dict(source=video)
+    res = encode(**source, bpp=bpp, epochs=epochs, seed=seed, device="cpu", progress=False,
+                 compression=CompressionConfig(pipeline=pipeline), **opts)
+    enc_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     dec = decode(res.stream, device="cpu")
     dec_s = time.perf_counter() - t0

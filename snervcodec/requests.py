@@ -64,13 +64,16 @@ class ModelRequest:
     params: float | None = None
     strides: tuple[int, ...] | None = None
     t_scale: int | None = None
+    emb_cells: int | None = None  # embedding grid cells the geometry aims at (None: the pipeline's)
 
-    def config(self, height: int, width: int, n_rb: int | None = None):
-        """(ModelConfig, Geometry) for a ``height x width`` video; ``n_rb`` when the request leaves it open."""
+    def config(self, height: int, width: int, n_rb: int | None = None, emb_cells: int | None = None):
+        """(ModelConfig, Geometry) for a ``height x width`` video; ``n_rb`` and ``emb_cells`` when the
+        request leaves them open."""
         from .models.choose import model_config
 
         return model_config(self.name, height, width, c1=self.c1, n_rb=self.n_rb if self.n_rb is not None else n_rb,
-                            params=self.params, strides=self.strides, t_scale=self.t_scale)
+                            params=self.params, strides=self.strides, t_scale=self.t_scale,
+                            emb_cells=self.emb_cells if self.emb_cells is not None else emb_cells)
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,28 @@ def test_the_last_phase_keeps_lambda_when_the_noise_phase_has_no_epochs(clip):
                  compression=CompressionConfig(lam=0.25))
     last = [h for h in res.history if h.get("phase") == "qat-ste"]
     assert last and all(h["lambda"] == 0.25 for h in last) and res.compression["lambda"] == 0.25
+
+
+def test_the_rdo_pipeline_aims_at_a_finer_embedding_grid():
+    """rdo picks strides for RDO_EMB_CELLS embedding cells (144x256: 6x11 instead of 2x4); the paper
+    pipeline keeps the paper's 8, and --emb-cells / --strides rule."""
+    from snervcodec.codec.plan import plan
+    from snervcodec.models.geometry import PAPER_EMB_CELLS, RDO_EMB_CELLS, choose_geometry
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+
+    frames = np.zeros((64, 144, 256, 3), np.uint8)  # planned only, never trained
+
+    def emb_hw(pipeline, **model):
+        req = EncodeRequest(VideoRequest.of(frames), ModelRequest(**model), TrainRequest(None, 1, precision="fp32"),
+                            CompressionConfig(pipeline=pipeline), bpp=0.1)
+        return plan(VideoRequest.of(frames).load(), req).geo.emb_hw
+
+    assert (PAPER_EMB_CELLS, RDO_EMB_CELLS) == (8, 32)
+    assert choose_geometry(144, 256).emb_hw == (2, 4)
+    assert choose_geometry(144, 256, emb_cells=32).emb_hw == (6, 11)
+    assert emb_hw("rdo") == (6, 11)
+    assert emb_hw("paper") == (2, 4)
+    assert emb_hw("rdo", emb_cells=8) == (2, 4)
+    assert emb_hw("rdo", strides=(3, 3, 2, 2, 1)) == (2, 4)
+    with pytest.raises(ConfigError, match="embedding cells"):
+        choose_geometry(144, 256, emb_cells=0)

@@ -56,6 +56,10 @@ def model_options(f):
                      help="Size the decoder to about N parameters (e.g. 580k, 3M) instead of giving --c1."),
         click.option("--strides", type=STRIDES, metavar="S,S,S,S,S",
                      help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
+        click.option("--emb-cells", type=click.IntRange(1, 4096), metavar="N",
+                     help="Embedding grid cells the stride choice aims at (default: 32 for the rdo pipeline, e.g. "
+                          "6x11 at 144x256, which carries motion far better on the dev set; the paper's 8, a 2x4 "
+                          "grid, for --pipeline paper and fit). Ignored with --strides."),
         click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
                      help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
                           "3x5x10 at 640x1280; default 2; 1 = 3x40x80, more values per frame, a smaller "
@@ -81,8 +85,8 @@ def train_options(f):
                           "parameters; the paper's 1e-3 for --pipeline paper and for fit)."),
         click.option("--tune", type=click.Choice(["psnr", "ssim", "paper"]),
                      help="The distortion trained on, as x264's --tune: psnr (MSE), ssim (mostly 1 - SSIM) or paper "
-                          "(0.7 L1 + 0.3 (1 - SSIM), the paper's). Default: paper; --pipeline paper always "
-                          "trains on the paper's loss."),
+                          "(0.7 L1 + 0.3 (1 - SSIM), the paper's). Default: paper (on the dev set: a PSNR tie, better "
+                          "MS-SSIM); --pipeline paper always trains on the paper's loss."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; docs/usage.md \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),

@@ -12,11 +12,11 @@ from ..bitstream.mapping import header_for
 from ..bitstream.stream import check_encodable
 from ..errors import ConfigError
 from ..models import ModelConfig, decoder_params
-from ..models.geometry import Geometry
+from ..models.geometry import RDO_EMB_CELLS, Geometry
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
 from ..training.config import resolve_epochs
-from ..training.phases import rdo_lr
+from ..training.phases import RDO_TUNE, rdo_lr
 from ..device import resolve_device
 from ..video import Video
 from .ratecontrol import RDO_BITS_PER_PARAM, RDO_N_RB, plan_model, rdo_bits_per_param
@@ -49,11 +49,12 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     n_rb = m.n_rb
     if n_rb is None and m.c1 is None and cc.pipeline == "rdo":
         n_rb = RDO_N_RB
-    cfg, geo = m.config(h, w, n_rb)
+    cfg, geo = m.config(h, w, n_rb, RDO_EMB_CELLS if cc.pipeline == "rdo" else None)
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
         cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf)
-    defaults = {"lr": rdo_lr(decoder_params(cfg))} if cc.pipeline == "rdo" else {}  # the rdo recipe's own peak
+    # the rdo recipe's own peak learning rate and distortion
+    defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE} if cc.pipeline == "rdo" else {}
     tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, resolve_device(req.train.device).type)
     if cc.pipeline == "paper" and tcfg.tune != "paper":
         raise ConfigError(f"--tune {tcfg.tune} is for the rdo pipeline: --pipeline paper trains on the paper's loss")

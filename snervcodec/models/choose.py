@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .config import ModelConfig
-from .geometry import Geometry, choose_geometry, size_for_budget
+from .geometry import PAPER_EMB_CELLS, Geometry, choose_geometry, size_for_budget
 from .registry import arch_defaults, decoder_params, spec_by_name
 
 DEFAULT_C1, DEFAULT_N_RB = 64, 2  # the short-Bunny reference model (about 0.58 M parameters)
@@ -13,7 +13,7 @@ DEFAULT_C1, DEFAULT_N_RB = 64, 2  # the short-Bunny reference model (about 0.58 
 
 def model_config(name: str, height: int, width: int, *, c1: int | None = None, n_rb: int | None = None,
                  params: float | None = None, strides: tuple[int, ...] | None = None,
-                 t_scale: int | None = None) -> tuple[ModelConfig, Geometry]:
+                 t_scale: int | None = None, emb_cells: int | None = None) -> tuple[ModelConfig, Geometry]:
     """Architecture for a ``height x width`` video: explicit ``c1`` or a decoder parameter budget.
 
     ``t_scale`` (SNeRV(T) only): the UB2 grid over the temporal embedding grid (2, 4 or 8 give
@@ -26,7 +26,8 @@ def model_config(name: str, height: int, width: int, *, c1: int | None = None, n
         if not 1 <= t_scale <= 64:
             raise ConfigError(f"t_scale must be in 1..64, got {t_scale}")
         arch["t_scale"] = t_scale
-    geo = choose_geometry(height, width, uses_dwt=spec.uses_dwt, strides=strides)
+    geo = choose_geometry(height, width, uses_dwt=spec.uses_dwt, strides=strides,
+                          emb_cells=PAPER_EMB_CELLS if emb_cells is None else emb_cells)
     if c1 is not None and params is not None:
         raise ConfigError("give either c1 or a parameter budget, not both")
     if n_rb is not None and not 0 <= n_rb <= 64:

@@ -3,8 +3,10 @@
 The published design uses strides whose product divides the LL grid exactly and a 16x2x4 embedding
 (640x1280 -> 5,4,2,2,2; 480x960 -> 5,3,2,2,2; 960x1920 -> 5,4,3,2,2; 192x384 -> 3,2,2,2,2). For any
 other size we search all non-increasing 5-tuples of strides in 1..5 and pick the one with the least
-padding, trading a little padding for an embedding close to the paper's 8 cells (the embedding is
-paid for every frame, so a big one is expensive at low bit rates). Frames are padded at the bottom
+padding, trading a little padding for an embedding close to ``emb_cells`` cells: the paper's 8 by
+default, 32 in the rdo pipeline (RDO_EMB_CELLS: a finer grid carries motion, measured on the dev set,
+docs/design-notes.md "Embedding grid"; the embedding is paid for every frame, and rate control
+gives it fewer channels when it would take most of the budget). Frames are padded at the bottom
 and right edges only and cropped back after decoding: the user's content is never cropped.
 """
 
@@ -23,7 +25,8 @@ from .config import ModelConfig, ModelName
 
 PadMode = Literal["replicate", "reflect"]
 
-_TARGET_EMB_CELLS = 8  # the paper's 2x4 embedding grid
+PAPER_EMB_CELLS = 8  # the paper's 2x4 embedding grid
+RDO_EMB_CELLS = 32  # the rdo pipeline's (144x256: 6x11, 192x384: 4x8)
 _EMB_WEIGHT = 0.05  # cost of doubling the embedding cells, in units of padded-area fraction
 _STRIDE1_WEIGHT = 0.01  # mild preference for blocks that actually up-sample
 
@@ -49,10 +52,13 @@ def _grid_divisor(uses_dwt: bool) -> int:
 
 
 def choose_geometry(height: int, width: int, uses_dwt: bool = True, strides: tuple[int, ...] | None = None,
-                    n_blocks: int = 5) -> Geometry:
-    """Strides and padding for a ``height x width`` frame (deterministic)."""
+                    n_blocks: int = 5, emb_cells: int = PAPER_EMB_CELLS) -> Geometry:
+    """Strides and padding for a ``height x width`` frame, the embedding near ``emb_cells`` cells
+    (deterministic)."""
     if height < 1 or width < 1:
         raise ConfigError(f"invalid frame size {height}x{width}")
+    if not 1 <= emb_cells <= 4096:
+        raise ConfigError(f"embedding cells must be in 1..4096, got {emb_cells}")
     d = _grid_divisor(uses_dwt)
     gh, gw = math.ceil(height / d), math.ceil(width / d)  # grid the strides act on
 
@@ -72,7 +78,7 @@ def choose_geometry(height: int, width: int, uses_dwt: bool = True, strides: tup
         eh, ew, ph, pw = layout(st)
         cost = (
             ph * pw / (height * width) - 1.0
-            + _EMB_WEIGHT * abs(math.log2(eh * ew / _TARGET_EMB_CELLS))
+            + _EMB_WEIGHT * abs(math.log2(eh * ew / emb_cells))
             + _STRIDE1_WEIGHT * st.count(1)
         )
         if cost < best_cost - 1e-12:
