@@ -1,7 +1,7 @@
 """The rate-distortion levers measured on the development set (issue 30): lever x clip x rate x epochs.
 
     python benchmarks/rd_levers.py run --levers baseline,tune-psnr --clips dev --bpp 0.05,0.1,0.2 --epochs 20
-    python benchmarks/rd_levers.py report          # tables (markdown) from every row measured so far
+    python benchmarks/rd_levers.py report --json docs/results/rd_levers.json   # tables from every row so far
 
 Each encode is one row (RGB PSNR and MS-SSIM of the decoded stream against the decoded input, the
 real file's bpp, encode and decode seconds, the float model's PSNR and the learning curve), stored
@@ -51,6 +51,7 @@ LEVERS: dict[str, dict] = {
     "lr-2e-3": {"pipeline": "rdo", "lr": 2e-3},  # peak learning rate for every decoder size
     "psnr-lr-2e-3": {"pipeline": "rdo", "tune": "psnr", "lr": 2e-3},
     "psnr-cuts": {"pipeline": "rdo", "tune": "psnr", "scene_cuts": True},  # a network per scene
+    "paper-emb32-cuts": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "scene_cuts": True},
 }
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
@@ -192,7 +193,7 @@ def report(args) -> None:
     rows = [json.loads(p.read_text()) for p in sorted(rows_dir.glob("*.json")) if not p.name.startswith("x264-")]
     curves = _curves_by_clip(rows_dir, {r["clip"] for r in rows}, args.out)
     summary = summarise(rows, curves)
-    write_bytes_atomic(args.out / "rd_levers.json", json.dumps(
+    write_bytes_atomic(args.json or args.out / "rd_levers.json", json.dumps(
         {"machine": machine_info(), "x264": curves, "summary": summary,
          "rows": [{k: v for k, v in r.items() if k != "machine"} for r in rows]}, indent=1).encode())
     print(render(summary))
@@ -253,6 +254,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=lambda s: [int(x) for x in s.split(",")], default=[20])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("results/rd_levers"))
+    ap.add_argument("--json", type=Path, help="report: where the JSON goes (default: OUT/rd_levers.json)")
     args = ap.parse_args(argv)
     run(args) if args.action == "run" else report(args)
 
