@@ -21,14 +21,15 @@ __all__ = ["CompressionConfig", "DEFAULT_C1", "DEFAULT_N_RB", "DecodeResult", "E
 
 
 def fit(source, *, model: str = "snerv-b", c1: int | None = None, n_rb: int | None = None, params: float | None = None,
-        strides: tuple[int, ...] | None = None, t_scale: int | None = None, frames=None, size=None, crop=None,
-        fps: float | None = None, preset: str | None = "fast", epochs: int | None = None,
-        device: str = "auto", precision: str = "auto", seed: int = 0, progress: bool = True,
+        strides: tuple[int, ...] | None = None, t_scale: int | None = None, grid_share: float | None = None,
+        frames=None, size=None, crop=None, fps: float | None = None, preset: str | None = "fast",
+        epochs: int | None = None, device: str = "auto", precision: str = "auto", seed: int = 0, progress: bool = True,
         on_eval: Callable[[dict], None] | None = None, **train_options) -> FitResult:
     """Overfit a network to a video and return the trained decoder, embeddings and metrics
     (``frames``: ``"0:32"`` or ``range(0, 32)``; ``size``: ``"192x384"`` or ``(192, 384)``)."""
     return fit_request(VideoRequest.of(source, frames, crop, size, fps=fps),
-                       ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale),
+                       ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale,
+                                    grid_share),
                        TrainRequest(preset, epochs, device, precision, seed, dict(train_options)), progress, on_eval)
 
 
@@ -37,7 +38,7 @@ def fit_request(video: VideoRequest, model: ModelRequest, train: TrainRequest, p
     """:func:`fit` from typed requests (the CLI builds them)."""
     v = video.load()
     t, h, w, _ = v.frames.shape
-    cfg, geo = model.config(h, w)
+    cfg, geo = model.config(h, w, n_frames=t)
     trainer = Trainer(v.frames, cfg, geo, train.config(model.name), device=train.device)
     trainer.run(progress=progress, on_eval=on_eval)
     return trainer.result()

@@ -64,13 +64,16 @@ class ModelRequest:
     params: float | None = None
     strides: tuple[int, ...] | None = None
     t_scale: int | None = None
+    grid_share: float | None = None  # snerv-g: the grids' share of the decoder's parameters (default 0.15)
 
-    def config(self, height: int, width: int, n_rb: int | None = None):
-        """(ModelConfig, Geometry) for a ``height x width`` video; ``n_rb`` when the request leaves it open."""
+    def config(self, height: int, width: int, n_rb: int | None = None, n_frames: int | None = None):
+        """(ModelConfig, Geometry) for a ``height x width`` video of ``n_frames`` frames (grid
+        models size their grids for it); ``n_rb`` when the request leaves it open."""
         from .models.choose import model_config
 
         return model_config(self.name, height, width, c1=self.c1, n_rb=self.n_rb if self.n_rb is not None else n_rb,
-                            params=self.params, strides=self.strides, t_scale=self.t_scale)
+                            params=self.params, strides=self.strides, t_scale=self.t_scale, n_frames=n_frames,
+                            grid_share=self.grid_share)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from .types import FloatList, WordList
 @model_options
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, preset, epochs, lr,
-        batch_size, time_limit, device, precision, compile_mode, seed, quiet, as_json):
+def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, grid_share, preset, epochs,
+        lr, batch_size, time_limit, device, precision, compile_mode, seed, quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
     from ..api import fit_request
@@ -32,7 +32,7 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
     from ..requests import ModelRequest, TrainRequest, VideoRequest
 
     res = fit_request(VideoRequest.of(input, frames, crop, size, resize, fps),
-                      ModelRequest(model, c1, n_rb, params, strides, t_scale),
+                      ModelRequest(model, c1, n_rb, params, strides, t_scale, grid_share),
                       TrainRequest(preset, epochs, device, precision, seed,
                                    {"lr": lr, "batch_size": batch_size, "time_limit": time_limit,
                                     "compile": compile_mode}), progress=not quiet)
@@ -69,8 +69,9 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, frames, crop, size, resize, fps,
-           model, c1, n_rb, params, strides, t_scale, preset, epochs, lr, batch_size, time_limit, device, precision,
-           compile_mode, seed, quiet, pipeline, lam, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
+           model, c1, n_rb, params, strides, t_scale, grid_share, preset, epochs, lr, batch_size, time_limit, device,
+           precision, compile_mode, seed, quiet, pipeline, lam, prune, weight_bits, emb_bits, finetune, chunk_frames,
+           as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
@@ -84,7 +85,7 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
 
     req = EncodeRequest(
         VideoRequest.of(input, frames, crop, size, resize, fps),
-        ModelRequest(model, c1, n_rb, params, strides, t_scale),
+        ModelRequest(model, c1, n_rb, params, strides, t_scale, grid_share),
         TrainRequest(preset, epochs, device, precision, seed,
                      {"lr": lr, "batch_size": batch_size, "time_limit": time_limit, "compile": compile_mode}),
         CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,

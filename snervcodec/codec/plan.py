@@ -47,10 +47,10 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     n_rb = m.n_rb
     if n_rb is None and m.c1 is None and cc.pipeline == "rdo":
         n_rb = RDO_N_RB
-    cfg, geo = m.config(h, w, n_rb)
+    cfg, geo = m.config(h, w, n_rb, t)
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
-        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf)
+        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share)
     defaults = {"lr": rdo_lr(decoder_params(cfg))} if cc.pipeline == "rdo" else {}  # the rdo recipe's own peak
     tcfg = req.train.config(m.name, **defaults)
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
