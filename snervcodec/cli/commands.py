@@ -156,7 +156,8 @@ def info(stream, as_json):
     click.echo(f"snv {d['format_version']}  model {d['model']} (id {d['model_id']})  c1={d['c1']} n_rb={d['n_rb']} "
                f"strides={','.join(map(str, d['strides']))}  embedding {'x'.join(map(str, d['embedding']))}"
                + (f"  temporal embeddings {'x'.join(map(str, d['temporal_embeddings']))} (t_scale {d['t_scale']})"
-                  if "temporal_embeddings" in d else ""))
+                  if "temporal_embeddings" in d else "")
+               + (f"  grids {' '.join('x'.join(map(str, g)) for g in d['grids'])} (TxHxWxC)" if "grids" in d else ""))
     click.echo(f"video {d['width']}x{d['height']} (padded +{d['padding'][0]} rows, +{d['padding'][1]} cols), "
                f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
     zeros = f"{100 * d['weight_zero_fraction']:.1f}% zero" if d["weight_zero_fraction"] is not None else "not decoded"
