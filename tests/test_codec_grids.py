@@ -140,3 +140,15 @@ def test_cli_encodes_snerv_g(carphone_path, tmp_path):
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["info", str(out)])
     assert r.exit_code == 0 and "model snerv-g (id 5)" in r.output and "grids 1x" in r.output
+
+
+def test_conformance_stream_is_format_1_5():
+    """bitstream/conformance/rdo-snerv-g.snv (tests/test_conformance.py decodes it to its checksum)."""
+    import json
+    from pathlib import Path
+
+    d = Path(__file__).resolve().parents[1] / "bitstream" / "conformance"
+    m = json.loads((d / "manifest.json").read_text())["rdo-snerv-g"]
+    assert m["md5_cpu_fp32"] == "c285a275ee00b8e6efe7b933fcaae49c"
+    i = info(d / m["stream"])
+    assert i["format_version"] == "1.5" and i["model"] == "snerv-g" and "DECG" in i["sections"]
