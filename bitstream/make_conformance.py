@@ -5,8 +5,8 @@
 
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
-leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta). The older cases come from the paper
-pipeline, which still writes 1.0/1.1.
+leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta; 1.5: rdo-snerv-g, grid
+encodings). The older cases come from the paper pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ CASES = {
     "rdo-delta": dict(size="24x40", frames="0:8", model="snerv-b", c1=8, n_rb=1, chunk=4, pipeline="rdo",
                       about="SNeRV-B, format 1.4 (embeddings predicted from the previous frame), 40x24, "
                             "4 frames per chunk"),
+    "rdo-snerv-g": dict(size="24x40", frames="0:6", model="snerv-g", c1=8, n_rb=1, chunk=4, pipeline="rdo",
+                        about="SNeRV-B with grid encodings (snerv-g), format 1.5: grid shapes in the header, "
+                              "grids in DECG, 40x24, 6 frames, 4 frames per chunk"),
     "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
                         segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }

@@ -24,15 +24,15 @@ __all__ = ["CompressionConfig", "DEFAULT_C1", "DEFAULT_N_RB", "DecodeResult", "E
 
 def fit(source, *, model: str = "snerv-b", c1: int | None = None, n_rb: int | None = None, params: float | None = None,
         strides: tuple[int, ...] | None = None, t_scale: int | None = None, emb_cells: int | None = None,
-        frames=None, size=None, crop=None,
-        fps: float | None = None, preset: str | None = "fast", epochs: int | None = None,
-        device: str = "auto", precision: str = "auto", seed: int = 0, progress: bool = True,
+        grid_share: float | None = None, frames=None, size=None, crop=None, fps: float | None = None,
+        preset: str | None = "fast", epochs: int | None = None, device: str = "auto", precision: str = "auto",
+        seed: int = 0, progress: bool = True,
         on_eval: Callable[[dict], None] | None = None, **train_options) -> FitResult:
     """Overfit a network to a video and return the trained decoder, embeddings and metrics
     (``frames``: ``"0:32"`` or ``range(0, 32)``; ``size``: ``"192x384"`` or ``(192, 384)``)."""
     return fit_request(VideoRequest.of(source, frames, crop, size, fps=fps),
                        ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale,
-                                    emb_cells),
+                                    emb_cells, grid_share),
                        TrainRequest(preset, epochs, device, precision, seed, dict(train_options)), progress, on_eval)
 
 
@@ -41,7 +41,7 @@ def fit_request(video: VideoRequest, model: ModelRequest, train: TrainRequest, p
     """:func:`fit` from typed requests (the CLI builds them)."""
     v = video.load()
     t, h, w, _ = v.frames.shape
-    cfg, geo = model.config(h, w)
+    cfg, geo = model.config(h, w, n_frames=t)
     tcfg = resolve_epochs(train.config(model.name), t, resolve_device(train.device).type)
     trainer = Trainer(v.frames, cfg, geo, tcfg, device=train.device)
     trainer.run(progress=progress, on_eval=on_eval)

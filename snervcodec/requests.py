@@ -65,15 +65,18 @@ class ModelRequest:
     strides: tuple[int, ...] | None = None
     t_scale: int | None = None
     emb_cells: int | None = None  # embedding grid cells the geometry aims at (None: the pipeline's)
+    grid_share: float | None = None  # snerv-g: the grids' share of the decoder's parameters (default 0.15)
 
-    def config(self, height: int, width: int, n_rb: int | None = None, emb_cells: int | None = None):
-        """(ModelConfig, Geometry) for a ``height x width`` video; ``n_rb`` and ``emb_cells`` when the
-        request leaves them open."""
+    def config(self, height: int, width: int, n_rb: int | None = None, n_frames: int | None = None,
+               emb_cells: int | None = None):
+        """(ModelConfig, Geometry) for a ``height x width`` video of ``n_frames`` frames (grid
+        models size their grids for it); ``n_rb`` and ``emb_cells`` when the request leaves them open."""
         from .models.choose import model_config
 
         return model_config(self.name, height, width, c1=self.c1, n_rb=self.n_rb if self.n_rb is not None else n_rb,
                             params=self.params, strides=self.strides, t_scale=self.t_scale,
-                            emb_cells=self.emb_cells if self.emb_cells is not None else emb_cells)
+                            emb_cells=self.emb_cells if self.emb_cells is not None else emb_cells,
+                            n_frames=n_frames, grid_share=self.grid_share)
 
 
 @dataclass(frozen=True)

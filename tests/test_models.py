@@ -41,7 +41,8 @@ def test_meta_count_matches_real_module():
 
 
 def test_registry_ids_are_frozen():
-    assert {name: spec.id for name, spec in MODELS.items()} == {"snerv-b": 1, "hnerv": 2, "snerv-t": 3, "snerv-t-2d": 4}
+    assert {name: spec.id for name, spec in MODELS.items()} == {"snerv-b": 1, "hnerv": 2, "snerv-t": 3, "snerv-t-2d": 4,
+                                                              "snerv-g": 5}
     assert spec_by_id(1).name == "snerv-b"
 
 

@@ -14,7 +14,7 @@ from .bytesio import Reader, Writer
 from .header import StreamHeader
 
 MAGIC = b"\x89SNV"
-FORMAT_VERSION = (1, 4)  # the newest this code reads; a writer uses the lowest minor its stream needs
+FORMAT_VERSION = (1, 5)  # the newest this code reads; a writer uses the lowest minor its stream needs
 MAX_HEADER_LEN = 4096
 # Framing around the header (magic, version, flags, length; CRC) and around each section (tag,
 # length; CRC): rate control counts these instead of repeating the numbers.
@@ -74,7 +74,7 @@ class Framing:
 
 def read_framing(data: bytes, model_kind) -> Framing:
     """Check magic, version, flags, the header's checksum and its range and consistency rules.
-    ``model_kind(model_id)`` answers ``(uses_dwt, temporal)`` (or raises FormatError)."""
+    ``model_kind(model_id)`` answers ``(uses_dwt, temporal, grids)`` (or raises FormatError)."""
     r = Reader(data, "stream")
     if len(data) < 4 or r.raw(4) != MAGIC:
         raise FormatError("not a .snv stream (bad magic bytes)")
@@ -98,8 +98,7 @@ def read_framing(data: bytes, model_kind) -> Framing:
     header = StreamHeader.read(hr, minor)
     if minor <= FORMAT_VERSION[1]:
         hr.expect_end()  # a newer minor may append header fields; known minors must have none left
-    uses_dwt, temporal = model_kind(header.model_id)
-    header.validate(uses_dwt, temporal)
+    header.validate(*model_kind(header.model_id))
     return Framing((major, minor), header, r.pos)
 
 
@@ -124,13 +123,13 @@ def is_segmented(data: bytes, framing: Framing) -> bool:
 
 def read_container(data: bytes, model_kind) -> Container:
     """Parse and check framing, header and checksums of a single-segment stream. ``model_kind(model_id)``
-    answers ``(uses_dwt, temporal)`` for a model id (or raises FormatError for an unknown id)."""
+    answers ``(uses_dwt, temporal, grids)`` for a model id (or raises FormatError for an unknown id)."""
     fr = read_framing(data, model_kind)
     major, minor = fr.version
     header = fr.header
     r = Reader(data, "stream")
     r.pos = fr.header_end
-    uses_dwt, temporal = model_kind(header.model_id)
+    temporal = model_kind(header.model_id)[1]
     required = (b"EMBD", b"TEMB") if temporal else (b"EMBD",)
     known = required + (b"DECW",) + ((b"DECG",) if minor >= 2 else ())  # DECG: format 1.2
     sizes = {"header": r.pos}

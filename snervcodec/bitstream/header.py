@@ -51,6 +51,16 @@ TEMPORAL_FIELDS: tuple[Field, ...] = (
     Field("t_scale", "u8", 0, 64),
     Field("t_channels", "u8", 0, 16),
 )
+# Appended in format 1.5 (present when minor >= 5), once per up-sampling block: the shape
+# (T, H, W, C) of the block's learned grid (HiNeRV-style grid encodings, snerv-g); all 0: no grid.
+GRID_FIELDS: tuple[Field, ...] = (
+    Field("grid_t", "u16", 0, 1024),
+    Field("grid_h", "u16", 0, MAX_SIDE),
+    Field("grid_w", "u16", 0, MAX_SIDE),
+    Field("grid_c", "u8", 0, 64),
+)
+GRIDS_MINOR = 5
+MAX_GRID_VALUES = 1 << 22  # all grids of a stream together
 STRIDE_RANGE = (1, 8)
 KERNEL_RANGE = (1, 15)
 MAX_PIX_FMT = 32
@@ -80,11 +90,17 @@ class StreamHeader:
     pix_fmt: str = ""
     t_scale: int = 0  # 1.1: UB2 grid / temporal embedding grid (0: no temporal embeddings)
     t_channels: int = 0  # 1.1: channels of each (backward, forward) temporal embedding
+    grids: tuple[tuple[int, int, int, int], ...] = ()  # 1.5: (T, H, W, C) per block; () = no grids
 
     @property
     def minor_version(self) -> int:
-        """Streams without temporal embeddings stay byte-identical to format 1.0."""
-        return 1 if self.t_scale or self.t_channels else 0
+        """Streams without temporal embeddings stay byte-identical to format 1.0; grids need 1.5."""
+        return GRIDS_MINOR if self.grids else 1 if self.t_scale or self.t_channels else 0
+
+    def block_hw(self, i: int) -> tuple[int, int]:
+        """Grid of up-sampling block ``i``'s output."""
+        p = math.prod(self.strides[:i + 1])
+        return self.emb_h * p, self.emb_w * p
 
     @property
     def temb_hw(self) -> tuple[int, int]:
@@ -102,9 +118,9 @@ class StreamHeader:
     def n_chunks(self) -> int:
         return -(-self.n_frames // self.chunk_frames)
 
-    def validate(self, uses_dwt: bool, temporal: bool = False) -> "StreamHeader":
-        """Range and consistency checks (raise FormatError). ``uses_dwt`` and ``temporal`` come from
-        the model id."""
+    def validate(self, uses_dwt: bool, temporal: bool = False, grids: bool = False) -> "StreamHeader":
+        """Range and consistency checks (raise FormatError). ``uses_dwt``, ``temporal`` and ``grids``
+        come from the model id."""
         for f in FIELDS + TEMPORAL_FIELDS:
             v = getattr(self, f.name)
             if not isinstance(v, int) or not f.lo <= v <= f.hi:
@@ -135,7 +151,33 @@ class StreamHeader:
             th, tw = self.temb_hw
             if 2 * self.t_channels * th * tw > MAX_EMB_NUMEL:
                 raise FormatError("header: temporal embeddings larger than the format allows")
+        self._validate_grids(grids)
         return self
+
+    def _validate_grids(self, grids: bool) -> None:
+        """SPEC.md section 2: one (T, H, W, C) per block, each all 0 or all in range, no finer than
+        its block's grid, at least one for a grid model and none for another, 2^22 values in all."""
+        if grids != bool(self.grids):
+            raise FormatError("header: grid encodings do not match the model "
+                              f"({'none' if not self.grids else len(self.grids)} for model id {self.model_id})")
+        if not grids:
+            return
+        if len(self.grids) != self.n_blocks:
+            raise FormatError(f"header: {len(self.grids)} grid shapes for {self.n_blocks} blocks")
+        total = 0
+        for i, g in enumerate(self.grids):
+            if len(g) != 4 or any(not f.lo <= v <= f.hi for f, v in zip(GRID_FIELDS, g)):
+                raise FormatError(f"header: grid {i} shape {g} outside the format's ranges")
+            if 0 in g and any(g):
+                raise FormatError(f"header: grid {i} shape {g} has a zero size")
+            bh, bw = self.block_hw(i)
+            if g[1] > bh or g[2] > bw:
+                raise FormatError(f"header: grid {i} of {g[1]}x{g[2]} is finer than its block's {bh}x{bw}")
+            total += math.prod(g)
+        if total > MAX_GRID_VALUES:
+            raise FormatError(f"header: grids of {total} values (the format allows {MAX_GRID_VALUES})")
+        if not total:
+            raise FormatError("header: a grid model without any grid")
 
     def write(self, w: Writer, minor: int | None = None) -> None:
         """The header body of format 1.``minor`` (default: the lowest minor its fields need)."""
@@ -152,16 +194,17 @@ class StreamHeader:
         if minor >= 1:
             for f in TEMPORAL_FIELDS:
                 getattr(w, f.kind)(getattr(self, f.name))
+        if minor >= GRIDS_MINOR:
+            for g in self.grids or ((0, 0, 0, 0),) * self.n_blocks:
+                for f, v in zip(GRID_FIELDS, g):
+                    getattr(w, f.kind)(v)
 
     @classmethod
     def read(cls, r: Reader, minor: int = 0) -> "StreamHeader":
         """Read the fields of format 1.``minor`` (fields of later minors are left unread)."""
         vals = {}
         for f in FIELDS:
-            v = getattr(r, f.kind)()
-            if not f.lo <= v <= f.hi:
-                raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
-            vals[f.name] = v
+            vals[f.name] = _read_field(r, f)
         n = vals["n_blocks"]
         vals["strides"] = tuple(r.u8() for _ in range(n))
         vals["kernels"] = tuple(r.u8() for _ in range(n))
@@ -175,12 +218,19 @@ class StreamHeader:
             raise FormatError("header: pixel format name is not ASCII") from None
         if minor >= 1:
             for f in TEMPORAL_FIELDS:
-                v = getattr(r, f.kind)()
-                if not f.lo <= v <= f.hi:
-                    raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
-                vals[f.name] = v
+                vals[f.name] = _read_field(r, f)
+        if minor >= GRIDS_MINOR:
+            grids = tuple(tuple(_read_field(r, f) for f in GRID_FIELDS) for _ in range(n))
+            vals["grids"] = grids if any(any(g) for g in grids) else ()
         return cls(**vals)
 
     def pretty(self) -> list[tuple[str, str]]:
         out = [(f.name, str(getattr(self, f.name))) for f in fields(self)]
         return out
+
+
+def _read_field(r: Reader, f: Field) -> int:
+    v = getattr(r, f.kind)()
+    if not f.lo <= v <= f.hi:
+        raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
+    return v

@@ -20,7 +20,7 @@ def header_for(cfg: ModelConfig, geo: Geometry, n_frames: int, fps: Fraction, pi
         lower_width=cfg.lower_width, width=geo.width, height=geo.height, pad_w=geo.pad_w, pad_h=geo.pad_h,
         n_frames=n_frames, fps_num=fps.numerator, fps_den=fps.denominator, chunk_frames=chunk_frames,
         strides=tuple(cfg.strides), kernels=tuple(cfg.kernels), pix_fmt=(pix_fmt or "")[:32],
-        t_scale=cfg.t_scale, t_channels=cfg.t_channels,
+        t_scale=cfg.t_scale, t_channels=cfg.t_channels, grids=tuple(cfg.grids),
     )
 
 
@@ -28,14 +28,15 @@ def config_from_header(h: StreamHeader) -> ModelConfig:
     spec = spec_by_id(h.model_id)
     return ModelConfig(name=spec.name, c1=h.c1, n_rb=h.n_rb, strides=h.strides, emb_hw=(h.emb_h, h.emb_w),
                        kernels=h.kernels, emb_channels=h.emb_channels, reduce_milli=h.reduce_milli,
-                       lower_width=h.lower_width, t_scale=h.t_scale, t_channels=h.t_channels)  # type: ignore[arg-type]
+                       lower_width=h.lower_width, t_scale=h.t_scale, t_channels=h.t_channels,  # type: ignore[arg-type]
+                       grids=h.grids)
 
 
-def model_kind(model_id: int) -> tuple[bool, bool]:
-    """(uses the DWT, has temporal embeddings) for a model id of the frozen table."""
+def model_kind(model_id: int) -> tuple[bool, bool, bool]:
+    """(uses the DWT, has temporal embeddings, has grid encodings) for a model id of the frozen table."""
     try:
         spec = spec_by_id(model_id)
     except KeyError:
         raise FormatError(f"unknown model id {model_id} (this decoder knows "
                           f"{', '.join(f'{s.id}={s.name}' for s in MODELS.values())})") from None
-    return spec.uses_dwt, spec.temporal
+    return spec.uses_dwt, spec.temporal, spec.grids

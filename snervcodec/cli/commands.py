@@ -23,8 +23,9 @@ from .types import FloatList, WordList
 @model_options
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, preset, epochs,
-        steps, lr, tune, batch_size, time_limit, device, precision, compile_mode, seed, quiet, as_json):
+def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share,
+        preset, epochs, steps, lr, tune, batch_size, time_limit, device, precision, compile_mode, seed, quiet,
+        as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
     from ..api import fit_request
@@ -32,7 +33,7 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
     from ..requests import ModelRequest, TrainRequest, VideoRequest
 
     res = fit_request(VideoRequest.of(input, frames, crop, size, resize, fps),
-                      ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells),
+                      ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share),
                       TrainRequest(preset, epochs, device, precision, seed,
                                    {"steps": steps, "lr": lr, "tune": tune, "batch_size": batch_size,
                                     "time_limit": time_limit, "compile": compile_mode}), progress=not quiet)
@@ -73,9 +74,9 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, warm_start, frames, crop, size,
-           resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, preset, epochs, steps, lr, tune,
-           batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam, prune, weight_bits,
-           emb_bits, finetune, chunk_frames, as_json):
+           resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, preset, epochs, steps, lr,
+           tune, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam, prune,
+           weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
@@ -89,7 +90,7 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
 
     req = EncodeRequest(
         VideoRequest.of(input, frames, crop, size, resize, fps),
-        ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells),
+        ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share),
         TrainRequest(preset, epochs, device, precision, seed,
                      {"steps": steps, "lr": lr, "tune": tune, "batch_size": batch_size, "time_limit": time_limit,
                       "compile": compile_mode}),
@@ -161,7 +162,8 @@ def info(stream, as_json):
     click.echo(f"snv {d['format_version']}  model {d['model']} (id {d['model_id']})  c1={d['c1']} n_rb={d['n_rb']} "
                f"strides={','.join(map(str, d['strides']))}  embedding {'x'.join(map(str, d['embedding']))}"
                + (f"  temporal embeddings {'x'.join(map(str, d['temporal_embeddings']))} (t_scale {d['t_scale']})"
-                  if "temporal_embeddings" in d else ""))
+                  if "temporal_embeddings" in d else "")
+               + (f"  grids {' '.join('x'.join(map(str, g)) for g in d['grids'])} (TxHxWxC)" if "grids" in d else ""))
     click.echo(f"video {d['width']}x{d['height']} (padded +{d['padding'][0]} rows, +{d['padding'][1]} cols), "
                f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
     zeros = f"{100 * d['weight_zero_fraction']:.1f}% zero" if d["weight_zero_fraction"] is not None else "not decoded"

@@ -46,7 +46,8 @@ def model_options(f):
     opts = [
         click.option("--model", type=click.Choice(list(MODELS)), default="snerv-b", show_default=True,
                      help="Network: snerv-b (SNeRV backbone), snerv-t / snerv-t-2d (temporal extension: "
-                          "better frame interpolation, 3D or 2D convolutions), or hnerv (the HNeRV baseline)."),
+                          "better frame interpolation, 3D or 2D convolutions), snerv-g (SNeRV-B plus learned "
+                          "grid encodings, after HiNeRV), or hnerv (the HNeRV baseline)."),
         click.option("--c1", type=click.IntRange(1, 4096),
                      help="Width of the first up-sampling block (sets the model size)."),
         click.option("--n-rb", type=click.IntRange(0, 64),
@@ -64,6 +65,9 @@ def model_options(f):
                      help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
                           "3x5x10 at 640x1280; default 2; 1 = 3x40x80, more values per frame, a smaller "
                           "generalisation gap in interpolation; rate control may coarsen it)."),
+        click.option("--grid-share", type=click.FloatRange(0.0, 0.9, min_open=True, max_open=True), metavar="F",
+                     help="snerv-g only: the share of the decoder's parameters its learned grids hold (default "
+                          "0.15; docs/usage.md \"Grid encodings\")."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 

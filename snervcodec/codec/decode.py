@@ -19,6 +19,7 @@ from ..device import autocast, resolve_device, resolve_precision, to_channels_la
 from ..errors import ConfigError, FormatError, SnervError
 from ..fsutil import same_file
 from ..models import build_decoder
+from ..models.grids import frame_times
 from ..models.synthesis import synthesize
 from ..video import FrameWriter, parse_frame_range
 from ..entropy.chunks import decode_embeddings, decode_temporal
@@ -96,8 +97,9 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
         if temb is not None:
             te = temb.to(dev)
             te = te.contiguous(memory_format=torch.channels_last) if cl else te
+        t = frame_times(torch.arange(f0, f1, device=dev), h.n_frames) if cfg.has_grids else None
         with autocast(dev, prec):
-            x = synthesize(decoder, cfg, e, lo, hi, te).frame
+            x = synthesize(decoder, cfg, e, lo, hi, te, t).frame
         k0, k1 = max(f0, start), min(f1, end)     # the requested part of this batch
         if k1 > k0:
             if pending is not None:

@@ -49,6 +49,7 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
         "embedding_bits": e.bits, "ll_range_bits": e.ll_bits,
         **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
             "temporal_embedding_bits": ps.temporal.coded.bits} if ps.temporal is not None else {}),
+        **({"grids": [list(g) for g in cfg.grids]} if cfg.grids else {}),
         "sections": section_table(index, pixels, parsed),
         "rate": {} if over else _summed(_rate(p) for p in parsed),
         "segments": [{"frames": [s.first_frame, s.end_frame], "bytes": s.length + SECTION_FRAMING_BYTES}

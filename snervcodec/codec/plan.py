@@ -49,10 +49,10 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     n_rb = m.n_rb
     if n_rb is None and m.c1 is None and cc.pipeline == "rdo":
         n_rb = RDO_N_RB
-    cfg, geo = m.config(h, w, n_rb, RDO_EMB_CELLS if cc.pipeline == "rdo" else None)
+    cfg, geo = m.config(h, w, n_rb, t, RDO_EMB_CELLS if cc.pipeline == "rdo" else None)
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
-        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf)
+        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share)
     # the rdo recipe's own peak learning rate and distortion
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE} if cc.pipeline == "rdo" else {}
     tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, resolve_device(req.train.device).type)

@@ -19,6 +19,7 @@ from ..compress.prune import global_magnitude_mask
 from ..errors import BudgetError
 from ..entropy.weights import CodedWeights, WeightEntropyModel
 from ..models import ModelConfig, decoder_params, size_for_budget
+from ..models.choose import grid_finisher
 from ..models.geometry import Geometry
 from ..requests import CompressionConfig
 from .weights import CodedModel, code_weights
@@ -79,16 +80,18 @@ def rdo_bits_per_param(bpp: float | None) -> float:
 
 
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
-               uses_dwt: bool, temporal: dict | None = None) -> ModelConfig:
+               uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
 
     Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
     small for it, steps down a ladder: fewer residual blocks, narrower minimum widths, then 8 or 4
     embedding channels (every one of these is a header field, so any decoder follows).
     ``temporal`` holds SNeRV(T)'s ``t_scale`` / ``t_channels``; its temporal embeddings are paid per
-    frame like the main one.
+    frame like the main one. Grid models' grids are sized with each candidate (``grid_share`` of its
+    parameters, for ``n_frames`` frames) and paid per parameter like the rest of the decoder.
     """
     temporal = temporal or {}
+    finish = grid_finisher(name, n_frames, grid_share) or (lambda c: c)
     pixels = geo.height * geo.width * n_frames
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
@@ -105,13 +108,15 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
         ladder = [(n_rb, 12), (1 if n_rb is None else n_rb, 12), (fixed_nrb, 8), (fixed_nrb, 6), (fixed_nrb, 4)]
         for nrb, lw in ladder:
             arch = {"lower_width": lw, "emb_channels": emb_c, **tf}
-            smallest = ModelConfig(name=name, c1=4, n_rb=nrb or 0, strides=geo.strides, emb_hw=geo.emb_hw, **arch)  # type: ignore[arg-type]
+            smallest = finish(ModelConfig(name=name, c1=4, n_rb=nrb or 0, strides=geo.strides,  # type: ignore[arg-type]
+                                          emb_hw=geo.emb_hw, **arch))
             fixed = STREAM_OVERHEAD_BITS + emb_bits + len(decoder_shapes(smallest)) * TENSOR_OVERHEAD_BITS
             smallest_bits = min(smallest_bits, fixed + decoder_params(smallest) * bpp_param)
             if emb_bits > 0.5 * target and k < len(combos) - 1:
                 continue  # embeddings would eat most of the budget: fewer channels first
             try:
-                return size_for_budget(name, geo, (target - fixed) / bpp_param, nrb, decoder_params, **arch)  # type: ignore[arg-type]
+                return size_for_budget(name, geo, (target - fixed) / bpp_param, nrb, decoder_params,  # type: ignore[arg-type]
+                                       finish, **arch)
             except BudgetError:
                 continue
     raise BudgetError(f"{bpp:g} bpp is too small: the smallest achievable for this video is about "

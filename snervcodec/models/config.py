@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigError
 
-ModelName = Literal["snerv-b", "hnerv", "snerv-t", "snerv-t-2d"]
+ModelName = Literal["snerv-b", "hnerv", "snerv-t", "snerv-t-2d", "snerv-g"]
 # name -> ModelSpec. Filled by ``registry.register``; kept here so a config can ask its traits
 # without importing the networks.
 MODELS: dict[str, Any] = {}
@@ -39,6 +39,9 @@ class ModelConfig:
     # grid divided by ``t_scale`` (rounded up): 2 / 4 / 8 give 3x20x40 / 3x10x20 / 3x5x10 at 640x1280.
     t_scale: int = 0
     t_channels: int = 0
+    # Grid encodings (snerv-g; HiNeRV): per up-sampling block (T, H, W, C) of its learned grid, all 0
+    # for a block without one; () before they are sized (models/grids.py) and for other models.
+    grids: tuple[tuple[int, int, int, int], ...] = ()
 
     def __post_init__(self):
         if len(self.kernels) != len(self.strides):
@@ -47,6 +50,11 @@ class ModelConfig:
             raise ConfigError("temporal models need t_scale >= 1, t_channels >= 1 and at least 3 blocks")
         if not self.temporal and (self.t_scale or self.t_channels):
             raise ConfigError(f"{self.name} has no temporal embeddings")
+        if self.grids and not self.has_grids:
+            raise ConfigError(f"{self.name} has no grid encodings")
+        if self.grids and (len(self.grids) != len(self.strides) or any(
+                len(g) != 4 or min(g) < 0 or (0 in g and any(g)) for g in self.grids)):
+            raise ConfigError(f"grids must be one (T, H, W, C) per block, all positive or all 0: {self.grids}")
 
     @property
     def reduce(self) -> float:
@@ -88,6 +96,18 @@ class ModelConfig:
     @property
     def temporal(self) -> bool:
         return self.spec.temporal
+
+    @property
+    def has_grids(self) -> bool:
+        """Learned grid encodings added at the up-sampling blocks (HiNeRV), in the registry's traits."""
+        return self.spec.grids
+
+    def block_hw(self, i: int) -> tuple[int, int]:
+        """Grid of up-sampling block ``i``'s output (0: the first block)."""
+        p = 1
+        for s in self.strides[:i + 1]:
+            p *= s
+        return self.emb_hw[0] * p, self.emb_hw[1] * p
 
     @property
     def ub2_hw(self) -> tuple[int, int]:

@@ -27,6 +27,8 @@ def activation_elements(cfg: ModelConfig) -> int:
         emb = torch.empty(1, cfg.emb_channels, *cfg.emb_hw)
         if cfg.temporal:
             dec(emb, torch.empty(1, 2 * cfg.t_channels, *cfg.temb_hw))
+        elif cfg.has_grids:
+            dec(emb, torch.zeros(1))
         else:
             dec(emb)
     return total

@@ -111,17 +111,20 @@ def default_n_rb(params: float) -> int:
 
 
 def size_for_budget(name: ModelName, geo: Geometry, params: float, n_rb: int | None,
-                    count: Callable[[ModelConfig], int], **arch) -> ModelConfig:
+                    count: Callable[[ModelConfig], int], finish: Callable[[ModelConfig], ModelConfig] | None = None,
+                    **arch) -> ModelConfig:
     """Largest ``c1`` whose decoder (head included, it is transmitted) fits in ``params``.
 
-    ``arch`` passes further architecture fields (``lower_width``, ``emb_channels``).
+    ``arch`` passes further architecture fields (``lower_width``, ``emb_channels``); ``finish``
+    completes each candidate (grid models: sizes their grids, which count in the budget).
     """
     if params <= 0:
         raise BudgetError(f"no parameters left for a {name} decoder (budget {params:.0f})")
     nrb = n_rb if n_rb is not None else default_n_rb(params)
 
     def cfg(c1: int) -> ModelConfig:
-        return ModelConfig(name=name, c1=c1, n_rb=nrb, strides=geo.strides, emb_hw=geo.emb_hw, **arch)
+        c = ModelConfig(name=name, c1=c1, n_rb=nrb, strides=geo.strides, emb_hw=geo.emb_hw, **arch)
+        return finish(c) if finish is not None else c
 
     lo, hi = 4, 1024
     if count(cfg(lo)) > params:

@@ -9,8 +9,10 @@ from typing import Callable
 import torch.nn as nn
 
 from .config import MODELS, ModelConfig
+from .grids import grid_params
 from .hnerv import HNeRVDecoder
 from .snerv import SNeRVDecoder, count_decoder_params, encoder_for
+from .snerv_g import SNeRVGDecoder
 from .snerv_t import SNeRVT2DDecoder, SNeRVTDecoder, SNeRVTEncoder
 
 
@@ -25,6 +27,7 @@ class ModelSpec:
     # Traits: everything outside the networks asks these, never the name.
     uses_dwt: bool = True  # works on the Haar LL grid (SNeRV) or on the frame itself (HNeRV)
     temporal: bool = False  # carries SNeRV(T)'s backward/forward temporal embeddings (TEMB section)
+    grids: bool = False  # learned grids at the up-sampling blocks; the decoder takes frame times (format 1.5)
     warmup: float = 0.1  # training warm-up fraction (SNeRV(T): 0.2, docs/paper/architecture.md "Training")
 
 
@@ -41,6 +44,8 @@ register(ModelSpec(3, "snerv-t", "SNeRV temporal extension, Ours(T) (Sec. 3.3)",
                    _T_DEFAULTS, temporal=True, warmup=0.2))
 register(ModelSpec(4, "snerv-t-2d", "Ours(T) with Conv2d over stacked time steps", SNeRVT2DDecoder, SNeRVTEncoder,
                    _T_DEFAULTS, temporal=True, warmup=0.2))
+register(ModelSpec(5, "snerv-g", "SNeRV-B with HiNeRV-style grid encodings at the up-sampling blocks", SNeRVGDecoder,
+                   grids=True))
 
 
 def spec_by_name(name: str) -> ModelSpec:
@@ -85,4 +90,5 @@ def model_summary(cfg: ModelConfig) -> dict:
     """The architecture as encode, fit and the bench report it (JSON-ready)."""
     return {"name": cfg.name, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),
             "embedding": [cfg.emb_channels, *cfg.emb_hw], "decoder_params": decoder_params(cfg),
-            **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw]} if cfg.temporal else {})}
+            **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw]} if cfg.temporal else {}),
+            **({"grids": [list(g) for g in cfg.grids], "grid_params": grid_params(cfg)} if cfg.grids else {})}

@@ -60,6 +60,10 @@ class SNeRVDecoder(nn.Module):
         for ub in self.ubs:
             x = ub(x)
             feats.append(x)
+        return self.heads(feats)
+
+    def heads(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """MFU over the last three blocks' outputs, then the LL head and the HFR branches."""
         f = self.mfb2(self.mfb1(feats[-3], feats[-2]), feats[-1])
         ll = tanh_unit(self.head(f))
         hf = torch.stack([branch(f) for branch in self.hfr], dim=1)

@@ -20,16 +20,22 @@ class Synthesis:
 
 
 def synthesize(decoder: nn.Module, cfg: ModelConfig, emb: torch.Tensor, ll_min: torch.Tensor | None = None,
-               ll_max: torch.Tensor | None = None, temb: torch.Tensor | None = None) -> Synthesis:
-    """Run ``decoder`` on embeddings (and, for SNeRV(T), the temporal embeddings ``temb``). SNeRV
-    de-normalises its LL with the per-frame (min, max) and applies the IDWT in float32 (exact
-    inverse); HNeRV predicts the frame directly."""
+               ll_max: torch.Tensor | None = None, temb: torch.Tensor | None = None,
+               t: torch.Tensor | None = None) -> Synthesis:
+    """Run ``decoder`` on embeddings (and, for SNeRV(T), the temporal embeddings ``temb``; for grid
+    models, the frames' normalised times ``t``: :func:`~.grids.frame_times`). SNeRV de-normalises
+    its LL with the per-frame (min, max) and applies the IDWT in float32 (exact inverse); HNeRV
+    predicts the frame directly."""
     if not cfg.uses_dwt:
         return Synthesis(decoder(emb).float())
     if cfg.temporal:
         if temb is None:
             raise ConfigError(f"{cfg.name} needs temporal embeddings")
         ll_norm, hf = decoder(emb, temb)
+    elif cfg.has_grids:
+        if t is None:
+            raise ConfigError(f"{cfg.name} needs the frames' times")
+        ll_norm, hf = decoder(emb, t)
     else:
         ll_norm, hf = decoder(emb)
     ll_norm, hf = ll_norm.float(), hf.float()

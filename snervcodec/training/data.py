@@ -19,6 +19,7 @@ import torch
 
 from ..errors import ConfigError
 from ..models.geometry import Geometry, pad_frames
+from ..models.grids import frame_times
 from ..wavelet import temporal_haar
 
 _SCALE = 1.0 / 510.0  # Haar of x/255 with the orthonormal 1/2 factor
@@ -33,6 +34,7 @@ class Batch:
     ll_max: torch.Tensor  # (N,)
     temporal: tuple[torch.Tensor, torch.Tensor] | None = None  # SNeRV(T): backward, forward low bands
     known: torch.Tensor | None = None  # (N, 1, H, W) 1 = pixel seen in training (in-painting), else None
+    times: torch.Tensor | None = None  # (N,) normalised frame times (models.grids.frame_times): grid models read them
 
     @property
     def enc_inputs(self) -> tuple[torch.Tensor, ...]:
@@ -90,13 +92,15 @@ class FrameSet:
     def batch(self, idx: torch.Tensor) -> Batch:
         frame = self.frames[idx].float().mul_(1.0 / 255.0)
         known = self.known[idx].float() if self.known is not None else None
+        times = frame_times(idx, self.n)
         if not self.uses_dwt:
-            return Batch(frame, frame, frame.new_zeros(0), frame.new_zeros(0), frame.new_zeros(0), known=known)
+            return Batch(frame, frame, frame.new_zeros(0), frame.new_zeros(0), frame.new_zeros(0), known=known,
+                         times=times)
         lo, hi = self.ll_min[idx], self.ll_max[idx]
         ll = self.coef_ll[idx].float().mul_(_SCALE)
         ll_norm = (ll - lo.view(-1, 1, 1, 1)) / (hi - lo).view(-1, 1, 1, 1)
         hf = self.coef_hf[idx].float().mul_(_SCALE)
-        return Batch(frame, ll_norm, hf, lo, hi, self._temporal(idx, ll) if self.temporal else None, known)
+        return Batch(frame, ll_norm, hf, lo, hi, self._temporal(idx, ll) if self.temporal else None, known, times)
 
     def _temporal(self, idx: torch.Tensor, ll_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         prev, nxt = neighbours(idx, self.n)

@@ -112,7 +112,7 @@ class Trainer:
                 dec = self.fns.with_params(dec, qparams) if step else WithParams(dec, qparams)
             elif step:
                 dec = self.fns.decoder
-            out = synthesize(dec, self.cfg, emb, b.ll_min, b.ll_max, temb)
+            out = synthesize(dec, self.cfg, emb, b.ll_min, b.ll_max, temb, b.times)
         return b, out, wbits, ebits
 
     def step(self, opt: torch.optim.Optimizer, params: list[torch.Tensor], idx: torch.Tensor,
