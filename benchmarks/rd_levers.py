@@ -51,6 +51,7 @@ LEVERS: dict[str, dict] = {
     "lr-2e-3": {"pipeline": "rdo", "lr": 2e-3},  # peak learning rate for every decoder size
     "psnr-lr-2e-3": {"pipeline": "rdo", "tune": "psnr", "lr": 2e-3},
     "psnr-cuts": {"pipeline": "rdo", "tune": "psnr", "scene_cuts": True},  # a network per scene
+    "paper-emb32-grids": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "model": "snerv-g"},
     "paper-emb32-cuts": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "scene_cuts": True},
 }
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
@@ -135,23 +136,29 @@ def run(args) -> None:
                           f"(float {row['float_psnr']:.2f}) {row['encode_seconds']:.0f} s", flush=True)
 
 
-def _x264_bits_for(curve: list[dict], psnr: float) -> float | None:
-    """x264's bpp at ``psnr`` (log-linear between its two bracketing points; None outside its sweep)."""
+def _x264_bits_for(curve: list[dict], psnr: float) -> tuple[float, bool]:
+    """x264's bpp at ``psnr`` (log-linear between its two bracketing points) and whether it is exact;
+    below its lowest quality, its lowest rate (an upper bound: x264 needs less), above its highest,
+    its highest rate (a lower bound)."""
     import math
 
     pts = sorted((p["psnr"], p["bpp"]) for p in curve)
+    if psnr <= pts[0][0]:
+        return pts[0][1], False
     for (q0, r0), (q1, r1) in zip(pts, pts[1:]):
         if q0 <= psnr <= q1 and q1 > q0:
             f = (psnr - q0) / (q1 - q0)
-            return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0)))
-    return None
+            return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0))), True
+    return pts[-1][1], False
 
 
 def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
     """Per (lever, epochs): per clip the points, the x264 ratio at 0.1 bpp, the BD-rates against
     x264 (PSNR and MS-SSIM, where three rates exist), whether PSNR rises with the rate; then the
     median and worst clip."""
-    from snervcodec.bench.bdrate import bd_rate
+    import warnings
+
+    from snervcodec.bench.bdrate import bd_rate, overlap_fraction
 
     out: dict = {}
     groups: dict = {}
@@ -166,14 +173,17 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
             curve = curves.get(clip)
             at01 = [p for p in pts if p["target_bpp"] == 0.1]
             if curve and at01:
-                need = _x264_bits_for(curve, at01[0]["psnr"])
-                c["x264_ratio_at_0.1"] = None if need is None else round(need / at01[0]["bpp"], 3)
+                need, exact = _x264_bits_for(curve, at01[0]["psnr"])
+                c["x264_ratio_at_0.1"] = round(need / at01[0]["bpp"], 3)
+                c["x264_ratio_exact"] = exact  # False: below x264's sweep, the ratio is an upper bound
             if len(pts) >= 3:
                 c["rises"] = all(b["psnr"] > a["psnr"] for a, b in zip(pts, pts[1:]))
                 if curve:
+                    c["overlap"] = round(overlap_fraction([p["psnr"] for p in curve], [p["psnr"] for p in pts]), 2)
+                    warnings.simplefilter("ignore")  # the overlap is reported beside the figure
                     for metric in ("psnr", "ms_ssim"):
                         try:
-                            c[f"bd_rate_x264_{metric}"] = round(100 * bd_rate(
+                            c[f"bd_rate_x264_{metric}"] = round(bd_rate(  # percent
                                 [p["bpp"] for p in curve], [p[metric] for p in curve],
                                 [p["bpp"] for p in pts], [p[metric] for p in pts]), 1)
                         except Exception as e:  # outside x264's sweep: say so, never a number
@@ -220,8 +230,11 @@ def render(summary: dict) -> str:
             pts = " / ".join(f"{p['psnr']:.2f} ({p['bpp']:.3f})" for p in c["points"])
             fl = " / ".join(f"{p['float_psnr']:.2f}" for p in c["points"])
             bd = f"{c.get('bd_rate_x264_psnr', '')} / {c.get('bd_rate_x264_ms_ssim', '')}"
+            bd += f" (overlap {c['overlap']:.0%})" if "overlap" in c else ""
             secs = " / ".join(f"{p['encode_seconds']:.0f}" for p in c["points"])
-            lines.append(f"| {clip} | {pts} | {fl} | {c.get('x264_ratio_at_0.1', '')} | {bd} | {secs} |")
+            ratio = c.get("x264_ratio_at_0.1", "")
+            ratio = f"< {ratio}" if ratio != "" and not c.get("x264_ratio_exact", True) else ratio
+            lines.append(f"| {clip} | {pts} | {fl} | {ratio} | {bd} | {secs} |")
         for metric, a in s["across"].items():
             lines.append(f"\n{metric}: median {a['median']}, worst {a['worst']} over {a['clips']} clips")
         lines.append("")
