@@ -30,7 +30,7 @@ from .weights import CodedWeights, WeightEntropyModel, _trim_costs
 def initial_offsets(x: torch.Tensor, steps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Log-scale offsets (rows, columns) of a kernel's magnitudes at its first steps: each row's mean
     magnitude against the tensor's, then each column's once the rows are divided out."""
-    y = (x / steps).abs().flatten(2)  # (rows, columns, taps)
+    y = (x / steps).abs().reshape(x.shape[0], x.shape[1], -1)  # (rows, columns, taps)
     floor = float(y.mean()) * 1e-3 + 1e-12
     u = torch.log(y.mean((1, 2)) + floor) - torch.log(y.mean() + floor)
     y = y / u.exp()[:, None, None]
@@ -118,10 +118,10 @@ class AxisWeightModel(WeightEntropyModel):
                 sym = np.where(move, sym - np.sign(sym - offset(g.bits)), sym).astype(sym.dtype)
             k_model = fit_model(k)
             enc.encode(k, k_model)
-            (law, cls, models, a, cbits, cside), costs = _best_classes(sym, rows, cols, g.bits)
+            (law, cls, classes, models, a, cbits, cside), costs = _best_classes(sym, rows, cols, g.bits)
             one_law += costs[(False, False)]
             chosen += min(costs.values())
-            for c, m in zip((rows, cols), models):
+            for c, m in zip(classes, models):
                 if m is not None:
                     enc.encode(c, m)
             encode_classed(enc, sym, cls, law, g.bits)
@@ -143,16 +143,28 @@ class AxisWeightModel(WeightEntropyModel):
         return CodedWeights(StepCodedWeights(tensors, words), state, stats)
 
 
+def fitted_classes(sym: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column classes fitted to a kernel's symbols (:func:`initial_offsets` of the symbols):
+    the coder's alternative to the learned ones, when the symbols moved away from them in training."""
+    q = torch.from_numpy(sym.astype(np.float64) - offset(bits))
+    return tuple(integer_classes(o)[0] for o in initial_offsets(q, torch.ones(())))
+
+
 def _best_classes(sym: np.ndarray, rows: np.ndarray, cols: np.ndarray, bits: int):
-    """((law, every symbol's class, the row and column class models, every class's decay, the class
-    codes' bits, side bits) of the cheapest of: both axes' classes, the rows', the columns', none;
-    each one's bits with its tables, by (row classes?, column classes?))."""
-    zr, zc = np.zeros_like(rows), np.zeros_like(cols)
+    """((law, every symbol's class, the row and column classes, their models, every class's decay,
+    the class codes' bits, side bits) of the cheapest of: both axes' classes, the rows', the columns', none,
+    with the learned classes or those fitted to the symbols; the bits with tables of each, by
+    (row classes?, column classes?) the cheapest of its kind)."""
+    variants = [(np.zeros_like(rows), np.zeros_like(cols))]
+    if sym.ndim >= 2:
+        for r, c in ((rows, cols), fitted_classes(sym, bits)):
+            variants += [(r, c), (r, np.zeros_like(c)), (np.zeros_like(r), c)]
     best, best_bits, costs = None, np.inf, {}
-    for r_cls, c_cls in ((rows, cols), (rows, zc), (zr, cols), (zr, zc)):
+    for r_cls, c_cls in variants:
         shape = (int(r_cls.max()) + 1, int(c_cls.max()) + 1)
-        if (shape[0] > 1, shape[1] > 1) in costs:
-            continue  # an axis of one class: the same as without it
+        kind = (shape[0] > 1, shape[1] > 1)
+        if kind == (False, False) and kind in costs:
+            continue  # no classes: the same whichever axis had none
         cls = tensor_classes(sym.shape, r_cls, c_cls)
         hist, lo = class_histograms(sym, cls, shape[0] + shape[1] - 1)
         law, a = fit_classes(hist, lo, bits, shape)
@@ -160,7 +172,7 @@ def _best_classes(sym: np.ndarray, rows: np.ndarray, cols: np.ndarray, bits: int
         cbits = sum(model_bits(v, m) for v, m in zip((r_cls, c_cls), models) if m is not None)
         side = 8 * law_bytes(law) + sum(m.side_bits() for m in models if m is not None)
         total = classed_bits(hist, lo, law, bits) + cbits + side
-        costs[(shape[0] > 1, shape[1] > 1)] = total
+        costs[kind] = min(total, costs.get(kind, np.inf))
         if total < best_bits:
-            best, best_bits = (law, cls, models, a, cbits, side), total
+            best, best_bits = (law, cls, (r_cls, c_cls), models, a, cbits, side), total
     return best, costs
