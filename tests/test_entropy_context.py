@@ -3,6 +3,7 @@ context laws for the embeddings (entropy/embedding_context.py), their integer ta
 (bitstream/axislaw.py) and the training estimate against the coded bits."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch.nn as nn
 
 from snervcodec.bitstream.axislaw import AxisLaw, read_axis_law, write_axis_law
 from snervcodec.bitstream.bytesio import Reader, Writer
+from snervcodec.bitstream.container import CONTEXT_MINOR
 from snervcodec.bitstream.payload import read_embeddings, write_embeddings
 from snervcodec.bitstream.stepcoded import read_stepcoded_weights, write_stepcoded_weights
 from snervcodec.compress.stepcodes import code_for_step, step_from_code
@@ -21,6 +23,8 @@ from snervcodec.entropy.weights import WeightEntropyModel, decompress_weights, w
 from snervcodec.entropy.weights_axis import AxisWeightModel
 from snervcodec.errors import ConfigError, FormatError
 from snervcodec.requests import CompressionConfig
+
+from streamtools import fix_crcs
 
 
 def _net(seed: int = 0) -> nn.Module:
@@ -149,3 +153,28 @@ def test_context_entropy_is_an_rdo_option():
         CompressionConfig(entropy="context", pipeline="paper").validate()
     with pytest.raises(ConfigError):
         CompressionConfig(entropy="nvrc").validate()
+
+
+CONFORMANCE = Path(__file__).resolve().parents[1] / "bitstream" / "conformance" / "rdo-context.snv"
+
+
+def test_a_1_4_reader_refuses_the_context_stream_by_name():
+    """DECA is new in 1.6: relabelled as a 1.4 stream, it is refused by name, never misread."""
+    from snervcodec.bitstream.stream import parse_stream
+    from snervcodec.codec import info
+
+    data = CONFORMANCE.read_bytes()
+    assert data[4:6] == bytes([1, CONTEXT_MINOR]) and info(CONFORMANCE)["sections"].keys() >= {"DECA", "EMBD"}
+    b = bytearray(data)
+    b[5] = 4
+    with pytest.raises(FormatError, match="DECA"):
+        parse_stream(fix_crcs(bytes(b)))
+
+
+def test_cli_offers_the_entropy_models():
+    from click.testing import CliRunner
+
+    from snervcodec.cli import cli
+
+    res = CliRunner().invoke(cli, ["encode", "--help"])
+    assert res.exit_code == 0 and "--entropy [laplace|context]" in res.output
