@@ -6,7 +6,7 @@
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
 leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta; 1.5: rdo-snerv-g, grid
-encodings). The older cases come from the paper pipeline, which still writes 1.0/1.1.
+encodings; 1.6: rdo-context). The older cases come from the paper pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ CASES = {
     "rdo-snerv-g": dict(size="24x40", frames="0:6", model="snerv-g", c1=8, n_rb=1, chunk=4, pipeline="rdo",
                         about="SNeRV-B with grid encodings (snerv-g), format 1.5: grid shapes in the header, "
                               "grids in DECG, 40x24, 6 frames, 4 frames per chunk"),
+    "rdo-context": dict(size="24x40", frames="0:8", model="snerv-b", c1=32, n_rb=1, chunk=4, pipeline="rdo",
+                        entropy="context", about="SNeRV-B, format 1.6 (--entropy context: axis-law weights "
+                                                 "in DECA), 40x24, 4 frames per chunk"),
     "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
                         segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }
@@ -72,7 +75,8 @@ def main(names: list[str]) -> None:
             seg = -(-len(v.frames) // c["segments"])
         res = encode(source, HERE / f"{name}.snv", model=c["model"], c1=c["c1"], n_rb=c["n_rb"], epochs=8,
                      device="cpu", precision="fp32", progress=False, segment_frames=seg,
-                     compression=CompressionConfig(chunk_frames=c["chunk"], pipeline=c.get("pipeline", "paper")))
+                     compression=CompressionConfig(chunk_frames=c["chunk"], pipeline=c.get("pipeline", "paper"),
+                                                   entropy=c.get("entropy", "laplace")))
         dec = decode(HERE / f"{name}.snv", device="cpu", precision="fp32")
         write_video(HERE / f"{name}.ref.y4m", dec.frames, dec.fps)
         manifest[name] = {"about": c["about"], "stream": f"{name}.snv", "reference": f"{name}.ref.y4m",

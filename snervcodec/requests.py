@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .video.io import parse_frame_range, parse_size
 
 PIPELINES = ("rdo", "paper")  # the encode pipelines (codec.pipelines registers how each runs)
+ENTROPY_MODELS = ("laplace", "context")  # the rdo pipeline's entropy models (entropy.models)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class CompressionConfig:
     chunk_frames: int = 8  # frames per independently decodable embedding chunk
     pipeline: str = "rdo"  # "rdo": quantiser and rate in the training loop (format 1.2); "paper": Sec. 4.2 as published
     lam: float = 0.0  # rdo: the rate weight lambda; 0 = automatic (from the bpp target, or DEFAULT_LAMBDA)
+    entropy: str = "laplace"  # rdo: "laplace" (one learned law per group) or "context" (NVRC-style, format 1.6)
 
     def validate(self) -> "CompressionConfig":
         if self.pipeline not in PIPELINES:
@@ -120,6 +122,10 @@ class CompressionConfig:
             raise ConfigError(f"lambda must be in [0, 1e6], got {self.lam}")
         if self.lam and self.pipeline != "rdo":
             raise ConfigError("lambda applies to the rdo pipeline only")
+        if self.entropy not in ENTROPY_MODELS:
+            raise ConfigError(f"unknown entropy model {self.entropy!r} (one of {', '.join(ENTROPY_MODELS)})")
+        if self.entropy != "laplace" and self.pipeline != "rdo":
+            raise ConfigError("--entropy context applies to the rdo pipeline only")
         if not 0.0 <= self.prune < 0.95:
             raise ConfigError(f"prune fraction must be in [0, 0.95), got {self.prune}")
         for name in ("weight_bits", "emb_bits", "ll_range_bits"):

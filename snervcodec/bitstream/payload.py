@@ -13,7 +13,9 @@ import numpy as np
 from ..compress.stepcodes import K_MAX, offset, step_from_code
 from ..entropy.coder import MAX_ALPHABET, SymbolModel
 from ..errors import FormatError
+from .axislaw import MAX_CLASSES, AxisLaw, read_axis_law, write_axis_law
 from .bytesio import Reader, Writer
+from .container import CONTEXT_MINOR
 
 _KIND_IDS = {"constant": 0, "counts": 1, "laplace": 2}
 _KIND_NAMES = {v: k for k, v in _KIND_IDS.items()}
@@ -21,6 +23,7 @@ MAX_CHUNK_SYMBOLS = 1 << 22
 QUANT_PARAM_BYTES = 6  # per quantised channel (or tensor): f32 scale + u16 zero point
 STEP_CODE_PARAM_BYTES = 2  # format 1.2: per channel (or tensor), a u16 step code
 FLAG_PER_CHANNEL, FLAG_STEP_CODES, FLAG_DELTA = 1, 2, 4  # FLAG_DELTA (1.4): embeddings predicted frame to frame
+FLAG_CONTEXT = 8  # 1.6: embeddings coded under an axis law (channel class + context class)
 DELTA_MINOR = 4
 
 
@@ -82,12 +85,13 @@ def read_words(r: Reader) -> np.ndarray:
 
 
 def _write_quant(w: Writer, bits: int, per_channel: bool, scale: np.ndarray, zero: np.ndarray,
-                 step_codes: np.ndarray | None = None, delta: bool = False) -> None:
+                 step_codes: np.ndarray | None = None, delta: bool = False, context: bool = False) -> None:
     """1.0: f32 scale + u16 zero per channel; 1.2 (``step_codes``): a u16 step code per channel,
-    the zero point implied by the signed alphabet; 1.4 (``delta``, embeddings only): flag bit 2."""
+    the zero point implied by the signed alphabet; 1.4 (``delta``, embeddings only): flag bit 2;
+    1.6 (``context``, embeddings only): flag bit 3."""
     w.u8(bits)
     w.u8((FLAG_PER_CHANNEL if per_channel else 0) | (FLAG_STEP_CODES if step_codes is not None else 0)
-         | (FLAG_DELTA if delta else 0))
+         | (FLAG_DELTA if delta else 0) | (FLAG_CONTEXT if context else 0))
     if step_codes is not None:
         w.array(np.asarray(step_codes), "u2")
         return
@@ -110,16 +114,18 @@ def read_bits(r: Reader) -> int:
     return bits
 
 
-def _read_quant(r: Reader, n_channels: int, stepcoded_stream: bool = False, allow_delta: bool = False
-                ) -> tuple[int, bool, np.ndarray, np.ndarray, np.ndarray | None, bool]:
-    """(bits, per-channel, scales, zero points, step codes or None, delta). A stream with step-coded
-    weights (DECG, format 1.2) uses the step-code grid for its embeddings too; others never. Delta
-    (1.4) is allowed for embeddings of streams of minor >= 4."""
+def _read_quant(r: Reader, n_channels: int, stepcoded_stream: bool = False, minor: int = 0
+                ) -> tuple[int, bool, np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """(bits, per-channel, scales, zero points, step codes or None, the flags). A stream with
+    step-coded weights (DECG, format 1.2) uses the step-code grid for its embeddings too; others
+    never. Delta (1.4) is allowed for embeddings of streams of minor >= 4, context (1.6) of minor >= 6
+    with step codes."""
     bits = read_bits(r)
     flags = r.u8()
-    if flags & ~(FLAG_PER_CHANNEL | FLAG_STEP_CODES | (FLAG_DELTA if allow_delta else 0)):
+    allowed = FLAG_PER_CHANNEL | FLAG_STEP_CODES | (FLAG_DELTA if minor >= DELTA_MINOR else 0) \
+        | (FLAG_CONTEXT if minor >= CONTEXT_MINOR and stepcoded_stream else 0)
+    if flags & ~allowed:
         raise FormatError(f"{r.what}: reserved quantisation flags set")
-    delta = bool(flags & FLAG_DELTA)
     stepcoded = bool(flags & FLAG_STEP_CODES)
     if stepcoded != stepcoded_stream:
         where = "in a stream without" if stepcoded else "missing from a stream with"
@@ -132,14 +138,14 @@ def _read_quant(r: Reader, n_channels: int, stepcoded_stream: bool = False, allo
         codes = r.array(n, "u2").astype(np.int64)
         if np.any(codes > K_MAX):
             raise FormatError(f"{r.what}: step code outside 0..{K_MAX}")
-        return bits, per_channel, step_from_code(codes), np.full(n, offset(bits), np.int32), codes, delta
+        return bits, per_channel, step_from_code(codes), np.full(n, offset(bits), np.int32), codes, flags
     scale = r.array(n, "f4")
     zero = r.array(n, "u2").astype(np.int32)
     if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
         raise FormatError(f"{r.what}: quantisation scale must be finite and positive")
     if np.any(zero >= (1 << bits)):
         raise FormatError(f"{r.what}: zero point outside the {bits}-bit range")
-    return bits, per_channel, scale.astype(np.float32), zero, None, delta
+    return bits, per_channel, scale.astype(np.float32), zero, None, flags
 
 
 # ------------------------------------------------------------------------------------------------
@@ -186,7 +192,7 @@ class CodedEmbeddings:
     per_channel: bool
     scale: np.ndarray
     zero: np.ndarray
-    model: SymbolModel
+    model: SymbolModel | None  # None with context coding (1.6)
     ll_bits: int  # 0 when the model has no LL range (HNeRV)
     ll_lo: float
     ll_hi: float
@@ -195,14 +201,34 @@ class CodedEmbeddings:
     step_codes: np.ndarray | None = None  # format 1.2: the step-code grid (scale, zero derived)
     delta_model: SymbolModel | None = None  # format 1.4: frames after a chunk's first code their
     # difference from the previous frame (mod 2^bits, offset 2^(bits-1)) under this model
+    law: AxisLaw | None = None  # format 1.6: the symbols' law per channel class + context class
+    # (``model`` and ``delta_model`` are then not in the stream)
+    channel_classes: np.ndarray | None = None  # 1.6, law.rows > 1: each channel's class
+    context_classes: np.ndarray | None = None  # 1.6: each context's (column's) class
+    delta: bool = False  # 1.6: a chunk's later frames code differences (as 1.4) under the law
+
+    def symbol_models(self) -> list[SymbolModel]:
+        """Every table the section's chunks are coded with."""
+        main = self.law.models(self.bits) if self.law is not None else [self.model, self.delta_model]
+        return [m for m in (*main, self.ll_model) if m is not None]
 
 
 def write_embeddings(e: CodedEmbeddings) -> bytes:
     w = Writer()
-    _write_quant(w, e.bits, e.per_channel, e.scale, e.zero, e.step_codes, e.delta_model is not None)
-    write_model(w, e.model)
-    if e.delta_model is not None:
-        write_model(w, e.delta_model)
+    context = e.law is not None
+    _write_quant(w, e.bits, e.per_channel, e.scale, e.zero, e.step_codes,
+                 e.delta if context else e.delta_model is not None, context)
+    if context:
+        write_axis_law(w, e.law)
+        w.u8(len(e.context_classes))
+        w.array(np.asarray(e.context_classes), "u1")
+        if e.law.rows > 1:
+            w.array(np.asarray(e.channel_classes), "u1")
+    else:
+        write_model(w, e.model)
+        if e.delta_model is not None:
+            write_model(w, e.delta_model)
+
     w.u8(e.ll_bits)
     if e.ll_bits:
         w.f32(e.ll_lo)
@@ -233,9 +259,14 @@ def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_ra
                     tag: str = "EMBD", stepcoded: bool = False, minor: int = 0) -> EmbeddingIndex:
     """EMBD, or TEMB (format 1.1: SNeRV(T)'s temporal embeddings, the same layout without LL ranges)."""
     r = Reader(payload, f"{tag} section")
-    bits, pc, scale, zero, codes, delta = _read_quant(r, emb_channels, stepcoded, minor >= DELTA_MINOR)
-    model = read_model(r, bits)
-    delta_model = read_model(r, bits) if delta else None
+    bits, pc, scale, zero, codes, flags = _read_quant(r, emb_channels, stepcoded, minor)
+    delta, law, classes, contexts = bool(flags & FLAG_DELTA), None, None, None
+    if flags & FLAG_CONTEXT:
+        law, contexts, classes = _read_context(r, emb_channels)
+        model, delta_model = None, None
+    else:
+        model = read_model(r, bits)
+        delta_model = read_model(r, bits) if delta else None
     ll_bits = r.u8()
     ll_lo = ll_hi = 0.0
     ll_model = None
@@ -255,5 +286,22 @@ def read_embeddings(payload: bytes, emb_channels: int, n_chunks: int, with_ll_ra
     if total != r.remaining:
         raise FormatError(f"{tag} section: index promises {total} bytes of chunks, {r.remaining} present")
     offsets = r.pos + np.concatenate([[0], np.cumsum(lengths)[:-1] * 4]).astype(np.int64)
-    coded = CodedEmbeddings(bits, pc, scale, zero, model, ll_bits, ll_lo, ll_hi, ll_model, [], codes, delta_model)
+    coded = CodedEmbeddings(bits, pc, scale, zero, model, ll_bits, ll_lo, ll_hi, ll_model, [], codes, delta_model,
+                            law, classes, contexts, delta and law is not None)
     return EmbeddingIndex(coded, bytes(payload), offsets, lengths)
+
+
+def _read_context(r: Reader, channels: int) -> tuple[AxisLaw, np.ndarray, np.ndarray | None]:
+    """1.6: the axis law, every context's class and (with more than one row class) every channel's."""
+    law = read_axis_law(r)
+    out = []
+    for what, n, limit in (("context", r.u8(), law.cols), ("channel", channels if law.rows > 1 else 0, law.rows)):
+        if what == "context" and not 1 <= n <= MAX_CLASSES:
+            raise FormatError(f"{r.what}: {n} contexts (1..{MAX_CLASSES})")
+        if n > r.remaining:
+            raise FormatError(f"truncated {r.what}: {what} classes")
+        classes = r.array(n, "u1").astype(np.int64)
+        if classes.size and classes.max() >= limit:
+            raise FormatError(f"{r.what}: {what} class {classes.max()} of {limit}")
+        out.append(classes if n else None)
+    return law, out[0], out[1]

@@ -11,7 +11,7 @@ import torch
 
 from ..errors import ConfigError, FormatError
 from ..models import ModelConfig, build_decoder
-from .container import is_segmented, read_container, read_framing, write_container
+from .container import CONTEXT_MINOR, is_segmented, read_container, read_framing, write_container
 from .header import StreamHeader
 from .mapping import config_from_header, model_kind
 from .payload import DELTA_MINOR, CodedEmbeddings, CodedTensor, EmbeddingIndex, read_embeddings, read_weights, \
@@ -33,12 +33,15 @@ def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWei
     stepcoded = isinstance(weights, StepCodedWeights)
     if any((e.step_codes is not None) != stepcoded for e in (embeddings, temporal) if e is not None):
         raise ValueError("a stream's weights and embeddings use one quantiser family")
-    sections = [(b"DECG", write_stepcoded_weights(weights)) if stepcoded else (b"DECW", write_weights(weights)),
+    sections = [(weights.tag, write_stepcoded_weights(weights)) if stepcoded else (b"DECW", write_weights(weights)),
                 (b"EMBD", write_embeddings(embeddings))]
     if temporal is not None:
         sections.append((b"TEMB", write_embeddings(temporal)))
-    delta = any(e.delta_model is not None for e in (embeddings, temporal) if e is not None)
-    return write_container(header, sections, model_kind, DELTA_MINOR if delta else STEP_CODES_MINOR if stepcoded else 0)
+    coded = [e for e in (embeddings, temporal) if e is not None]
+    context = (stepcoded and weights.tag == b"DECA") or any(e.law is not None for e in coded)
+    delta = any(e.delta_model is not None or (e.law is not None and e.delta) for e in coded)
+    minor = CONTEXT_MINOR if context else DELTA_MINOR if delta else STEP_CODES_MINOR if stepcoded else 0
+    return write_container(header, sections, model_kind, minor)
 
 
 def check_encodable(header: StreamHeader, cfg: ModelConfig) -> None:
@@ -99,11 +102,12 @@ def parse_stream(data: bytes) -> ParsedStream:
     n_params = sum(math.prod(s) for s in shapes.values())
     if n_params > MAX_DECODER_PARAMS:
         raise FormatError(f"header describes a {n_params}-parameter decoder; the format allows {MAX_DECODER_PARAMS}")
-    stepcoded = b"DECG" in c.sections
-    tag = b"DECG" if stepcoded else b"DECW"
+    tag = next(t for t in (b"DECG", b"DECA", b"DECW") if t in c.sections)
+    stepcoded = tag != b"DECW"
     if n_params * MIN_PARAM_BITS > 8 * len(c.sections[tag]):
         raise FormatError(f"{tag.decode()} section of {len(c.sections[tag])} bytes cannot hold {n_params} parameters")
-    weights = (read_stepcoded_weights if stepcoded else read_weights)(c.sections[tag], list(shapes.values()))
+    weights = read_stepcoded_weights(c.sections[tag], list(shapes.values()), tag) if stepcoded else \
+        read_weights(c.sections[tag], list(shapes.values()))
     minor = c.version[1]
     emb = read_embeddings(c.sections[b"EMBD"], cfg.emb_channels, c.header.n_chunks, cfg.uses_dwt, "EMBD", stepcoded,
                           minor)

@@ -8,7 +8,7 @@ import functools
 
 import click
 
-from ..requests import PIPELINES
+from ..requests import ENTROPY_MODELS, PIPELINES
 
 from .types import DURATION, PARAM_COUNT, POSITIVE_FLOAT, STRIDES
 
@@ -126,6 +126,11 @@ def compression_options(f):
         click.option("--lambda", "lam", type=click.FloatRange(0, 1e6, min_open=True), metavar="L",
                      help="rdo: weight of the rate in the loss D + L x bpp (default 0.5). With --bpp the "
                           "quantiser steps still steer the file onto the target."),
+        click.option("--entropy", type=click.Choice(ENTROPY_MODELS), default="laplace", show_default=True,
+                     help="rdo: the entropy models. laplace: one learned law per coded tensor and for the "
+                          "embeddings (format 1.2/1.4). context: after NVRC, laws per output x input channel "
+                          "for the weights and per channel x context (the previous frame) for the embeddings, "
+                          "trained on the rate they code (format 1.6; opt-in: newer decoders only)."),
         click.option("--prune", type=click.FloatRange(0, 0.95, max_open=True), default=0.1, show_default=True,
                      help="Fraction of decoder weights removed by global magnitude pruning (paper pipeline: "
                           "rate control may raise it)."),

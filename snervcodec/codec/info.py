@@ -34,7 +34,8 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
     models: dict[str, int] = {}
     tensors = ps.weights.tensors if isinstance(ps.weights, StepCodedWeights) else ps.weights
     for t in tensors:
-        models[t.model.kind] = models.get(t.model.kind, 0) + 1
+        kind = "axis" if getattr(t, "law", None) is not None else t.model.kind
+        models[kind] = models.get(kind, 0) + 1
     out = {
         "format_version": f"{index.version[0]}.{index.version[1]}",
         "model": cfg.name, "model_id": h.model_id, "c1": cfg.c1, "n_rb": cfg.n_rb, "strides": list(cfg.strides),

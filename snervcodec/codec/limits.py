@@ -81,12 +81,12 @@ def declared_work(ps: ParsedStream, frames: int | None = None) -> DeclaredWork:
         per_frame += 2 * cfg.t_channels * cfg.temb_hw[0] * cfg.temb_hw[1]
     models = []
     if isinstance(ps.weights, StepCodedWeights):
-        models += [m for t in ps.weights.tensors for m in (t.step_model, t.model)]
+        models += [m for t in ps.weights.tensors for m in t.symbol_models()]
     else:
         models += [t.model for t in ps.weights]
     for idx in (ps.embeddings, ps.temporal):
         if idx is not None:
-            models += [m for m in (idx.coded.model, idx.coded.ll_model, idx.coded.delta_model) if m is not None]
+            models += idx.coded.symbol_models()
     tables = sum(m.alphabet for m in set(models) if m.kind != "constant")  # identical models share a table
     return DeclaredWork(px, n, px * n, per_frame * n, tables)
 

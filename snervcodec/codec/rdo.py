@@ -51,7 +51,7 @@ def attach_entropy_models(s: EncodeState) -> None:
     cc, p, tr = s.plan.cc, s.plan, s.trainer
     emb, temb = tr.encode_all()
     s.models = tr.attach(EntropyModels(tr.decoder, emb, temb, cc.weight_bits, cc.emb_bits, p.bits_per_param,
-                                       RDO_BITS_PER_EMB_SYMBOL, cc.chunk_frames))
+                                       RDO_BITS_PER_EMB_SYMBOL, cc.chunk_frames, cc.entropy))
     target = None
     if p.target_bytes is not None:
         side = header_bytes(s.header) + 3 * SECTION_FRAMING_BYTES + len(s.models.weights.names) * MODEL_SIDE_BYTES
@@ -91,7 +91,8 @@ def land_before_last_phase(s: EncodeState) -> None:
     emb_bits = s.embeddings.coded_bits
     target = None
     if s.plan.target_bytes is not None:
-        trained = landed.stats["estimated_bits"] - landed.stats["step_code_bits"]  # what training estimates
+        st = landed.stats  # what training estimates: the symbols, not the step codes or (1.6) classes
+        trained = st["estimated_bits"] - st["step_code_bits"] - st.get("class_code_bits", 0.0)
         extra = 8 * len(_stream(s, landed)) - trained - emb_bits
         target = 8 * s.plan.target_bytes * (1 - RATE_TOLERANCE / 2) - extra
     s.rate.aim(target, emb_bits)

@@ -18,6 +18,7 @@ from ..compress.quant import LLRange, QTensor, dequantize, empirical_bits, ll_ra
 from ..compress.stepcodes import offset
 from ..errors import FormatError
 from .coder import ChunkDecoder, ChunkEncoder, SymbolModel, fit_model
+from .context import context_model_bits, decode_chunk
 from .laws import geometric_bits_np, laplace_table, model_bits
 
 
@@ -122,16 +123,17 @@ def code_embeddings(qe: QuantEmbeddings, chunk_frames: int, allow_delta: bool = 
 
 
 def _chunk_symbols(h: StreamHeader, idx: EmbeddingIndex, chunks: range, per_frame: int, tag: str,
-                   memo: dict | None = None) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-    """Embedding symbols and LL-range symbols of every frame of ``chunks``, in order. ``memo`` keeps
-    the last two decoded chunks, so batches that straddle a chunk decode it once."""
+                   memo: dict | None = None, channels: int = 1) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Embedding symbols and LL-range symbols of every frame of ``chunks``, in order (``per_frame``
+    symbols over ``channels`` channels). ``memo`` keeps the last two decoded chunks, so batches that
+    straddle a chunk decode it once."""
     embs, lls = [], []
     cache: dict = {}
     for ci in chunks:
         if memo is not None and ci in memo:
             ce, cl = memo[ci]
         else:
-            ce, cl = _one_chunk(h, idx, ci, per_frame, tag, cache)
+            ce, cl = _one_chunk(h, idx, ci, per_frame, tag, cache, channels)
             if memo is not None:
                 memo[ci] = (ce, cl)
                 while len(memo) > 2:
@@ -141,19 +143,23 @@ def _chunk_symbols(h: StreamHeader, idx: EmbeddingIndex, chunks: range, per_fram
     return embs, lls
 
 
-def _one_chunk(h: StreamHeader, idx: EmbeddingIndex, ci: int, per_frame: int, tag: str, cache: dict):
+def _one_chunk(h: StreamHeader, idx: EmbeddingIndex, ci: int, per_frame: int, tag: str, cache: dict,
+               channels: int = 1):
     e, cf = idx.coded, h.chunk_frames
     n_in = min(cf, h.n_frames - ci * cf)
     embs, lls = [], []
     off, mask = 1 << (e.bits - 1), (1 << e.bits) - 1
     try:
         dec = ChunkDecoder(idx.chunk_words(ci), cache)
-        for i in range(n_in):
-            lls.append(dec.decode(2, e.ll_model) if e.ll_bits else None)
-            if e.delta_model is not None and i > 0:  # 1.4: the difference from the previous frame
-                embs.append((embs[-1] + dec.decode(per_frame, e.delta_model) - off) & mask)
-            else:
-                embs.append(dec.decode(per_frame, e.model))
+        if e.law is not None:  # 1.6: context-coded
+            embs, lls = decode_chunk(dec, e, n_in, per_frame, channels)
+        else:
+            for i in range(n_in):
+                lls.append(dec.decode(2, e.ll_model) if e.ll_bits else None)
+                if e.delta_model is not None and i > 0:  # 1.4: the difference from the previous frame
+                    embs.append((embs[-1] + dec.decode(per_frame, e.delta_model) - off) & mask)
+                else:
+                    embs.append(dec.decode(per_frame, e.model))
     except Exception as ex:  # constriction raises on words that cannot be a valid stream
         raise FormatError(f"{tag} section: chunk {ci} does not decode ({ex})") from None
     if not dec.consumed_exactly():
@@ -163,10 +169,12 @@ def _one_chunk(h: StreamHeader, idx: EmbeddingIndex, ci: int, per_frame: int, ta
 
 def embedding_rate(h: StreamHeader, idx: EmbeddingIndex, channels: int, hw: tuple[int, int]) -> dict:
     """Bits the section's own models predict for its symbols against the bits written."""
-    embs, lls = _chunk_symbols(h, idx, range(h.n_chunks), channels * hw[0] * hw[1], "embedding")
+    embs, lls = _chunk_symbols(h, idx, range(h.n_chunks), channels * hw[0] * hw[1], "embedding", None, channels)
     e = idx.coded
     sym = np.stack(embs)
-    if e.delta_model is not None:  # the symbols as coded: chunk heads plain, the rest differences
+    if e.law is not None:
+        predicted = context_model_bits(sym.reshape(len(sym), channels, -1), e, h.chunk_frames)
+    elif e.delta_model is not None:  # the symbols as coded: chunk heads plain, the rest differences
         d = delta_symbols(sym, e.bits, h.chunk_frames)
         head = np.zeros(len(sym), dtype=bool)
         head[::h.chunk_frames] = True
@@ -185,7 +193,8 @@ def _decode_chunked(h: StreamHeader, idx: EmbeddingIndex, start: int, end: int, 
     decoding only the chunks that hold them."""
     e = idx.coded
     cf = h.chunk_frames
-    embs, lls = _chunk_symbols(h, idx, range(start // cf, (end - 1) // cf + 1), channels * hw[0] * hw[1], tag, memo)
+    embs, lls = _chunk_symbols(h, idx, range(start // cf, (end - 1) // cf + 1), channels * hw[0] * hw[1], tag, memo,
+                               channels)
     first = start - (start // cf) * cf
     sym = np.stack(embs[first:first + end - start]).reshape(end - start, channels, *hw)
     qt = QTensor(sym.transpose(1, 0, 2, 3).copy(), e.scale, e.zero, e.bits, e.per_channel,

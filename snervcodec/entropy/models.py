@@ -6,8 +6,12 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..requests import ENTROPY_MODELS
+
+from .embedding_context import ContextEmbeddingModel
 from .embedding_model import EmbeddingEntropyModel
 from .weights import WeightEntropyModel
+from .weights_axis import AxisWeightModel
 
 
 class EntropyModels(nn.Module):
@@ -17,10 +21,17 @@ class EntropyModels(nn.Module):
 
     def __init__(self, decoder: nn.Module, emb: torch.Tensor, temb: torch.Tensor | None, weight_bits: int,
                  emb_bits: int, weight_target: float | None = None, emb_target: float | None = None,
-                 chunk_frames: int = 1):
+                 chunk_frames: int = 1, entropy: str = "laplace"):
         """``chunk_frames`` > 1: the embeddings' rate is that of format 1.4's prediction in chunks
-        of that many frames (:class:`EmbeddingEntropyModel`)."""
+        of that many frames (:class:`EmbeddingEntropyModel`). ``entropy``: "laplace", one learned
+        law per group; "context" (format 1.6, after NVRC): per output x input channel laws for the
+        weights (:class:`AxisWeightModel`), per channel x context for the embeddings
+        (:class:`ContextEmbeddingModel`)."""
         super().__init__()
-        self.weights = WeightEntropyModel(decoder, weight_bits, weight_target)
-        self.emb = EmbeddingEntropyModel(emb, emb_bits, emb_target, chunk_frames)
-        self.temb = EmbeddingEntropyModel(temb, emb_bits, emb_target, chunk_frames) if temb is not None else None
+        if entropy not in ENTROPY_MODELS:
+            raise ValueError(f"unknown entropy model {entropy!r}")
+        context = entropy == "context"
+        self.weights = (AxisWeightModel if context else WeightEntropyModel)(decoder, weight_bits, weight_target)
+        emb_model = ContextEmbeddingModel if context else EmbeddingEntropyModel
+        self.emb = emb_model(emb, emb_bits, emb_target, chunk_frames)
+        self.temb = emb_model(temb, emb_bits, emb_target, chunk_frames) if temb is not None else None

@@ -24,6 +24,7 @@ from ..compress.qat import QuantMode, fake_quant, round_symbols
 from ..compress.stepcodes import dequantize_steps, offset
 from ..errors import FormatError
 from .coder import ChunkDecoder, ChunkEncoder, fit_model
+from .axis import axis_model_bits, decode_axis_tensor
 from .groups import GroupEntropyModel, quantize_group, rate_a, step_codes, steps_like
 from .laws import LN2, _log_p0, geometric_bits_np, laplace_table, model_bits
 
@@ -87,22 +88,25 @@ class WeightEntropyModel(nn.Module):
         orders = [memory_order(params[n]) for n in self.names]
         flat = torch.cat([params[n].permute(o).reshape(-1) for n, o in zip(self.names, orders)])
         steps = expand_segments(torch.cat([g.log_step for g in self.groups]).exp(), self.step_index, self.step_counts)
-        a = torch.stack([g.log_a for g in self.groups]).exp()
         mask = self._flat_mask(masks, flat, orders)
         xq, y = fake_quant(flat, steps.to(flat.dtype), self.bits, mode, mask)
-        head = (self.group_sizes * -_log_p0(a)).sum()  # every group's zero-symbol cost, per value
-        bits = (head + (a * segment_sum(y.float().abs(), self.group_sizes)).sum()) / LN2
+        bits = self._rate(y.float(), orders)
         if measure:
             if mode == "noise":
                 with torch.no_grad():
                     q = round_symbols(flat, steps, self.bits)
-                    q = q * mask if mask is not None else q
-                    self.coded_bits = (head + (a * segment_sum(q.abs(), self.group_sizes)).sum()) / LN2
+                    self.coded_bits = self._rate(q * mask if mask is not None else q, orders)
             else:
                 self.coded_bits = bits.detach()
         parts = xq.split([s.numel() for s in self.shapes])
         return {n: t.view([s[d] for d in o]).permute(inverse_order(o))
                 for n, s, o, t in zip(self.names, self.shapes, orders, parts)}, bits
+
+    def _rate(self, y: torch.Tensor, orders: list[tuple[int, ...]]) -> torch.Tensor:
+        """Estimated bits of the flat symbols ``y``: each group's geometric law."""
+        a = torch.stack([g.log_a for g in self.groups]).exp()
+        head = (self.group_sizes * -_log_p0(a)).sum()  # every group's zero-symbol cost, per value
+        return (head + (a * segment_sum(y.abs(), self.group_sizes)).sum()) / LN2
 
     @torch.no_grad()
     def scale_steps(self, octaves: float) -> None:
@@ -125,12 +129,16 @@ class WeightEntropyModel(nn.Module):
         ``trim`` can take (rate-distortion-optimised quantisation, as video encoders' RDOQ)."""
         params = {n: p.detach().float().cpu() for n, p in decoder.named_parameters()}
         out = []
-        for name, g in zip(self.names, self.groups):
+        for i, (name, g) in enumerate(zip(self.names, self.groups)):
             k = step_codes(g, shift)
             sym = quantize_group(params[name], g, k)
-            c = _trim_costs(params[name], g, k, sym, rate_a(g, k)).ravel()
+            c = _trim_costs(params[name], g, k, sym, self.symbol_decays(i, k)).ravel()
             out.append(c[np.isfinite(c)])
         return np.sort(np.concatenate(out)) if out else np.zeros(0)
+
+    def symbol_decays(self, i: int, k: np.ndarray):
+        """The decay of group ``i``'s law at step codes ``k`` (one for all its symbols)."""
+        return rate_a(self.groups[i], k)
 
     def compress(self, decoder: nn.Module, shift: int = 0, trim: float | None = None) -> CodedWeights:
         """Quantise every decoder tensor with its learned steps (``shift`` codes coarser or finer) and
@@ -166,37 +174,43 @@ class WeightEntropyModel(nn.Module):
         return CodedWeights(StepCodedWeights(tensors, words), state, stats)
 
 
-def _trim_costs(x: torch.Tensor, g: GroupEntropyModel, k: np.ndarray, sym: np.ndarray, a: float) -> np.ndarray:
+def _trim_costs(x: torch.Tensor, g: GroupEntropyModel, k: np.ndarray, sym: np.ndarray, a) -> np.ndarray:
     """Distortion per bit saved of moving each symbol one level toward zero (inf for zeros): how far
     past its rounding boundary the value lies, in steps (the learned steps equalise the steps'
-    weight in the loss), over the bits the geometric law saves, ``a / ln 2`` for any nonzero symbol."""
+    weight in the loss), over the bits the geometric law saves, ``a / ln 2`` for any nonzero symbol
+    (``a``: a decay, or one per symbol)."""
     y = (x.double() / steps_like(x, g, k).double()).numpy()
     q = sym.astype(np.int64) - offset(g.bits)
     margin = np.abs(y) - (np.abs(q) - 0.5)
-    return np.where(q != 0, margin * math.log(2.0) / max(a, 1e-9), np.inf)
+    return np.where(q != 0, margin * math.log(2.0) / np.maximum(a, 1e-9), np.inf)
 
 
 def coded_symbols(gw: StepCodedWeights, shapes: dict[str, tuple[int, ...]]):
-    """(name, step codes, symbols) of every tensor of a DECG section, in stream order."""
-    dec = ChunkDecoder(gw.words)
+    """(name, step codes, symbols, DECA's (row, column) classes or None) of every tensor of a DECG
+    (or DECA) section, in stream order."""
+    dec, tag = ChunkDecoder(gw.words), gw.tag.decode()
     for (name, shape), t in zip(shapes.items(), gw.tensors):
         try:
             k = dec.decode(channels_of(shape), t.step_model)
-            sym = dec.decode(math.prod(shape), t.model)
+            if t.law is not None:
+                sym, *classes = decode_axis_tensor(dec, t, shape)
+            else:
+                sym, classes = dec.decode(math.prod(shape), t.model), None
         except Exception as e:  # constriction raises on words that cannot be a valid stream
-            raise FormatError(f"DECG section: tensor {name} does not decode ({e})") from None
-        yield name, k, sym.reshape(shape)
+            raise FormatError(f"{tag} section: tensor {name} does not decode ({e})") from None
+        yield name, k, sym.reshape(shape), classes
     if not dec.consumed_exactly():
-        raise FormatError("DECG section: the coded words are not those of its symbols")
+        raise FormatError(f"{tag} section: the coded words are not those of its symbols")
 
 
 def decompress_weights(gw: StepCodedWeights, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
     return {name: torch.from_numpy(dequantize_steps(sym, k, t.bits, 0))
-            for (name, k, sym), t in zip(coded_symbols(gw, shapes), gw.tensors)}
+            for (name, k, sym, _), t in zip(coded_symbols(gw, shapes), gw.tensors)}
 
 
 def weight_rate(gw: StepCodedWeights, shapes: dict[str, tuple[int, ...]]) -> dict:
-    """Predicted (``model_bits``) against written (``coded_bits``) bits of a DECG section."""
-    predicted = sum(model_bits(k, t.step_model) + model_bits(sym, t.model)
-                    for (_, k, sym), t in zip(coded_symbols(gw, shapes), gw.tensors))
+    """Predicted (``model_bits``) against written (``coded_bits``) bits of a DECG or DECA section."""
+    predicted = sum(model_bits(k, t.step_model) + (axis_model_bits(sym, *classes, t) if classes is not None
+                                                   else model_bits(sym, t.model))
+                    for (_, k, sym, classes), t in zip(coded_symbols(gw, shapes), gw.tensors))
     return {"model_bits": round(predicted, 1), "coded_bits": 32 * len(gw.words)}
