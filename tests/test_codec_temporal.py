@@ -89,14 +89,16 @@ def test_missing_temporal_section_is_refused(t_encoded):
 
 
 def test_newer_minor_with_appended_header_fields_still_decodes(t_encoded):
-    """Forward compatibility (SPEC section 1): a newer minor (1.6) may append header fields (after
-    1.5's grid shapes, 7 bytes a block, all 0 here)."""
+    """Forward compatibility (SPEC section 1): a newer minor than this reader's may append header
+    fields (after 1.5's grid shapes, 7 bytes a block, all 0 here)."""
+    from snervcodec.bitstream.container import FORMAT_VERSION
+
     _, res = t_encoded
     data = res.stream
     end = _header_body_end(data)
     extra = bytes(7 * parse_stream(data).header.n_blocks) + b"\x07\x07"
     b = bytearray(data[:end] + extra + data[end:])
-    b[5] = 6
+    b[5] = FORMAT_VERSION[1] + 1
     struct.pack_into("<I", b, 8, struct.unpack_from("<I", data, 8)[0] + len(extra))
     hdr_end = end + len(extra)
     struct.pack_into("<I", b, hdr_end, zlib.crc32(bytes(b[:hdr_end])))
