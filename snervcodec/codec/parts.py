@@ -28,6 +28,29 @@ PART_MAGIC = b"SNVPART1"
 MAX_META = 1 << 20
 
 
+def frame_blob(magic: bytes, meta: dict, payload: bytes) -> bytes:
+    """``magic | u32 n | n bytes of JSON (meta and the payload's sha256) | payload``."""
+    text = json.dumps({**meta, "sha256": hashlib.sha256(payload).hexdigest()}, sort_keys=True).encode()
+    return magic + struct.pack("<I", len(text)) + text + payload
+
+
+def unframe_blob(magic: bytes, data: bytes) -> tuple[dict, bytes] | None:
+    """(meta, payload) of a :func:`frame_blob`, or None unless ``data`` is an intact one."""
+    if len(data) < 12 or data[:8] != magic:
+        return None
+    n = struct.unpack_from("<I", data, 8)[0]
+    if n > MAX_META or 12 + n > len(data):
+        return None
+    try:
+        meta = json.loads(data[12:12 + n].decode())
+    except ValueError:
+        return None
+    payload = data[12 + n:]
+    if not isinstance(meta, dict) or hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
+        return None
+    return meta, payload
+
+
 @dataclass
 class Part:
     segment: int
@@ -36,24 +59,17 @@ class Part:
     stats: dict = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        meta = json.dumps({"segment": self.segment, "fingerprint": self.fingerprint,
-                           "sha256": hashlib.sha256(self.payload).hexdigest(), "stats": self.stats},
-                          sort_keys=True).encode()
-        return PART_MAGIC + struct.pack("<I", len(meta)) + meta + self.payload
+        return frame_blob(PART_MAGIC, {"segment": self.segment, "fingerprint": self.fingerprint, "stats": self.stats},
+                          self.payload)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Part | None":
         """The part, or None when ``data`` is not an intact part."""
-        if len(data) < 12 or data[:8] != PART_MAGIC:
+        blob = unframe_blob(PART_MAGIC, data)
+        if blob is None:
             return None
-        n = struct.unpack_from("<I", data, 8)[0]
-        if n > MAX_META or 12 + n > len(data):
-            return None
+        meta, payload = blob
         try:
-            meta = json.loads(data[12:12 + n].decode())
-            payload = data[12 + n:]
-            if hashlib.sha256(payload).hexdigest() != meta["sha256"]:
-                return None
             return cls(int(meta["segment"]), str(meta["fingerprint"]), payload, dict(meta["stats"]))
         except (ValueError, KeyError, TypeError):
             return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from ..fsutil import write_bytes_atomic
-from .parts import MAX_META, PartStore
+from .parts import PartStore, frame_blob, unframe_blob
 
 WARM_MAGIC = b"SNVWARM1"
 GROUPS = ("encoder", "decoder")
@@ -48,23 +47,16 @@ class StartNet:
 
     def to_bytes(self, fp: str) -> bytes:
         table, payload = self._table_and_payload()
-        meta = json.dumps({"fingerprint": fp, "tensors": table, "sha256": hashlib.sha256(payload).hexdigest()},
-                          sort_keys=True).encode()
-        return WARM_MAGIC + struct.pack("<I", len(meta)) + meta + payload
+        return frame_blob(WARM_MAGIC, {"fingerprint": fp, "tensors": table}, payload)
 
     @classmethod
     def from_bytes(cls, data: bytes, fp: str) -> "StartNet | None":
         """The network, or None unless ``data`` is an intact one kept for the part ``fp``."""
-        if len(data) < 12 or data[:8] != WARM_MAGIC:
+        blob = unframe_blob(WARM_MAGIC, data)
+        if blob is None or blob[0].get("fingerprint") != fp:
             return None
-        n = struct.unpack_from("<I", data, 8)[0]
-        if n > MAX_META or 12 + n > len(data):
-            return None
+        meta, payload = blob
         try:
-            meta = json.loads(data[12:12 + n].decode())
-            payload = data[12 + n:]
-            if meta["fingerprint"] != fp or hashlib.sha256(payload).hexdigest() != meta["sha256"]:
-                return None
             out, pos = {g: {} for g in GROUPS}, 0
             for g, name, shape in meta["tensors"]:
                 count = int(np.prod(shape, dtype=np.int64))
