@@ -62,7 +62,7 @@ def test_a_warm_segment_starts_from_the_previous_float_network(twice, tmp_path, 
     cold = _encode(twice, tmp_path / "c.snv")
     (_, end0, _), (start1, _, first_cold) = seen
     assert not _same(start1, end0) and not any(s["warm_started"] for s in cold.compression["segments"])
-    assert first_warm > first_cold + 0.5, (first_warm, first_cold)  # after one epoch: above a cold start (+1.1 dB on 2 threads)
+    assert first_warm > first_cold + 0.5, (first_warm, first_cold)  # after one epoch (+1.1 dB on 2 threads)
     # the stream is as before: two independently decodable segments
     assert [s["frames"] for s in info(tmp_path / "w.snv")["segments"]] == [[0, 8], [8, 16]]
     assert np.array_equal(decode(tmp_path / "w.snv", frames="8:16", device="cpu").frames,
