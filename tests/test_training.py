@@ -361,9 +361,10 @@ def test_compiled_step_trains_like_the_eager_one(tiny_clip, monkeypatch):
         make_train_config(compile="fastest")
 
 
-@pytest.mark.parametrize("tune", ["paper", "psnr", "ssim"])
+@pytest.mark.parametrize("tune", ["paper", "psnr", "ssim", "mixed"])
 def test_each_tune_trains_on_its_own_distortion(tiny_clip, tune):
-    """--tune picks the per-term distortion; paper stays the paper's 0.7 L1 + 0.3 (1 - SSIM)."""
+    """--tune picks the per-term distortion; paper stays the paper's 0.7 L1 + 0.3 (1 - SSIM), mixed
+    is MSE plus the paper's."""
     from snervcodec.metrics import ssim
     from snervcodec.models.synthesis import Synthesis
     from snervcodec.training.loss import MSE_SCALE, snerv_loss
@@ -374,7 +375,9 @@ def test_each_tune_trains_on_its_own_distortion(tiny_clip, tune):
     pairs = [(out.frame, b.frame), (out.ll_norm, b.ll_norm), (out.hf.flatten(1, 2), b.hf.flatten(1, 2))]
     expect = {"paper": lambda a, r: 0.7 * (a - r).abs().mean() + 0.3 * (1 - ssim(a, r)),
               "psnr": lambda a, r: MSE_SCALE * (a - r).square().mean(),
-              "ssim": lambda a, r: 0.2 * (a - r).abs().mean() + 0.8 * (1 - ssim(a, r))}[tune]
+              "ssim": lambda a, r: 0.2 * (a - r).abs().mean() + 0.8 * (1 - ssim(a, r)),
+              "mixed": lambda a, r: MSE_SCALE * (a - r).square().mean() + 0.7 * (a - r).abs().mean()
+              + 0.3 * (1 - ssim(a, r))}[tune]
     assert float(snerv_loss(out, b, tune=tune)) == pytest.approx(float(sum(expect(a, r) for a, r in pairs)), rel=1e-6)
 
 
@@ -385,6 +388,41 @@ def test_tune_is_checked_and_kept_off_the_paper_pipeline(tiny_clip):
         make_train_config(tune="mse")
     with pytest.raises(ConfigError, match="paper's loss"):
         encode(tiny_clip, epochs=1, tune="psnr", progress=False, compression=CompressionConfig(pipeline="paper"))
+    with pytest.raises(ConfigError, match="mse_start"):
+        make_train_config(mse_start=1.5)
+    with pytest.raises(ConfigError, match="paper's loss"):
+        encode(tiny_clip, epochs=1, mse_start=0.4, progress=False, compression=CompressionConfig(pipeline="paper"))
+
+
+@pytest.mark.parametrize("timed", [False, True])
+def test_the_fit_phase_opens_on_mse_for_its_mse_start(tiny_clip, monkeypatch, timed):
+    """--mse-start F: the first F of the fit phase's steps (or of its clock) train on MSE, the rest on
+    --tune's distortion; the quantised phases never start on MSE."""
+    import types
+
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer, runtime
+    from snervcodec.training.phases import rdo_phases
+
+    now = [0.0]  # the phase's clock moves a quarter second a step, whatever the machine
+    monkeypatch.setattr(runtime, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    tc = make_train_config(epochs=4, precision="fp32", tune="mixed", mse_start=0.5)
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=0)
+    tr = Trainer(tiny_clip, cfg, geo, tc, device="cpu")
+    tunes = []
+    real = tr.fns.loss
+
+    def spy(out, b, weights, tune):
+        now[0] += 0.25
+        tunes.append(tune)
+        return real(out, b, weights, tune)
+    tr.fns.loss = spy
+    tr.run(progress=False, seconds=4 * len(tiny_clip) * 0.25 if timed else None)
+    n = 4 * len(tiny_clip)
+    assert len(tunes) >= n - 1 and tunes[:n // 2 - 1] == ["psnr"] * (n // 2 - 1)
+    assert set(tunes[n // 2 + 1:]) == {"mixed"}
+    fit, noise, ste = rdo_phases(tc, 1)
+    assert fit.mse_until == 0.5 and noise.mse_until == ste.mse_until == 0.0
 
 
 @pytest.mark.parametrize("frames,batch,steps,epochs", [(64, 1, 1280, 20), (128, 1, 1280, 10), (100, 8, 150, 12),

@@ -24,8 +24,8 @@ from .types import FloatList, WordList
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share,
-        preset, epochs, steps, lr, tune, batch_size, time_limit, device, precision, compile_mode, seed, quiet,
-        as_json):
+        preset, epochs, steps, lr, tune, mse_start, batch_size, time_limit, device, precision, compile_mode, seed,
+        quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
     from ..api import fit_request
@@ -35,8 +35,9 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
     res = fit_request(VideoRequest.of(input, frames, crop, size, resize, fps),
                       ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share),
                       TrainRequest(preset, epochs, device, precision, seed,
-                                   {"steps": steps, "lr": lr, "tune": tune, "batch_size": batch_size,
-                                    "time_limit": time_limit, "compile": compile_mode}), progress=not quiet)
+                                   {"steps": steps, "lr": lr, "tune": tune, "mse_start": mse_start,
+                                    "batch_size": batch_size, "time_limit": time_limit, "compile": compile_mode}),
+                      progress=not quiet)
     m = model_summary(res.cfg)
     summary = {"model": m.pop("name"), **m, "frames": int(res.embeddings.shape[0]), "psnr": round(res.psnr, 4),
                "ms_ssim": round(res.ms_ssim, 6), "train_seconds": round(res.train_seconds, 2),
@@ -75,8 +76,8 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, warm_start, frames, crop, size,
            resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, preset, epochs, steps, lr,
-           tune, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam, entropy, prune,
-           weight_bits, emb_bits, finetune, chunk_frames, as_json):
+           tune, mse_start, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam,
+           entropy, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
@@ -92,8 +93,8 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
         VideoRequest.of(input, frames, crop, size, resize, fps),
         ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share),
         TrainRequest(preset, epochs, device, precision, seed,
-                     {"steps": steps, "lr": lr, "tune": tune, "batch_size": batch_size, "time_limit": time_limit,
-                      "compile": compile_mode}),
+                     {"steps": steps, "lr": lr, "tune": tune, "mse_start": mse_start, "batch_size": batch_size,
+                      "time_limit": time_limit, "compile": compile_mode}),
         CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
                           chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0, entropy=entropy),
         OutputRequest(output, bool(overwrite), segment_frames, not no_resume, scene_cuts, warm_start), bpp)

@@ -87,10 +87,13 @@ def train_options(f):
         click.option("--lr", type=POSITIVE_FLOAT, metavar="LR",
                      help="Peak learning rate (default: 4e-3 for the rdo pipeline, less for decoders above 400K "
                           "parameters; the paper's 1e-3 for --pipeline paper and for fit)."),
-        click.option("--tune", type=click.Choice(["psnr", "ssim", "paper"]),
-                     help="The distortion trained on, as x264's --tune: psnr (MSE), ssim (mostly 1 - SSIM) or paper "
-                          "(0.7 L1 + 0.3 (1 - SSIM), the paper's). Default: paper (on the dev set: a PSNR tie, better "
-                          "MS-SSIM); --pipeline paper always trains on the paper's loss."),
+        click.option("--tune", type=click.Choice(["psnr", "ssim", "paper", "mixed"]),
+                     help="The distortion trained on, as x264's --tune: psnr (MSE), ssim (mostly 1 - SSIM), paper "
+                          "(0.7 L1 + 0.3 (1 - SSIM), the paper's) or mixed (MSE + the paper's). Default: paper; "
+                          "--pipeline paper always trains on the paper's loss."),
+        click.option("--mse-start", type=click.FloatRange(0.0, 1.0), metavar="F",
+                     help="Train the first F of the fit phase on MSE alone, then on --tune's distortion: breaks a "
+                          "young network out of the clip's mean frame on fast motion (default 0; rdo pipeline only)."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; docs/usage.md \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),

@@ -58,6 +58,8 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, resolve_device(req.train.device).type)
     if cc.pipeline == "paper" and tcfg.tune != "paper":
         raise ConfigError(f"--tune {tcfg.tune} is for the rdo pipeline: --pipeline paper trains on the paper's loss")
+    if cc.pipeline == "paper" and tcfg.mse_start:
+        raise ConfigError("--mse-start is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
     return EncodePlan(cfg, geo, tcfg, cc, target, rdo_bits_per_param(req.bpp))

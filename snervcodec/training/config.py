@@ -32,7 +32,8 @@ class TrainConfig:
     channels_last: bool = True
     compile: CompileMode = "off"  # torch.compile of the training step (runtime.StepFunctions)
     loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # frame, normalised LL, HF bands
-    tune: Literal["paper", "psnr", "ssim"] = "paper"  # the distortion trained on (training/loss.py)
+    tune: Literal["paper", "psnr", "ssim", "mixed"] = "paper"  # the distortion trained on (training/loss.py)
+    mse_start: float = 0.0  # fraction of the first (fit) phase trained on MSE alone before ``tune``'s distortion
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -49,8 +50,10 @@ class TrainConfig:
             raise ConfigError(f"unknown compile mode {self.compile!r} ({', '.join(COMPILE_MODES)})")
         if not (0.0 <= self.warmup < 1.0):
             raise ConfigError(f"warm-up fraction must be in [0, 1), got {self.warmup}")
-        if self.tune not in ("paper", "psnr", "ssim"):
-            raise ConfigError(f"unknown tune {self.tune!r} (paper, psnr, ssim)")
+        if self.tune not in ("paper", "psnr", "ssim", "mixed"):
+            raise ConfigError(f"unknown tune {self.tune!r} (paper, psnr, ssim, mixed)")
+        if not 0.0 <= self.mse_start <= 1.0:
+            raise ConfigError(f"mse_start must be a fraction in [0, 1], got {self.mse_start}")
         if not self.lr > 0 or self.lr > 1:
             raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self

@@ -29,19 +29,21 @@ class Phase:
     eval_every: int = 0  # epochs between PSNR evaluations on the training frames (0: none)
     seconds: float = 0.0  # > 0: the phase lasts this long (``epochs`` is then a cap) and its schedule follows the clock
     quant: Literal["none", "noise", "ste"] = "none"  # quantiser in the loop (compress.qat); "none": float
+    mse_until: float = 0.0  # fraction of the phase's iterations (or clock) on MSE alone, then the run's tune
     train_steps: bool = True  # quantised phases: the steps learn (and rate control moves them); False: they
     # stay where the phase finds them (on the coder's grid), so that what it trains is what is coded
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
-                or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste"):
+                or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste") \
+                or not 0.0 <= self.mse_until <= 1.0:
             raise ConfigError(f"invalid training phase {self}")
 
 
 def fit_phase(tc: TrainConfig, lr_scale: float = 1.0, seconds: float = 0.0) -> Phase:
     """The paper's overfitting phase: encoder and decoder together, about ten evaluations."""
     return Phase(name="fit", epochs=tc.epochs, lr=tc.lr * lr_scale, warmup=tc.warmup,
-                 eval_every=tc.eval_every or max(1, tc.epochs // 10), seconds=seconds)
+                 eval_every=tc.eval_every or max(1, tc.epochs // 10), seconds=seconds, mse_until=tc.mse_start)
 
 
 def finetune_phase(epochs: int, lr: float, seconds: float = 0.0) -> Phase:
@@ -64,7 +66,8 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     sec = [seconds * f for f in RDO_SHARES]
     eval_every = tc.eval_every or max(1, total // 10)
     lr = tc.lr * lr_scale if lr_scale == 1.0 else min(tc.lr * lr_scale, RDO_MAX_BATCHED_LR)
-    return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0]),
+    return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0],
+                  mse_until=tc.mse_start),
             Phase(name="qat-noise", epochs=noise, lr=lr, eval_every=eval_every, seconds=sec[1], quant="noise"),
             Phase(name="qat-ste", epochs=ste, lr=lr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
                   quant="ste", train_steps=False)]

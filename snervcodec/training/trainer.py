@@ -117,14 +117,14 @@ class Trainer:
 
     def step(self, opt: torch.optim.Optimizer, params: list[torch.Tensor], idx: torch.Tensor,
              fixed: Fixed | None = None, mask: PruneMask | None = None, quant: str | None = None,
-             measure: bool = True) -> torch.Tensor:
+             measure: bool = True, tune: str | None = None) -> torch.Tensor:
         """One optimisation step of every phase: forward, loss (+ lam x estimated bpp when
         quantised), backward, (masked) clipped update. Returns the distortion term on the device (no
         host synchronisation). ``measure``: also estimate the rounded weights' bits (noise phases;
-        rate control reads the last step's)."""
+        rate control reads the last step's). ``tune``: the distortion (default the run's)."""
         self.fns.begin_step()
         b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure, step=True)
-        loss = self.fns.loss(out, b, self.tcfg.loss_weights, self.tcfg.tune)
+        loss = self.fns.loss(out, b, self.tcfg.loss_weights, tune or self.tcfg.tune)
         total = loss
         if quant is not None:
             pixels = self.height * self.width
@@ -186,12 +186,14 @@ class Trainer:
                 perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
                 loss_sum, self._ebits, self.psnr_now = torch.zeros((), device=self.device), None, None
                 for s in range(steps):
-                    f = lr_at(clock.fraction, phase.warmup) if timed else lr_factor(it, total, phase.warmup)
+                    done = clock.fraction if timed else it / max(total, 1)
+                    f = lr_at(done, phase.warmup) if timed else lr_factor(it, total, phase.warmup)
+                    tune = "psnr" if done < phase.mse_until else None
                     for g in opt.param_groups:
                         g["lr"] = g["base_lr"] * f
                     follow = quant is not None and (s + 1) % every == 0 and s < steps - 1  # mid-epoch
                     loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs], fixed, mask, quant,
-                                          s == steps - 1 or timed or follow)
+                                          s == steps - 1 or timed or follow, tune)
                     it += 1
                     if bar is not None:
                         bar.update(clock.tick() if timed else 1)
