@@ -406,6 +406,7 @@ def test_the_fit_phase_opens_on_mse_for_its_mse_start(tiny_clip, monkeypatch, ti
 
     now = [0.0]  # the phase's clock moves a quarter second a step, whatever the machine
     monkeypatch.setattr(runtime, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(Trainer, "mean_frame_psnr", lambda self, frames: float("-inf"))  # no restart
     tc = make_train_config(epochs=4, precision="fp32", tune="mixed", mse_start=0.5)
     cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=0)
     tr = Trainer(tiny_clip, cfg, geo, tc, device="cpu")
@@ -441,3 +442,35 @@ def test_an_encode_by_steps_trains_that_many_epochs(tiny_clip):
 
     res = encode(tiny_clip, c1=4, steps=8, progress=False)  # 4 frames, 4 steps an epoch at batch 1: 2 epochs
     assert res.model["epochs"] == 2
+
+
+def test_a_stalled_mse_opening_starts_again_from_a_fresh_initialisation(tiny_clip, monkeypatch):
+    """At the end of the fit's MSE opening a network below the clip's mean frame starts again from a
+    fresh initialisation (seed + 1), once; one above it trains on."""
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training.trainer import STALL_RESTARTS
+
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=0)
+    tc = make_train_config(epochs=2, precision="fp32", mse_start=0.5)
+    tr = Trainer(tiny_clip, cfg, geo, tc, device="cpu")
+    x = torch.as_tensor(tiny_clip).float().div(255).permute(0, 3, 1, 2)
+    mse = (x - x.mean(0, keepdim=True)).square().flatten(1).mean(1)
+    assert tr.mean_frame_psnr(torch.arange(len(x))) == pytest.approx(float((-10 * mse.log10()).mean()), abs=1e-3)
+
+    steps, seeds = [], []
+    real_step, real_init = Trainer.step, Trainer._initialise
+    monkeypatch.setattr(Trainer, "step", lambda self, *a, **k: steps.append(1) or real_step(self, *a, **k))
+    monkeypatch.setattr(Trainer, "_initialise", lambda self, seed: seeds.append(seed) or real_init(self, seed))
+    monkeypatch.setattr(Trainer, "mean_frame_psnr", lambda self, frames: float("inf"))  # every network "stalls"
+    tr.run(progress=False)
+    n = len(tiny_clip)
+    assert STALL_RESTARTS == 1 and tr.restarts == 1 and seeds == [tc.seed + 1]
+    assert len(steps) == n + 2 * n  # the stalled half of the fit, then the whole fit again
+    assert [("restart" in h) for h in tr.history] == [False, True, False, False]  # epoch 1, the stall, a new fit
+
+    steps.clear()
+    monkeypatch.setattr(Trainer, "mean_frame_psnr", lambda self, frames: float("-inf"))
+    calm = Trainer(tiny_clip, cfg, geo, tc, device="cpu")
+    calm.run(progress=False)
+    assert calm.restarts == 0 and len(steps) == 2 * n and not any("restart" in h for h in calm.history)
