@@ -89,11 +89,14 @@ def train_options(f):
                           "parameters; the paper's 1e-3 for --pipeline paper and for fit)."),
         click.option("--tune", type=click.Choice(["psnr", "ssim", "paper", "mixed"]),
                      help="The distortion trained on, as x264's --tune: psnr (MSE), ssim (mostly 1 - SSIM), paper "
-                          "(0.7 L1 + 0.3 (1 - SSIM), the paper's) or mixed (MSE + the paper's). Default: paper; "
-                          "--pipeline paper always trains on the paper's loss."),
+                          "(0.7 L1 + 0.3 (1 - SSIM), the paper's) or mixed (MSE + the paper's). Default: mixed (on "
+                          "the dev set: better PSNR and MS-SSIM on 6 of 8 clips); --pipeline paper and fit train on "
+                          "the paper's loss."),
         click.option("--mse-start", type=click.FloatRange(0.0, 1.0), metavar="F",
                      help="Train the first F of the fit phase on MSE alone, then on --tune's distortion: breaks a "
-                          "young network out of the clip's mean frame on fast motion (default 0; rdo pipeline only)."),
+                          "young network out of a flat image on fast motion; a network still below the clip's mean "
+                          "frame then starts again from a fresh initialisation, once (default: 0.4 for the rdo "
+                          "pipeline, 0 for fit; not with --pipeline paper)."),
         click.option("--batch-size", type=click.IntRange(1),
                      help="Frames per step (default: 1 on a CPU, 8 on CUDA, measured; docs/usage.md \"Batch size\"). "
                           "The learning rate grows with the square root of the batch."),
