@@ -470,6 +470,12 @@ def test_a_stalled_mse_opening_starts_again_from_a_fresh_initialisation(tiny_cli
     assert [("restart" in h) for h in tr.history] == [False, True, False, False]  # epoch 1, the stall, a new fit
 
     steps.clear()
+    warm = Trainer(tiny_clip, cfg, geo, tc, device="cpu")
+    warm.warm = True  # a --warm-start segment keeps the start it was given
+    warm.run(progress=False)
+    assert warm.restarts == 0 and len(steps) == 2 * n
+
+    steps.clear()
     monkeypatch.setattr(Trainer, "mean_frame_psnr", lambda self, frames: float("-inf"))
     calm = Trainer(tiny_clip, cfg, geo, tc, device="cpu")
     calm.run(progress=False)

@@ -103,6 +103,7 @@ class WarmStart:
                 trainer.encoder.load_state_dict(self.net.tensors["encoder"])
             else:
                 self.say(f"segment {self.segment}: the encoder's shape differs, only the decoder is warm-started")
+        trainer.warm = True  # its start is chosen: no fresh start after a slow opening
         self.started.append(self.segment)
 
     def keep(self, trainer) -> None:

@@ -75,6 +75,7 @@ class Trainer:
         self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
         self.psnr_now: float | None = None  # the phase's last evaluation (every frame), until a step follows
         self.restarts = 0  # fresh initialisations after a stalled MSE opening (STALL_RESTARTS at most)
+        self.warm = False  # True: started from given weights (--warm-start), which a stall check keeps
 
     def attach(self, models: nn.Module) -> nn.Module:
         """Start quantisation-aware training with these entropy models (weights ``.weights``,
@@ -172,9 +173,16 @@ class Trainer:
         ends: below the PSNR of the clip's mean frame it has not begun to tell frames apart (a stall
         that depends on the initialisation: pan-fast at 0.2 bpp, seed 0 stalls at 21 dB, seed 1 reaches
         28), so it starts again from a fresh initialisation, at most :data:`STALL_RESTARTS` times."""
+        while self._run_phase(phase, fixed, mask, progress, on_eval, rate):
+            self.restarts += 1
+            self._initialise(self.tcfg.seed + self.restarts)
+
+    def _run_phase(self, phase: Phase, fixed: Fixed | None, mask: PruneMask | None, progress: bool,
+                   on_eval: Callable[[dict], None] | None, rate) -> bool:
+        """One attempt at :meth:`run_phase`; True when it stopped stalled at the end of its MSE opening."""
         self.psnr_now = None
         if phase.epochs <= 0 and not phase.seconds:
-            return
+            return False
         fixed, params, opt = self._start_phase(phase, fixed, mask, rate)
         quant = None if phase.quant == "none" else phase.quant
         n, bs = len(self.train_idx), self.batch_size
@@ -188,7 +196,7 @@ class Trainer:
         it, epoch, next_eval = 0, 0, phase.seconds / 10
         steering = quant is not None and rate.steers
         every = steps if phase.train_steps or not steering else max(1, steps // RATE_UPDATES)
-        guard = phase.mse_until > 0 and not timed and self.restarts < STALL_RESTARTS
+        guard = phase.mse_until > 0 and not timed and not self.warm and self.restarts < STALL_RESTARTS
         stalled = False
         try:
             while (timed or epoch < phase.epochs) and not clock.done:
@@ -235,10 +243,7 @@ class Trainer:
             self.encoder.train()
             if bar is not None:
                 bar.close()
-        if stalled:
-            self.restarts += 1
-            self._initialise(self.tcfg.seed + self.restarts)
-            self.run_phase(phase, fixed, mask, progress, on_eval, rate)
+        return stalled
 
     def _stalled(self, phase: Phase, epoch: int, on_eval: Callable[[dict], None] | None) -> bool:
         """Whether the network, at the end of the phase's MSE opening, is below the PSNR of the clip's
