@@ -23,6 +23,7 @@ from ..models.grids import frame_times
 from ..wavelet import temporal_haar
 
 _SCALE = 1.0 / 510.0  # Haar of x/255 with the orthonormal 1/2 factor
+Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # a phase's fixed (embeddings, temporal embeddings)
 
 
 @dataclass

@@ -17,27 +17,26 @@ import torch.nn as nn
 from ..compress.prune import PruneMask
 from ..device import autocast, on_device, resolve_device, resolve_precision
 from ..errors import ConfigError
-from ..metrics import ms_ssim_per_frame, psnr_per_frame
 from ..models.config import ModelConfig
-from ..models.geometry import Geometry, crop_frames
+from ..models.geometry import Geometry
 from ..models.registry import build_decoder, build_encoder
 from ..models.synthesis import synthesize
 from .config import TrainConfig, batch_lr_scale, resolve_batch_size
-from .data import FrameSet, reference_frames
+from .data import Fixed, FrameSet, reference_frames
+from .evaluation import Evaluation
 from .loss import snerv_loss
 from .phases import Phase, fit_phase, lr_at, lr_factor
-from .result import FitResult
 from .runtime import Clock, StepFunctions, WithParams, adam, progress_bar
 
 RDO_PARAM_LR = 1.0  # steps and rate models learn at the network's learning rate (at 10x they undo rate control)
 PROGRESS_FRAMES = 16  # frames a progress evaluation reads (evenly spaced): about 1/8 of a Bunny pass
 STALL_RESTARTS = 1  # fresh initialisations a fit may take when its MSE opening ends stalled (Trainer.run_phase)
 RATE_UPDATES = 4  # lam updates per epoch at fixed steps: once an epoch, a 3-epoch phase ends 2-4% over budget
-Fixed = tuple[torch.Tensor, "torch.Tensor | None"]  # fixed (embeddings, temporal embeddings) of a phase
 
 
-class Trainer:
-    """Holds the data, networks and optimiser of one fit; :meth:`run` trains, :meth:`evaluate` measures."""
+class Trainer(Evaluation):
+    """Holds the data, networks and optimiser of one fit; :meth:`run` trains, :meth:`evaluate` measures
+    (:class:`~.evaluation.Evaluation`)."""
 
     def __init__(self, frames: np.ndarray, cfg: ModelConfig, geo: Geometry, tcfg: TrainConfig,
                  device: str | torch.device = "auto", pad_mode: str = "replicate", ll_range_bits: int | None = None,
@@ -260,20 +259,6 @@ class Trainer:
             on_eval(self.history[-1])
         return True
 
-    @torch.no_grad()
-    def mean_frame_psnr(self, frames: torch.Tensor) -> float:
-        """Mean PSNR of ``frames`` against the training frames' mean: what a network that draws one
-        image for the whole clip reaches."""
-        mean = None
-        for i in range(0, len(self.train_idx), 8):
-            idx = self.train_idx[i:i + 8].to(self.device)
-            part = self._reference(idx, self.data.batch(idx)).sum(0, dtype=torch.float32)
-            mean = part if mean is None else mean + part
-        mean /= len(self.train_idx)
-        idx = frames.to(self.device)
-        ref = self._reference(idx, self.data.batch(idx))
-        return float(psnr_per_frame(mean.expand_as(ref), ref).mean())
-
     def _initialise(self, seed: int) -> None:
         """Fresh weights for the encoder and decoder from ``seed``, in place (the step functions keep
         their modules)."""
@@ -291,13 +276,6 @@ class Trainer:
         params, opt = self._optimiser(phase, mask)
         self.encoder.train(phase.train_encoder)
         return self._to_device(fixed), params, opt
-
-    def clip_psnr(self) -> float:
-        """The model's PSNR over the clip as it is now: the last phase's own last evaluation when it
-        measured every frame (the same measurement, not repeated), else measured now."""
-        if self.psnr_now is not None and len(self.train_idx) == self.data.n:
-            return self.psnr_now
-        return self.evaluate(with_msssim=False)["psnr"]
 
     def estimated_bits(self, fixed_bits: float = 0.0) -> float:
         """The rate model's bits of the rounded symbols: decoder weights (last measured step) plus the
@@ -346,68 +324,3 @@ class Trainer:
     def _to_device(self, fixed: Fixed | None) -> Fixed | None:
         return None if fixed is None else (fixed[0].to(self.device), fixed[1].to(self.device)
                                            if fixed[1] is not None else None)
-
-    # --------------------------------------------------------------------------------------
-    @torch.no_grad()
-    def encode_all(self, chunk: int = 8) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Embeddings of every frame (and SNeRV(T)'s temporal embeddings), float32 on the CPU."""
-        self.encoder.eval()
-        outs, touts = [], []
-        for i in range(0, self.data.n, chunk):
-            idx = torch.arange(i, min(i + chunk, self.data.n), device=self.device)
-            with autocast(self.device, self.precision):
-                emb, temb = self._embed(self.data.batch(idx), idx, None)
-            outs.append(emb.float())
-            if temb is not None:
-                touts.append(temb.float())
-        self.encoder.train()
-        temb = torch.cat(touts).contiguous().cpu() if touts else None
-        return torch.cat(outs).contiguous().cpu(), temb
-
-    def ll_range(self) -> torch.Tensor:
-        """(T, 2) per-frame LL (min, max) the network normalises with; (T, 0) for HNeRV."""
-        if not self.cfg.uses_dwt:
-            return torch.zeros(self.data.n, 0)
-        return torch.stack([self.data.ll_min, self.data.ll_max], dim=1).float().cpu()
-
-    def _reference(self, idx: torch.Tensor, b) -> torch.Tensor:
-        if self.reference is None:
-            return crop_frames(b.frame, self.height, self.width)
-        return self.reference[idx].float().mul_(1.0 / 255.0)
-
-    @torch.no_grad()
-    def evaluate(self, with_msssim: bool = True, chunk: int = 8, frames: Sequence[int] | None = None,
-                 fixed: Fixed | None = None, decoder: nn.Module | None = None, quant: str | None = None) -> dict:
-        """PSNR (and MS-SSIM) of the float model on the original size, over ``frames`` (default: the
-        whole clip), against the reference frames; with the encoder's embeddings or ``fixed`` ones,
-        and this trainer's decoder or another."""
-        dec = decoder or self.decoder
-        was_training = self.encoder.training, dec.training
-        self.encoder.eval()
-        dec.eval()
-        psnrs, msssims = [], []
-        sel = torch.arange(self.data.n) if frames is None else torch.as_tensor(list(frames)).long()
-        fixed = self._to_device(fixed)
-        for i in range(0, len(sel), chunk):
-            idx = sel[i:i + chunk].to(self.device)
-            b, out, _, _ = self._forward(idx, fixed, dec, quant)
-            rec = crop_frames(out.frame.clamp(0, 1), self.height, self.width)
-            ref = self._reference(idx, b)
-            psnrs.append(psnr_per_frame(rec, ref).cpu())
-            if with_msssim:
-                msssims.append(ms_ssim_per_frame(rec, ref)[0].cpu())
-        self.encoder.train(was_training[0])
-        dec.train(was_training[1])
-        res = {"psnr": float(torch.cat(psnrs).mean())}
-        if with_msssim:
-            res["ms_ssim"] = float(torch.cat(msssims).mean())
-        return res
-
-    def result(self) -> FitResult:
-        m = self.evaluate(with_msssim=True)
-        dec = self.decoder.to(memory_format=torch.contiguous_format).float().cpu()
-        emb, temb = self.encode_all()
-        return FitResult(cfg=self.cfg, geometry=self.geo, decoder=dec, embeddings=emb, temporal=temb,
-                         ll_range=self.ll_range(), psnr=m["psnr"], ms_ssim=m["ms_ssim"],
-                         train_seconds=self.seconds, history=list(self.history), encoder=self.encoder,
-                         precision=self.precision)

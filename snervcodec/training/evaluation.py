@@ -1,0 +1,112 @@
+"""The measuring face of a :class:`~.trainer.Trainer`: PSNR and MS-SSIM of the model as it is,
+the embeddings of every frame, and the fit's :class:`~.result.FitResult`. Measuring trains nothing
+(no gradients; the modules' train/eval modes are restored); the training loop is in ``trainer.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from ..device import autocast
+from ..metrics import ms_ssim_per_frame, psnr_per_frame
+from ..models.geometry import crop_frames
+from .data import Fixed
+from .result import FitResult
+
+
+class Evaluation:
+    """Mixed into :class:`~.trainer.Trainer`, whose data, networks and forward pass it reads."""
+
+    @torch.no_grad()
+    def evaluate(self, with_msssim: bool = True, chunk: int = 8, frames: Sequence[int] | None = None,
+                 fixed: Fixed | None = None, decoder: nn.Module | None = None, quant: str | None = None) -> dict:
+        """PSNR (and MS-SSIM) of the float model on the original size, over ``frames`` (default: the
+        whole clip), against the reference frames; with the encoder's embeddings or ``fixed`` ones,
+        and this trainer's decoder or another."""
+        dec = decoder or self.decoder
+        was_training = self.encoder.training, dec.training
+        self.encoder.eval()
+        dec.eval()
+        psnrs, msssims = [], []
+        sel = torch.arange(self.data.n) if frames is None else torch.as_tensor(list(frames)).long()
+        fixed = self._to_device(fixed)
+        for i in range(0, len(sel), chunk):
+            idx = sel[i:i + chunk].to(self.device)
+            b, out, _, _ = self._forward(idx, fixed, dec, quant)
+            rec = crop_frames(out.frame.clamp(0, 1), self.height, self.width)
+            ref = self._reference(idx, b)
+            psnrs.append(psnr_per_frame(rec, ref).cpu())
+            if with_msssim:
+                msssims.append(ms_ssim_per_frame(rec, ref)[0].cpu())
+        self.encoder.train(was_training[0])
+        dec.train(was_training[1])
+        res = {"psnr": float(torch.cat(psnrs).mean())}
+        if with_msssim:
+            res["ms_ssim"] = float(torch.cat(msssims).mean())
+        return res
+
+
+    def clip_psnr(self) -> float:
+        """The model's PSNR over the clip as it is now: the last phase's own last evaluation when it
+        measured every frame (the same measurement, not repeated), else measured now."""
+        if self.psnr_now is not None and len(self.train_idx) == self.data.n:
+            return self.psnr_now
+        return self.evaluate(with_msssim=False)["psnr"]
+
+
+    @torch.no_grad()
+    def mean_frame_psnr(self, frames: torch.Tensor) -> float:
+        """Mean PSNR of ``frames`` against the training frames' mean: what a network that draws one
+        image for the whole clip reaches."""
+        mean = None
+        for i in range(0, len(self.train_idx), 8):
+            idx = self.train_idx[i:i + 8].to(self.device)
+            part = self._reference(idx, self.data.batch(idx)).sum(0, dtype=torch.float32)
+            mean = part if mean is None else mean + part
+        mean /= len(self.train_idx)
+        idx = frames.to(self.device)
+        ref = self._reference(idx, self.data.batch(idx))
+        return float(psnr_per_frame(mean.expand_as(ref), ref).mean())
+
+
+    def _reference(self, idx: torch.Tensor, b) -> torch.Tensor:
+        if self.reference is None:
+            return crop_frames(b.frame, self.height, self.width)
+        return self.reference[idx].float().mul_(1.0 / 255.0)
+
+
+    @torch.no_grad()
+    def encode_all(self, chunk: int = 8) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Embeddings of every frame (and SNeRV(T)'s temporal embeddings), float32 on the CPU."""
+        self.encoder.eval()
+        outs, touts = [], []
+        for i in range(0, self.data.n, chunk):
+            idx = torch.arange(i, min(i + chunk, self.data.n), device=self.device)
+            with autocast(self.device, self.precision):
+                emb, temb = self._embed(self.data.batch(idx), idx, None)
+            outs.append(emb.float())
+            if temb is not None:
+                touts.append(temb.float())
+        self.encoder.train()
+        temb = torch.cat(touts).contiguous().cpu() if touts else None
+        return torch.cat(outs).contiguous().cpu(), temb
+
+
+    def ll_range(self) -> torch.Tensor:
+        """(T, 2) per-frame LL (min, max) the network normalises with; (T, 0) for HNeRV."""
+        if not self.cfg.uses_dwt:
+            return torch.zeros(self.data.n, 0)
+        return torch.stack([self.data.ll_min, self.data.ll_max], dim=1).float().cpu()
+
+
+    def result(self) -> FitResult:
+        m = self.evaluate(with_msssim=True)
+        dec = self.decoder.to(memory_format=torch.contiguous_format).float().cpu()
+        emb, temb = self.encode_all()
+        return FitResult(cfg=self.cfg, geometry=self.geo, decoder=dec, embeddings=emb, temporal=temb,
+                         ll_range=self.ll_range(), psnr=m["psnr"], ms_ssim=m["ms_ssim"],
+                         train_seconds=self.seconds, history=list(self.history), encoder=self.encoder,
+                         precision=self.precision)
