@@ -6,7 +6,7 @@
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
 leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta; 1.5: rdo-snerv-g, grid
-encodings; 1.6: rdo-context). The older cases come from the paper pipeline, which still writes 1.0/1.1.
+encodings; 1.6: rdo-context, rdo-context-emb). The older cases come from the paper pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ CASES = {
     "rdo-context": dict(size="24x40", frames="0:8", model="snerv-b", c1=32, n_rb=1, chunk=4, pipeline="rdo",
                         entropy="context", about="SNeRV-B, format 1.6 (--entropy context: axis-law weights "
                                                  "in DECA), 40x24, 4 frames per chunk"),
+    "rdo-context-emb": dict(size="24x40", frames="0:8", model="snerv-b", c1=8, n_rb=1, chunk=8, pipeline="rdo",
+                            entropy="context", about="SNeRV-B, format 1.6 with context-coded EMBD (the axis law "
+                                                     "over channel x context classes; rdo-context's embeddings "
+                                                     "code smaller as 1.4), 40x24, one chunk"),
     "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
                         segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }

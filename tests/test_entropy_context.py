@@ -179,3 +179,20 @@ def test_cli_offers_the_entropy_models():
 
     res = CliRunner().invoke(cli, ["encode", "--help"])
     assert res.exit_code == 0 and "--entropy [laplace|context]" in res.output
+
+
+def test_a_conformance_stream_codes_its_embeddings_under_the_context_law():
+    """rdo-context-emb covers what rdo-context does not (its embeddings code smaller as 1.4): EMBD
+    coded under the axis law, which a reader of minor 5 refuses as a reserved quantiser flag."""
+    from snervcodec.bitstream.stream import parse_stream
+
+    data = (CONFORMANCE.parent / "rdo-context-emb.snv").read_bytes()
+    p = parse_stream(data)
+    e = p.embeddings.coded
+    assert p.version == (1, CONTEXT_MINOR) and e.law is not None and len(e.context_classes) > 0
+    assert parse_stream(CONFORMANCE.read_bytes()).embeddings.coded.law is None
+    embd = p.embeddings.payload
+    args = (p.cfg.emb_channels, p.header.n_chunks, True, "EMBD", True)
+    assert read_embeddings(embd, *args, CONTEXT_MINOR).coded.law == e.law
+    with pytest.raises(FormatError, match="reserved quantisation flags"):
+        read_embeddings(embd, *args, CONTEXT_MINOR - 1)
