@@ -55,6 +55,7 @@ LEVERS: dict[str, dict] = {
     "paper-emb32-cuts": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "scene_cuts": True},
     # MSE + the paper's loss, the first 40% of the fit phase on MSE alone (breaks out of the mean frame)
     "mixed-mse40": {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32},
+    "mixed-mse40-cuts": {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32, "scene_cuts": True},
 }
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
