@@ -10,10 +10,12 @@ key is the lever's settings, the clip, the rate, the epochs and the seed; the ro
 digest it ran with. x264 (medium, the bench's "literature" profile) is swept once per clip, for the
 BD-rate of every lever with three rates and for "the bits x264 needs for our 0.1 bpp quality".
 ``report`` writes ``<out>/rd_levers.json`` (every row and the per-lever summaries) and prints the
-tables: per clip, then the median and the worst clip of every lever.
+tables: per clip, then the median and the worst clip of every lever; ``render_results.py --dev`` puts
+the same tables into docs/results.md (:func:`dev_md`).
 
-A lever is a named set of encode keywords (:data:`LEVERS`), always spelled out in full, so that a
-row keeps its meaning when a default changes.
+A lever is a named set of encode keywords (:data:`LEVERS`) over the recipe of 2026-12 (paper loss,
+8 embedding cells; :func:`_encode_row`), so that a row keeps its meaning when a default changes;
+:data:`DEFAULT_LEVER` spells out today's default.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ LEVERS: dict[str, dict] = {
     "mixed-mse40": {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32},
     "mixed-mse40-cuts": {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32, "scene_cuts": True},
 }
+# The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
+DEFAULT_LEVER = "mixed-mse40"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
 
@@ -80,7 +84,10 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
 
     opts = dict(LEVERS[lever])
     pipeline = opts.pop("pipeline", "rdo")
-    opts.setdefault("emb_cells", 8)  # the levers measured before the rdo default became 32 name it when not 8
+    # the recipe of 2026-12 the early levers were measured against: a lever names what it changes
+    opts.setdefault("emb_cells", 8)
+    opts.setdefault("tune", "paper")
+    opts.setdefault("mse_start", 0.0)
     t0 = time.perf_counter()
     # segments are read from the file: a lever that splits reads the clip as the bench does
     source = dict(source=clip.path, frames=clip.frames, crop=clip.crop, size=clip.size) \
@@ -197,7 +204,9 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
             vals = [c[name] for c in clips.values() if isinstance(c.get(name), (int, float))]
             if vals:
                 agg[name] = {"median": round(statistics.median(vals), 3), "worst": worst(vals), "clips": len(vals)}
-        out[f"{lever}@{epochs}"] = {"lever": lever, "epochs": epochs, "clips": clips, "across": agg}
+        settings = next(iter(by_clip.values()))[0]["settings"]
+        out[f"{lever}@{epochs}"] = {"lever": lever, "epochs": epochs, "settings": settings, "clips": clips,
+                                   "across": agg}
     return out
 
 
@@ -224,11 +233,12 @@ def _curves_by_clip(rows_dir: Path, names: set[str], out: Path) -> dict[str, lis
     return curves
 
 
-def render(summary: dict) -> str:
+def render(summary: dict, heading: str = "### ") -> str:
+    """Per (lever, epochs): a table of the clips, then the median and worst clip."""
     lines = []
     for name, s in summary.items():
-        lines += [f"### {name}", "", "| clip | PSNR dB at 0.05 / 0.1 / 0.2 (real bpp) | float PSNR | x264 ratio at 0.1 "
-                  "| BD-rate vs x264 (PSNR / MS-SSIM) | encode s |", "|---|---|---|---|---|---|"]
+        lines += [f"{heading}{name}", "", "| clip | PSNR dB at 0.05 / 0.1 / 0.2 (real bpp) | float PSNR "
+                  "| x264 ratio at 0.1 | BD-rate vs x264 (PSNR / MS-SSIM) | encode s |", "|---|---|---|---|---|---|"]
         for clip, c in s["clips"].items():
             pts = " / ".join(f"{p['psnr']:.2f} ({p['bpp']:.3f})" for p in c["points"])
             fl = " / ".join(f"{p['float_psnr']:.2f}" for p in c["points"])
@@ -242,6 +252,47 @@ def render(summary: dict) -> str:
             lines.append(f"\n{metric}: median {a['median']}, worst {a['worst']} over {a['clips']} clips")
         lines.append("")
     return "\n".join(lines)
+
+
+def _curves(s: dict) -> int:
+    """How many clips of a (lever, epochs) group have the three rates (a whole RD curve)."""
+    return sum(len(c["points"]) >= 3 for c in s["clips"].values())
+
+
+def across_md(summary: dict) -> list[str]:
+    """One line per lever and epoch budget: how many clips, on how many PSNR rises with the rate, and
+    the median and worst clip against x264 (BD-rate in PSNR and MS-SSIM, the x264 ratio at 0.1 bpp)."""
+    def mw(s, name, fmt, unit=""):
+        a = s["across"].get(name)
+        return f"{a['median']:{fmt}}{unit} / {a['worst']:{fmt}}{unit} ({a['clips']})" if a else ""
+
+    lines = ["| lever | epochs | settings | whole curves | PSNR rises | BD-rate vs x264, PSNR: median / worst "
+             "(clips) | MS-SSIM: median / worst | x264 ratio at 0.1: median / worst |",
+             "|---|---|---|---|---|---|---|---|"]
+    for s in summary.values():
+        settings = ", ".join(f"{k}={v}" for k, v in s.get("settings", {}).items())
+        rises = sum(bool(c.get("rises")) for c in s["clips"].values())
+        name = f"**{s['lever']}** (the rdo default)" if s["lever"] == DEFAULT_LEVER else s["lever"]
+        lines.append(f"| {name} | {s['epochs']} | {settings} | {_curves(s)} of {len(s['clips'])} | "
+                     f"{rises if _curves(s) else ''} | {mw(s, 'bd_rate_x264_psnr', '+.0f', '%')} | "
+                     f"{mw(s, 'bd_rate_x264_ms_ssim', '+.0f', '%')} | {mw(s, 'x264_ratio_at_0.1', '.2f')} |")
+    return lines
+
+
+def dev_md(dev: dict, min_curves: int = 4) -> str:
+    """The development set's section of docs/results.md, from ``report``'s JSON: the lever table
+    across the set, then per clip every group with whole curves on at least ``min_curves`` clips."""
+    m = dev.get("machine", {})
+    machine = f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores), torch {m.get('torch', '?')}"
+    lines = ["## Development set", "",
+             "`python benchmarks/rd_levers.py run --levers L --clips dev --bpp 0.05,0.1,0.2 --epochs E`, one encode "
+             "a row, then `report`; RGB PSNR and MS-SSIM of the decoded file, bpp of the real file; x264 medium "
+             f"(CRF sweep) as the anchor; BD-rates pchip over the quality both cover; measured on {machine}. "
+             "x264 ratio: the bits x264 needs for our quality at 0.1 bpp, over ours (`<`: below x264's sweep, "
+             "an upper bound). Levers are named sets of encode options, spelled out in full.", "",
+             "### Across the set", ""] + across_md(dev["summary"]) + [""]
+    full = {k: s for k, s in dev["summary"].items() if _curves(s) >= min_curves}
+    return "\n".join(lines) + "\n" + render(full, heading="### Per clip: ")
 
 
 def learning_curves(rows: list[dict]) -> str:

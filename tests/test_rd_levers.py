@@ -1,0 +1,123 @@
+"""benchmarks/rd_levers.py: the lever named as the default is the encoder's default, and the summary
+and the development-set section of docs/results.md come from the rows (made-up TEST DATA, not
+measurements). No encode runs here."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snervcodec import CompressionConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def levers():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("rd_levers", ROOT / "benchmarks" / "rd_levers.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        yield mod
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+@pytest.mark.parametrize("bpp", [0.05, 0.2])
+def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp):
+    """DEFAULT_LEVER spells out the rdo defaults: an encode with its options and one with none get the
+    same network, geometry and training configuration."""
+    from snervcodec.codec.plan import plan
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+
+    frames = np.zeros((64, 144, 256, 3), np.uint8)  # planned only, never trained
+    video = VideoRequest.of(frames).load()
+
+    def planned(opts: dict):
+        opts = dict(opts)
+        pipeline = opts.pop("pipeline", "rdo")
+        model = {k: opts.pop(k) for k in ("emb_cells", "model") if k in opts}
+        req = EncodeRequest(VideoRequest.of(frames), ModelRequest(**model),
+                            TrainRequest(None, 20, "cpu", "fp32", 0, opts), CompressionConfig(pipeline=pipeline),
+                            bpp=bpp)
+        p = plan(video, req)
+        return p.cfg, p.geo, p.tcfg
+
+    assert planned(levers.LEVERS[levers.DEFAULT_LEVER]) == planned({})
+    assert planned(levers.LEVERS["paper-emb32"]) != planned({})  # the comparison can fail
+
+
+def _rows(lever: str, clip: str, psnrs: list[float], epochs: int = 20) -> list[dict]:
+    return [{"lever": lever, "settings": {"pipeline": "rdo", "tune": lever}, "clip": clip, "target_bpp": t,
+             "epochs": epochs, "bpp": t * 0.97, "psnr": q, "ms_ssim": 0.8 + q / 100, "float_psnr": q - 0.3,
+             "encode_seconds": 100.0 + q, "decode_seconds": 1.0, "history": []}
+            for t, q in zip((0.05, 0.1, 0.2), psnrs)]
+
+
+X264 = [{"crf": c, "bpp": 0.02 * 1.5 ** i, "psnr": 24.0 + 2.0 * i, "ms_ssim": 0.84 + 0.02 * i}
+        for i, c in enumerate((45, 39, 33, 27, 21))]
+
+
+def test_summary_per_clip_and_across(levers):
+    from snervcodec.bench.bdrate import bd_rate
+
+    rows = (_rows("good", "a", [26.0, 29.0, 31.0]) + _rows("good", "b", [25.0, 27.5, 30.5])
+            + _rows("flat", "a", [25.0, 24.0, 26.0]) + _rows("flat", "b", [20.0, 21.0, 22.0])[1:2])
+    s = levers.summarise(rows, {"a": X264, "b": X264})
+    a = s["good@20"]["clips"]["a"]
+    assert a["rises"] is True and s["flat@20"]["clips"]["a"]["rises"] is False
+    want = bd_rate([p["bpp"] for p in X264], [p["psnr"] for p in X264],
+                   [0.0485, 0.097, 0.194], [26.0, 29.0, 31.0])
+    assert a["bd_rate_x264_psnr"] == pytest.approx(round(want, 1))
+    # 29 dB is half way between x264's third and fourth points: their geometric mean rate
+    need = np.exp(np.log(0.045) + 0.5 * (np.log(0.0675) - np.log(0.045)))
+    assert a["x264_ratio_at_0.1"] == pytest.approx(need / 0.097, abs=1e-3) and a["x264_ratio_exact"]
+    # 21 dB is below x264's sweep: its lowest rate is an upper bound, flagged as such
+    b = s["flat@20"]["clips"]["b"]
+    assert b["x264_ratio_at_0.1"] == pytest.approx(0.02 / 0.097, abs=1e-3) and not b["x264_ratio_exact"]
+    assert s["good@20"]["across"]["bd_rate_x264_psnr"]["clips"] == 2
+    assert s["good@20"]["settings"] == {"pipeline": "rdo", "tune": "good"}
+
+
+def test_dev_section_lists_each_lever_and_details_whole_curves(levers, monkeypatch):
+    monkeypatch.setattr(levers, "DEFAULT_LEVER", "good")
+    rows = (_rows("good", "a", [26.0, 29.0, 31.0]) + _rows("good", "b", [25.0, 27.5, 30.5])
+            + _rows("good", "a", [28.0, 31.0, 33.0], epochs=60) + _rows("flat", "a", [25.0, 24.0, 26.0])[1:2])
+    dev = {"machine": {"cpu": "Test CPU", "cores": 3, "torch": "t"},
+           "summary": levers.summarise(rows, {"a": X264, "b": X264})}
+    md = levers.dev_md(dev, min_curves=2)
+    across = md[md.index("### Across the set"):md.index("### Per clip")]
+    lines = [ln for ln in across.splitlines() if ln.startswith("| ")][1:]
+    assert [ln.split(" | ")[0:2] for ln in lines] == [["| flat", "20"], ["| **good** (the rdo default)", "20"],
+                                                       ["| **good** (the rdo default)", "60"]]
+    g = dev["summary"]["good@20"]["across"]
+    assert f"{g['bd_rate_x264_psnr']['median']:+.0f}% / {g['bd_rate_x264_psnr']['worst']:+.0f}% (2)" in lines[1]
+    assert "0 of 1" in lines[0] and "2 of 2" in lines[1] and "Test CPU (3 cores)" in md
+    # per clip: only the group with whole curves on two clips
+    assert "### Per clip: good@20" in md and "Per clip: good@60" not in md and "Per clip: flat@20" not in md
+
+
+def test_the_results_page_carries_the_dev_section(levers, tmp_path):
+    """render_results.py --dev adds the section and names the file in its regenerate command."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from test_render_results import _renderer, _results
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    pytest.importorskip("matplotlib")
+    bench, dev = tmp_path / "bench.json", tmp_path / "dev.json"
+    bench.write_text(json.dumps(_results()))
+    rows = _rows("good", "a", [26.0, 29.0, 31.0])
+    dev.write_text(json.dumps({"machine": {}, "summary": levers.summarise(rows, {"a": X264})}))
+    md = tmp_path / "results.md"
+    assert _renderer().main([str(bench), "--md", str(md), "--dev", str(dev)]) == 0
+    text = md.read_text()
+    assert text.index("## Development set") < text.index("## Every point") and f"--dev {dev}" in text
+    assert "### Per clip: good@20" not in text  # one clip: below the default four whole curves
