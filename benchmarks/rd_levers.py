@@ -35,7 +35,8 @@ from snervcodec.bench.devset import DEV_SET, clip_spec  # noqa: E402
 from snervcodec.fsutil import write_bytes_atomic  # noqa: E402
 
 # Each lever: the pipeline and the training options it sets, in full (the recipe of 2026-12 as
-# "baseline"). Keys are snervcodec.encode's keywords; "pipeline" goes to CompressionConfig.
+# "baseline"). Keys are snervcodec.encode's keywords; "pipeline" and "entropy" go to CompressionConfig.
+_MIXED = {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32}
 LEVERS: dict[str, dict] = {
     "baseline": {"pipeline": "rdo"},
     "paper": {"pipeline": "paper"},
@@ -56,8 +57,12 @@ LEVERS: dict[str, dict] = {
     "paper-emb32-grids": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "model": "snerv-g"},
     "paper-emb32-cuts": {"pipeline": "rdo", "tune": "paper", "emb_cells": 32, "scene_cuts": True},
     # MSE + the paper's loss, the first 40% of the fit phase on MSE alone (breaks out of the mean frame)
-    "mixed-mse40": {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32},
-    "mixed-mse40-cuts": {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32, "scene_cuts": True},
+    "mixed-mse40": _MIXED,
+    "mixed-mse40-cuts": {**_MIXED, "scene_cuts": True},
+    # NVRC-style entropy models (per output x input channel weight laws, context-coded embeddings)
+    "mixed-mse40-context": {**_MIXED, "entropy": "context"},
+    # HiNeRV-style feature grids (SNeRV-G: 15% of the decoder in grids)
+    "mixed-mse40-grids": {**_MIXED, "model": "snerv-g"},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40"
@@ -83,7 +88,7 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     from snervcodec.provenance import code_digest
 
     opts = dict(LEVERS[lever])
-    pipeline = opts.pop("pipeline", "rdo")
+    compression = CompressionConfig(pipeline=opts.pop("pipeline", "rdo"), entropy=opts.pop("entropy", "laplace"))
     # the recipe of 2026-12 the early levers were measured against: a lever names what it changes
     opts.setdefault("emb_cells", 8)
     opts.setdefault("tune", "paper")
@@ -93,7 +98,7 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     source = dict(source=clip.path, frames=clip.frames, crop=clip.crop, size=clip.size) \
         if opts.get("scene_cuts") else dict(source=video)
     res = encode(**source, bpp=bpp, epochs=epochs, seed=seed, device="cpu", progress=False,
-                 compression=CompressionConfig(pipeline=pipeline), **opts)
+                 compression=compression, **opts)
     enc_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     dec = decode(res.stream, device="cpu")
