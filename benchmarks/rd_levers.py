@@ -294,7 +294,8 @@ def dev_md(dev: dict, min_curves: int = 4) -> str:
              "a row, then `report`; RGB PSNR and MS-SSIM of the decoded file, bpp of the real file; x264 medium "
              f"(CRF sweep) as the anchor; BD-rates pchip over the quality both cover; measured on {machine}. "
              "x264 ratio: the bits x264 needs for our quality at 0.1 bpp, over ours (`<`: below x264's sweep, "
-             "an upper bound). Levers are named sets of encode options, spelled out in full.", "",
+             "an upper bound). A lever's settings change the recipe it was first measured against (paper loss, 8 "
+             "embedding cells, no MSE opening).", "",
              "### Across the set", ""] + across_md(dev["summary"]) + [""]
     full = {k: s for k, s in dev["summary"].items() if _curves(s) >= min_curves}
     return "\n".join(lines) + "\n" + render(full, heading="### Per clip: ")
