@@ -52,9 +52,9 @@ def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp):
     assert planned(levers.LEVERS["paper-emb32"]) != planned({})  # the comparison can fail
 
 
-def _rows(lever: str, clip: str, psnrs: list[float], epochs: int = 20) -> list[dict]:
+def _rows(lever: str, clip: str, psnrs: list[float], epochs: int = 20, seed: int = 0) -> list[dict]:
     return [{"lever": lever, "settings": {"pipeline": "rdo", "tune": lever}, "clip": clip, "target_bpp": t,
-             "epochs": epochs, "bpp": t * 0.97, "psnr": q, "ms_ssim": 0.8 + q / 100, "float_psnr": q - 0.3,
+             "epochs": epochs, "seed": seed, "bpp": t * 0.97, "psnr": q, "ms_ssim": 0.8 + q / 100, "float_psnr": q - 0.3,
              "encode_seconds": 100.0 + q, "decode_seconds": 1.0, "history": []}
             for t, q in zip((0.05, 0.1, 0.2), psnrs)]
 
@@ -82,6 +82,25 @@ def test_summary_per_clip_and_across(levers):
     assert b["x264_ratio_at_0.1"] == pytest.approx(0.02 / 0.097, abs=1e-3) and not b["x264_ratio_exact"]
     assert s["good@20"]["across"]["bd_rate_x264_psnr"]["clips"] == 2
     assert s["good@20"]["settings"] == {"pipeline": "rdo", "tune": "good"}
+
+
+def test_seeds_are_groups_of_their_own_and_levers_are_paired_with_the_default(levers, monkeypatch):
+    """A second seed of the default is its own group (never two points at one rate), and every group is
+    compared with the default at 0.1 bpp on the clips both have: the noise, and a one-rate lever."""
+    monkeypatch.setattr(levers, "DEFAULT_LEVER", "good")
+    rows = (_rows("good", "a", [26.0, 29.0, 31.0]) + _rows("good", "b", [25.0, 27.5, 30.5])
+            + _rows("good", "a", [26.5, 29.4, 31.2], seed=1)
+            + _rows("fast", "a", [0, 28.0, 0])[1:2] + _rows("fast", "b", [0, 28.5, 0])[1:2]
+            + _rows("fast", "c", [0, 20.0, 0])[1:2])  # c: no default to compare with
+    s = levers.summarise(rows, {"a": X264, "b": X264})
+    assert set(s) == {"good@20", "good@20 seed 1", "fast@20"}
+    assert len(s["good@20"]["clips"]["a"]["points"]) == 3 and s["good@20 seed 1"]["seed"] == 1
+    assert s["good@20 seed 1"]["across"]["psnr_at_0.1_vs_default"] == {"median": 0.4, "worst": 0.4, "clips": 1}
+    assert s["fast@20"]["across"]["psnr_at_0.1_vs_default"] == {"median": 0.0, "worst": -1.0, "clips": 2}
+    assert "psnr_at_0.1_vs_default" not in s["good@20"]["across"]
+    lines = levers.across_md(s)
+    assert any(ln.startswith("| good, seed 1 | 20 |") and ln.endswith("| +0.40 / +0.40 (1) |") for ln in lines)
+    assert any(ln.startswith("| **good** (the rdo default) | 20 |") for ln in lines)
 
 
 def test_dev_section_lists_each_lever_and_details_whole_curves(levers, monkeypatch):
