@@ -35,7 +35,8 @@ from snervcodec.bench.devset import DEV_SET, clip_spec  # noqa: E402
 from snervcodec.fsutil import write_bytes_atomic  # noqa: E402
 
 # Each lever: the pipeline and the training options it sets, in full (the recipe of 2026-12 as
-# "baseline"). Keys are snervcodec.encode's keywords; "pipeline" and "entropy" go to CompressionConfig.
+# "baseline"). Keys are snervcodec.encode's keywords; "pipeline", "entropy" and "bits_per_param" go to
+# CompressionConfig.
 _MIXED = {"pipeline": "rdo", "tune": "mixed", "mse_start": 0.4, "emb_cells": 32}
 LEVERS: dict[str, dict] = {
     "baseline": {"pipeline": "rdo"},
@@ -66,6 +67,8 @@ LEVERS: dict[str, dict] = {
     # the recipe's peak learning rate (4e-3 at these decoder sizes), half and one and a half of it
     "mixed-mse40-lr2e-3": {**_MIXED, "lr": 2e-3},
     "mixed-mse40-lr6e-3": {**_MIXED, "lr": 6e-3},
+    # the rate-sizing rule: a smaller decoder coded finer (the rule gives 2.5 bits up to 0.1 bpp)
+    "mixed-mse40-bits3.5": {**_MIXED, "bits_per_param": 3.5},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40"
@@ -91,7 +94,8 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     from snervcodec.provenance import code_digest
 
     opts = dict(LEVERS[lever])
-    compression = CompressionConfig(pipeline=opts.pop("pipeline", "rdo"), entropy=opts.pop("entropy", "laplace"))
+    compression = CompressionConfig(pipeline=opts.pop("pipeline", "rdo"), entropy=opts.pop("entropy", "laplace"),
+                                    bits_per_param=opts.pop("bits_per_param", 0.0))
     # the recipe of 2026-12 the early levers were measured against: a lever names what it changes
     opts.setdefault("emb_cells", 8)
     opts.setdefault("tune", "paper")

@@ -114,6 +114,7 @@ class CompressionConfig:
     pipeline: str = "rdo"  # "rdo": quantiser and rate in the training loop (format 1.2); "paper": Sec. 4.2 as published
     lam: float = 0.0  # rdo: the rate weight lambda; 0 = automatic (from the bpp target, or DEFAULT_LAMBDA)
     entropy: str = "laplace"  # rdo: "laplace" (one learned law per group) or "context" (NVRC-style, format 1.6)
+    bits_per_param: float = 0.0  # rdo with a bpp: size the decoder for this many bits a parameter; 0 = the rule
 
     def validate(self) -> "CompressionConfig":
         if self.pipeline not in PIPELINES:
@@ -126,6 +127,10 @@ class CompressionConfig:
             raise ConfigError(f"unknown entropy model {self.entropy!r} (one of {', '.join(ENTROPY_MODELS)})")
         if self.entropy != "laplace" and self.pipeline != "rdo":
             raise ConfigError("--entropy context applies to the rdo pipeline only")
+        if self.bits_per_param and not 1.0 <= self.bits_per_param <= 16.0:
+            raise ConfigError(f"bits per parameter must be in [1, 16] (0: the rule), got {self.bits_per_param}")
+        if self.bits_per_param and self.pipeline != "rdo":
+            raise ConfigError("--bits-per-param applies to the rdo pipeline only")
         if not 0.0 <= self.prune < 0.95:
             raise ConfigError(f"prune fraction must be in [0, 0.95), got {self.prune}")
         for name in ("weight_bits", "emb_bits", "ll_range_bits"):

@@ -149,6 +149,31 @@ def test_rdo_plans_more_bits_per_parameter_above_a_tenth_of_a_bit():
     assert sizes[1] > 1.9 * sizes[0] and 1.3 * sizes[1] < sizes[2] < 1.7 * sizes[1]
 
 
+def test_bits_per_param_overrides_the_sizing_rule():
+    """--bits-per-param B sizes the rdo decoder for B bits a parameter at any rate: 3.5 bits at 0.1 bpp
+    plans about 2.5/3.5 of the rule's decoder, and the plan starts its steps there; checked ranges."""
+    import numpy as np
+
+    from snervcodec.codec.plan import plan
+    from snervcodec.codec.ratecontrol import plan_model
+    from snervcodec.models import decoder_params
+    from snervcodec.models.choose import model_config
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+
+    _, geo = model_config("snerv-b", 192, 384)
+    rule, finer = (decoder_params(plan_model("snerv-b", geo, 132, 0.1, None, CompressionConfig(bits_per_param=b), True))
+                   for b in (0.0, 3.5))
+    assert 0.6 * rule < finer < 0.8 * rule
+    frames = np.zeros((32, 144, 256, 3), np.uint8)  # planned only
+    req = EncodeRequest(VideoRequest.of(frames), ModelRequest(), TrainRequest(None, 1, "cpu", "fp32", 0, {}),
+                        CompressionConfig(bits_per_param=3.5), bpp=0.1)
+    assert plan(VideoRequest.of(frames).load(), req).bits_per_param == 3.5
+    with pytest.raises(ConfigError, match="bits per parameter"):
+        CompressionConfig(bits_per_param=0.5).validate()
+    with pytest.raises(ConfigError, match="rdo pipeline only"):
+        CompressionConfig(pipeline="paper", bits_per_param=3.0).validate()
+
+
 def test_rdo_decoders_sized_by_a_budget_have_no_residual_blocks(clip):
     """The rdo pipeline spends a budget on width, not on the fusion blocks' residual convolutions at
     the finest grids (RDO_N_RB); the paper pipeline keeps the paper's table, and --n-rb / --c1 rule."""

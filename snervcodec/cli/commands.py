@@ -77,7 +77,7 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, warm_start, frames, crop, size,
            resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, preset, epochs, steps, lr,
            tune, mse_start, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam,
-           entropy, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
+           entropy, bits_per_param, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
@@ -96,7 +96,8 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
                      {"steps": steps, "lr": lr, "tune": tune, "mse_start": mse_start, "batch_size": batch_size,
                       "time_limit": time_limit, "compile": compile_mode}),
         CompressionConfig(prune=prune, weight_bits=weight_bits, emb_bits=emb_bits, finetune=finetune,
-                          chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0, entropy=entropy),
+                          chunk_frames=chunk_frames, pipeline=pipeline, lam=lam or 0.0, entropy=entropy,
+                          bits_per_param=bits_per_param or 0.0),
         OutputRequest(output, bool(overwrite), segment_frames, not no_resume, scene_cuts, warm_start), bpp)
     say = None if quiet else (lambda m: click.echo(f"snerv: {m}", err=True))
     res = encode_request(req, Feedback(not quiet, None, say))

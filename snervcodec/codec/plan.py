@@ -63,7 +63,7 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
         raise ConfigError("--mse-start is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
-    return EncodePlan(cfg, geo, tcfg, cc, target, rdo_bits_per_param(req.bpp))
+    return EncodePlan(cfg, geo, tcfg, cc, target, cc.bits_per_param or rdo_bits_per_param(req.bpp))
 
 
 TAIL_SHARE = 0.03  # of a --time-limit, kept for what follows training: coding and the decode that measures

@@ -96,7 +96,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     if cc.pipeline == "rdo":
-        bpp_param = rdo_bits_per_param(bpp)
+        bpp_param = cc.bits_per_param or rdo_bits_per_param(bpp)
     smallest_bits = math.inf
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
