@@ -54,8 +54,8 @@ def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp):
 
 def _rows(lever: str, clip: str, psnrs: list[float], epochs: int = 20, seed: int = 0) -> list[dict]:
     return [{"lever": lever, "settings": {"pipeline": "rdo", "tune": lever}, "clip": clip, "target_bpp": t,
-             "epochs": epochs, "seed": seed, "bpp": t * 0.97, "psnr": q, "ms_ssim": 0.8 + q / 100, "float_psnr": q - 0.3,
-             "encode_seconds": 100.0 + q, "decode_seconds": 1.0, "history": []}
+             "epochs": epochs, "seed": seed, "bpp": t * 0.97, "psnr": q, "ms_ssim": 0.8 + q / 100,
+             "float_psnr": q - 0.3, "encode_seconds": 100.0 + q, "decode_seconds": 1.0, "history": []}
             for t, q in zip((0.05, 0.1, 0.2), psnrs)]
 
 
