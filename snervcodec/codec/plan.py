@@ -19,7 +19,7 @@ from ..training.config import resolve_epochs
 from ..training.phases import RDO_MSE_START, RDO_TUNE, rdo_lr
 from ..device import resolve_device
 from ..video import Video
-from .ratecontrol import RDO_BITS_PER_PARAM, RDO_N_RB, plan_model, rdo_bits_per_param
+from .ratecontrol import RDO_BITS_PER_PARAM, RDO_N_RB, plan_model, planned_bits_per_param
 
 
 @dataclass
@@ -63,7 +63,7 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
         raise ConfigError("--mse-start is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
-    return EncodePlan(cfg, geo, tcfg, cc, target, cc.bits_per_param or rdo_bits_per_param(req.bpp))
+    return EncodePlan(cfg, geo, tcfg, cc, target, planned_bits_per_param(cc, req.bpp))
 
 
 TAIL_SHARE = 0.03  # of a --time-limit, kept for what follows training: coding and the decode that measures

@@ -79,6 +79,11 @@ def rdo_bits_per_param(bpp: float | None) -> float:
     return min(RDO_MAX_BITS_PER_PARAM, RDO_BITS_PER_PARAM + math.log2(bpp / RDO_BITS_PER_PARAM_KNEE_BPP))
 
 
+def planned_bits_per_param(cc: CompressionConfig, bpp: float | None) -> float:
+    """What the rdo decoder is sized for: ``--bits-per-param`` when given, else the rule."""
+    return cc.bits_per_param or rdo_bits_per_param(bpp)
+
+
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
                uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
@@ -96,7 +101,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     if cc.pipeline == "rdo":
-        bpp_param = cc.bits_per_param or rdo_bits_per_param(bpp)
+        bpp_param = planned_bits_per_param(cc, bpp)
     smallest_bits = math.inf
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
