@@ -2,6 +2,7 @@
 
     python benchmarks/rd_levers.py run --levers baseline,tune-psnr --clips dev --bpp 0.05,0.1,0.2 --epochs 20
     python benchmarks/rd_levers.py report --json docs/results/rd_levers.json   # tables from every row so far
+    python benchmarks/rd_levers.py restore --json docs/results/rd_levers.json  # a fresh checkout goes on
 
 Each encode is one row (RGB PSNR and MS-SSIM of the decoded stream against the decoded input, the
 real file's bpp, encode and decode seconds, the float model's PSNR and the learning curve), stored
@@ -147,9 +148,8 @@ def run(args) -> None:
         for epochs in args.epochs:
             for bpp in args.bpp:
                 for lever in levers:
-                    key = _key({"lever": LEVERS[lever], "clip": clip.name, "bpp": bpp, "epochs": epochs,
-                                "seed": args.seed})
-                    path = rows_dir / f"{lever}-{clip.name}-{bpp}-{epochs}-{key}.json"
+                    path = _row_path(rows_dir, {"lever": lever, "settings": LEVERS[lever], "clip": clip.name,
+                                                "target_bpp": bpp, "epochs": epochs, "seed": args.seed})
                     if path.exists():
                         continue
                     row = _encode_row(clip, video, lever, bpp, epochs, args.seed)
@@ -236,6 +236,28 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
 
 def _psnr_at(clip: dict, bpp: float) -> float | None:
     return next((p["psnr"] for p in clip["points"] if p["target_bpp"] == bpp), None)
+
+
+def _row_path(rows_dir: Path, row: dict) -> Path:
+    key = _key({"lever": row["settings"], "clip": row["clip"], "bpp": row["target_bpp"], "epochs": row["epochs"],
+                "seed": row["seed"]})
+    return rows_dir / f"{row['lever']}-{row['clip']}-{row['target_bpp']}-{row['epochs']}-{key}.json"
+
+
+def restore(args) -> None:
+    """Rows and x264 curves back from a report's JSON (the repository keeps docs/results/rd_levers.json;
+    OUT is not kept): a fresh checkout goes on with the study instead of re-encoding it."""
+    rows_dir = args.out / "rows"
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    data = json.loads(args.json.read_text())
+    known = {e.name: e for e in DEV_SET}
+    for name, curve in data["x264"].items():
+        spec = clip_spec(known[name], args.out)
+        write_bytes_atomic(rows_dir / f"x264-{_key({'clip': name, 'crf': X264_CRF, 'spec': str(spec)})}.json",
+                           json.dumps(curve, indent=1).encode())
+    for row in data["rows"]:
+        write_bytes_atomic(_row_path(rows_dir, row), json.dumps(row, indent=1).encode())
+    print(f"restored {len(data['rows'])} rows and {len(data['x264'])} x264 curves into {rows_dir}")
 
 
 def report(args) -> None:
@@ -347,16 +369,19 @@ def learning_curves(rows: list[dict]) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["run", "report"])
+    ap.add_argument("action", choices=["run", "report", "restore"])
     ap.add_argument("--levers", default="baseline")
     ap.add_argument("--clips", default="dev", help="'dev' (all) or names, comma-separated")
     ap.add_argument("--bpp", type=lambda s: [float(x) for x in s.split(",")], default=[0.05, 0.1, 0.2])
     ap.add_argument("--epochs", type=lambda s: [int(x) for x in s.split(",")], default=[20])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("results/rd_levers"))
-    ap.add_argument("--json", type=Path, help="report: where the JSON goes (default: OUT/rd_levers.json)")
+    ap.add_argument("--json", type=Path, help="report: where the JSON goes (default: OUT/rd_levers.json); "
+                                              "restore: the report to restore OUT from")
     args = ap.parse_args(argv)
-    run(args) if args.action == "run" else report(args)
+    if args.action == "restore" and args.json is None:
+        ap.error("restore needs --json (e.g. docs/results/rd_levers.json)")
+    {"run": run, "report": report, "restore": restore}[args.action](args)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ measurements). No encode runs here."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -140,3 +141,25 @@ def test_the_results_page_carries_the_dev_section(levers, tmp_path):
     text = md.read_text()
     assert text.index("## Development set") < text.index("## Every point") and f"--dev {dev}" in text
     assert "### Per clip: good@20" not in text  # one clip: below the default four whole curves
+
+
+def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatch):
+    """A report's JSON restores the rows and x264 curves: the report made from them is the same, and
+    `run` finds a restored row where it would write it (so it does not encode it again)."""
+    monkeypatch.setattr(levers, "clip_spec", lambda entry, out: f"{entry.name} under {out}")  # no clip is made
+    rows = _rows("mixed-mse40", "bikes", [27.0, 30.0, 33.0]) + _rows("mixed-mse40", "zoom", [25.0, 28.0, 31.0])
+    for r in rows:
+        r["settings"] = levers.LEVERS["mixed-mse40"]
+    src = tmp_path / "report.json"
+    src.write_text(json.dumps({"machine": {}, "x264": {"bikes": X264, "zoom": X264}, "summary": {}, "rows": rows}))
+    out = tmp_path / "out"
+    levers.main(["restore", "--json", str(src), "--out", str(out)])
+    levers.main(["report", "--out", str(out), "--json", str(tmp_path / "again.json")])
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["rows"] == rows and again["x264"] == {"bikes": X264, "zoom": X264}
+    assert again["summary"] == json.loads(json.dumps(levers.summarise(rows, again["x264"])))
+    assert again["summary"]["mixed-mse40@20"]["clips"]["zoom"]["bd_rate_x264_psnr"] is not None
+    wanted = {"lever": "mixed-mse40", "settings": levers.LEVERS["mixed-mse40"], "clip": "zoom", "target_bpp": 0.1,
+              "epochs": 20, "seed": 0}
+    assert levers._row_path(out / "rows", wanted).exists()
+    assert not levers._row_path(out / "rows", wanted | {"seed": 1}).exists()
