@@ -70,6 +70,8 @@ LEVERS: dict[str, dict] = {
     "mixed-mse40-lr6e-3": {**_MIXED, "lr": 6e-3},
     # the rate-sizing rule: a smaller decoder coded finer (the rule gives 2.5 bits up to 0.1 bpp)
     "mixed-mse40-bits3.5": {**_MIXED, "bits_per_param": 3.5},
+    # the quantised phases fine-tune at a quarter of the fit's peak learning rate instead of re-training at it
+    "mixed-mse40-qlr25": {**_MIXED, "qat_lr": 0.25},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40"

@@ -163,3 +163,21 @@ def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatc
               "epochs": 20, "seed": 0}
     assert levers._row_path(out / "rows", wanted).exists()
     assert not levers._row_path(out / "rows", wanted | {"seed": 1}).exists()
+
+
+def test_quant_probe_measures_right_after_the_entropy_models_attach(levers):
+    """benchmarks/quant_probe.py: its two measurements (the pruned float network, the same network
+    rounded at the starting steps) run after attach_entropy_models and before the noise phase."""
+    import types
+
+    from snervcodec.codec import rdo
+
+    spec = importlib.util.spec_from_file_location("quant_probe", ROOT / "benchmarks" / "quant_probe.py")
+    probe_mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe_mod)
+    found: dict = {}
+    steps = probe_mod._probed(lambda p, s: ["fit", rdo.attach_entropy_models, "noise"], found)(None, 1.0)
+    assert steps[:2] == ["fit", rdo.attach_entropy_models] and steps[3] == "noise" and len(steps) == 4
+    trainer = types.SimpleNamespace(evaluate=lambda with_msssim, quant=None: {"psnr": 20.0 if quant else 30.0})
+    steps[2](types.SimpleNamespace(trainer=trainer))
+    assert found == {"pruned_float": 30.0, "rounded_start": 20.0}

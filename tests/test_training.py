@@ -480,3 +480,17 @@ def test_a_stalled_mse_opening_starts_again_from_a_fresh_initialisation(tiny_cli
     calm = Trainer(tiny_clip, cfg, geo, tc, device="cpu")
     calm.run(progress=False)
     assert calm.restarts == 0 and len(steps) == 2 * n and not any("restart" in h for h in calm.history)
+
+
+def test_qat_lr_sets_the_quantised_phases_peak_learning_rate():
+    """qat_lr F: the noise and straight-through phases start at F x the fit's peak learning rate (the
+    default, 1, keeps them at the fit's); out of (0, 1] is refused."""
+    from snervcodec.errors import ConfigError
+    from snervcodec.training.phases import rdo_phases
+
+    fit, noise, ste = rdo_phases(make_train_config(epochs=10, lr=4e-3, qat_lr=0.25), 0)
+    assert fit.lr == 4e-3 and noise.lr == ste.lr == pytest.approx(1e-3)
+    assert {ph.lr for ph in rdo_phases(make_train_config(epochs=10, lr=4e-3), 0)} == {4e-3}
+    for bad in (0.0, -0.5, 1.5, float("nan")):
+        with pytest.raises(ConfigError, match="qat_lr"):
+            make_train_config(epochs=10, qat_lr=bad)

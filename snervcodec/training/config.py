@@ -34,6 +34,7 @@ class TrainConfig:
     loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # frame, normalised LL, HF bands
     tune: Literal["paper", "psnr", "ssim", "mixed"] = "paper"  # the distortion trained on (training/loss.py)
     mse_start: float = 0.0  # fraction of the first (fit) phase trained on MSE alone before ``tune``'s distortion
+    qat_lr: float = 1.0  # rdo: the quantised phases' peak learning rate, a fraction of the fit's
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -54,6 +55,8 @@ class TrainConfig:
             raise ConfigError(f"unknown tune {self.tune!r} (paper, psnr, ssim, mixed)")
         if not 0.0 <= self.mse_start <= 1.0:
             raise ConfigError(f"mse_start must be a fraction in [0, 1], got {self.mse_start}")
+        if not 0.0 < self.qat_lr <= 1.0:
+            raise ConfigError(f"qat_lr must be a fraction in (0, 1], got {self.qat_lr}")
         if not self.lr > 0 or self.lr > 1:
             raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self

@@ -66,10 +66,11 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     sec = [seconds * f for f in RDO_SHARES]
     eval_every = tc.eval_every or max(1, total // 10)
     lr = tc.lr * lr_scale if lr_scale == 1.0 else min(tc.lr * lr_scale, RDO_MAX_BATCHED_LR)
+    qlr = lr * tc.qat_lr
     return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0],
                   mse_until=tc.mse_start),
-            Phase(name="qat-noise", epochs=noise, lr=lr, eval_every=eval_every, seconds=sec[1], quant="noise"),
-            Phase(name="qat-ste", epochs=ste, lr=lr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
+            Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant="noise"),
+            Phase(name="qat-ste", epochs=ste, lr=qlr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
                   quant="ste", train_steps=False)]
 
 
