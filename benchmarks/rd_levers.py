@@ -125,7 +125,7 @@ def _x264_curve(clip, video, rows_dir: Path) -> list[dict]:
     from snervcodec.bench.anchors import encode_anchor
     from snervcodec.bench.quality import evaluate
 
-    path = rows_dir / f"x264-{_key({'clip': clip.name, 'crf': X264_CRF, 'spec': str(clip)})}.json"
+    path = _x264_path(rows_dir, clip.name, clip)
     if path.exists():
         return json.loads(path.read_text())
     curve = []
@@ -240,6 +240,11 @@ def _psnr_at(clip: dict, bpp: float) -> float | None:
     return next((p["psnr"] for p in clip["points"] if p["target_bpp"] == bpp), None)
 
 
+def _x264_path(rows_dir: Path, name: str, spec) -> Path:
+    """Where a clip's x264 sweep is kept (keyed on its name, its spec and the CRFs)."""
+    return rows_dir / f"x264-{_key({'clip': name, 'crf': X264_CRF, 'spec': str(spec)})}.json"
+
+
 def _row_path(rows_dir: Path, row: dict) -> Path:
     key = _key({"lever": row["settings"], "clip": row["clip"], "bpp": row["target_bpp"], "epochs": row["epochs"],
                 "seed": row["seed"]})
@@ -254,9 +259,8 @@ def restore(args) -> None:
     data = json.loads(args.json.read_text())
     known = {e.name: e for e in DEV_SET}
     for name, curve in data["x264"].items():
-        spec = clip_spec(known[name], args.out)
-        write_bytes_atomic(rows_dir / f"x264-{_key({'clip': name, 'crf': X264_CRF, 'spec': str(spec)})}.json",
-                           json.dumps(curve, indent=1).encode())
+        path = _x264_path(rows_dir, name, clip_spec(known[name], args.out))
+        write_bytes_atomic(path, json.dumps(curve, indent=1).encode())
     for row in data["rows"]:
         write_bytes_atomic(_row_path(rows_dir, row), json.dumps(row, indent=1).encode())
     print(f"restored {len(data['rows'])} rows and {len(data['x264'])} x264 curves into {rows_dir}")
@@ -279,7 +283,7 @@ def _curves_by_clip(rows_dir: Path, names: set[str], out: Path) -> dict[str, lis
     curves = {}
     for n in sorted(names):
         clip = clip_spec(known[n], out)
-        p = rows_dir / f"x264-{_key({'clip': n, 'crf': X264_CRF, 'spec': str(clip)})}.json"
+        p = _x264_path(rows_dir, n, clip)
         if p.exists():
             curves[n] = json.loads(p.read_text())
     return curves
