@@ -15,8 +15,8 @@ tables: per clip, then the median and the worst clip of every lever; ``render_re
 the same tables into docs/results.md (:func:`dev_md`).
 
 A lever is a named set of encode keywords (:data:`LEVERS`) over the recipe of 2026-12 (paper loss,
-8 embedding cells; :func:`_encode_row`), so that a row keeps its meaning when a default changes;
-:data:`DEFAULT_LEVER` spells out today's default.
+8 embedding cells, a cosine per training phase; :func:`_encode_row`), so that a row keeps its meaning
+when a default changes; :data:`DEFAULT_LEVER` spells out today's default.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ LEVERS: dict[str, dict] = {
     "mixed-mse40-bits3.5": {**_MIXED, "bits_per_param": 3.5},
     # the quantised phases fine-tune at a quarter of the fit's peak learning rate instead of re-training at it
     "mixed-mse40-qlr25": {**_MIXED, "qat_lr": 0.25},
+    # the learning-rate schedule: one cosine over fit, noise and straight-through phases instead of a
+    # restart per phase; or the fit's cosine stopped at half its peak, so it does not anneal before rounding
+    "mixed-mse40-one": {**_MIXED, "lr_schedule": "one"},
+    "mixed-mse40-openfit": {**_MIXED, "lr_schedule": "open-fit"},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40"
@@ -103,6 +107,7 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     opts.setdefault("emb_cells", 8)
     opts.setdefault("tune", "paper")
     opts.setdefault("mse_start", 0.0)
+    opts.setdefault("lr_schedule", "phases")
     t0 = time.perf_counter()
     # segments are read from the file: a lever that splits reads the clip as the bench does
     source = dict(source=clip.path, frames=clip.frames, crop=clip.crop, size=clip.size) \

@@ -494,3 +494,64 @@ def test_qat_lr_sets_the_quantised_phases_peak_learning_rate():
     for bad in (0.0, -0.5, 1.5, float("nan")):
         with pytest.raises(ConfigError, match="qat_lr"):
             make_train_config(epochs=10, qat_lr=bad)
+
+
+def test_one_cosine_over_the_rdo_phases():
+    """lr_schedule "one": the fit, noise and straight-through phases run over their shares of one
+    cosine (the fit ends at half its peak, the next phase starts where it ended); "open-fit" stops the
+    fit's half-way and leaves the quantised phases their own; "phases" (the default) is a cosine each,
+    the same to the bit as before spans existed."""
+    import math
+
+    from snervcodec.training.phases import Phase, lr_at, rdo_phases
+
+    def old(it, total, warmup):  # the schedule before spans, kept here to hold the default to the bit
+        n_warm = int(total * warmup)
+        if it < n_warm:
+            return 0.1 + 0.9 * it / max(n_warm, 1)
+        if n_warm == 0:
+            return 0.5 * (1.0 + math.cos(math.pi * it / max(total, 1)))
+        t = (it - n_warm) / max(total - n_warm, 1)
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+
+    assert all(lr_factor(i, n, w) == old(i, n, w) for n in (1, 7, 640) for w in (0.0, 0.1, 0.2) for i in range(n + 1))
+    assert all(lr_at(f / 997, w) == 0.5 * (1.0 + math.cos(math.pi * min((f / 997 - w) / (1 - w), 1.0)))
+               for w in (0.0, 0.1) for f in range(int(w * 997) + 1, 998))
+    assert {ph.span for ph in rdo_phases(make_train_config(epochs=100, lr=4e-3), 0)} == {(0.0, 1.0)}
+
+    fit, noise, ste = rdo_phases(make_train_config(epochs=100, lr=4e-3, lr_schedule="one"), 0)
+    assert (fit.span, noise.span, ste.span) == ((0.0, 0.5), (0.5, 0.85), (0.85, 1.0))
+    n = 64 * 100
+    ends = [lr_factor(ph.epochs * 64, ph.epochs * 64, ph.warmup, ph.span) for ph in (fit, noise, ste)]
+    starts = [lr_factor(0, ph.epochs * 64, 0.0, ph.span) for ph in (noise, ste)]
+    assert ends[0] == pytest.approx(0.5) and starts == pytest.approx(ends[:2])
+    assert ends[2] == pytest.approx(0, abs=1e-12)
+    assert lr_factor(int(0.1 * n / 2), n // 2, fit.warmup, fit.span) == pytest.approx(1.0)  # warm-up, then the cosine
+
+    fit, noise, ste = rdo_phases(make_train_config(epochs=100, lr=4e-3, lr_schedule="open-fit"), 0)
+    assert (fit.span, noise.span, ste.span) == ((0.0, 0.5), (0.0, 1.0), (0.0, 1.0))
+    timed = rdo_phases(make_train_config(epochs=100, lr=4e-3, lr_schedule="one"), 0, seconds=60.0)
+    assert [ph.span for ph in timed] == [(0.0, 0.5), (0.5, 0.85), (0.85, 1.0)]
+
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        make_train_config(epochs=10, lr_schedule="restart")
+    for bad in ((0.5, 0.5), (-0.1, 0.5), (0.2, 1.5)):
+        with pytest.raises(ConfigError):
+            Phase(name="fit", epochs=1, lr=1e-3, span=bad)
+
+
+def test_a_phase_runs_over_its_span_of_the_cosine(tiny_clip, monkeypatch):
+    """The trainer follows a phase's span: (0.5, 1) starts at half the peak and ends near zero."""
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training.phases import Phase
+
+    lrs = []
+    real_step = Trainer.step
+    monkeypatch.setattr(Trainer, "step", lambda self, opt, *a, **k: lrs.append(opt.param_groups[0]["lr"])
+                        or real_step(self, opt, *a, **k))
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=2, precision="fp32"), device="cpu")
+    tr.run_phase(Phase(name="fit", epochs=2, lr=1e-3, span=(0.5, 1.0)))
+    assert lrs[0] == pytest.approx(0.5e-3) and lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.05e-3
+

@@ -32,11 +32,13 @@ class Phase:
     mse_until: float = 0.0  # fraction of the phase's iterations (or clock) on MSE alone, then the run's tune
     train_steps: bool = True  # quantised phases: the steps learn (and rate control moves them); False: they
     # stay where the phase finds them (on the coder's grid), so that what it trains is what is coded
+    span: tuple[float, float] = (0.0, 1.0)  # the stretch of one cosine (0: peak, 1: zero) the phase runs over
+    # after its warm-up: (0, 1) is a cosine of its own; rdo's lr_schedule "one" gives each phase its share
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
                 or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste") \
-                or not 0.0 <= self.mse_until <= 1.0:
+                or not 0.0 <= self.mse_until <= 1.0 or not 0.0 <= self.span[0] < self.span[1] <= 1.0:
             raise ConfigError(f"invalid training phase {self}")
 
 
@@ -67,11 +69,19 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     eval_every = tc.eval_every or max(1, total // 10)
     lr = tc.lr * lr_scale if lr_scale == 1.0 else min(tc.lr * lr_scale, RDO_MAX_BATCHED_LR)
     qlr = lr * tc.qat_lr
+    spans = [(0.0, 1.0)] * 3
+    if tc.lr_schedule == "one":  # one cosine over the run, cut where the phases meet
+        cuts = [0.0, fit / total, (fit + noise) / total, 1.0] if not seconds and total else \
+            [0.0, RDO_SHARES[0], RDO_SHARES[0] + RDO_SHARES[1], 1.0]
+        spans = [(a, b) if b > a else (0.0, 1.0) for a, b in zip(cuts, cuts[1:])]
+    elif tc.lr_schedule == "open-fit":
+        spans[0] = (0.0, 0.5)
     return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0],
-                  mse_until=tc.mse_start),
-            Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant="noise"),
+                  mse_until=tc.mse_start, span=spans[0]),
+            Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant="noise",
+                  span=spans[1]),
             Phase(name="qat-ste", epochs=ste, lr=qlr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
-                  quant="ste", train_steps=False)]
+                  quant="ste", train_steps=False, span=spans[2])]
 
 
 RDO_SHARES = (0.5, 0.35, 0.15)
@@ -107,20 +117,26 @@ def split_time(total: float, epochs: int, finetune_epochs: int) -> tuple[float, 
     return total * (1 - share), total * share
 
 
-def lr_at(fraction: float, warmup: float) -> float:
+def _cosine(angle: float, span: tuple[float, float]) -> float:
+    """The cosine from 1 down to 0 at ``angle`` (0..pi) of the phase, which runs over ``span`` of it
+    (with the span (0, 1) the angle is taken as it is, to the bit)."""
+    return 0.5 * (1.0 + math.cos(math.pi * span[0] + (span[1] - span[0]) * angle))
+
+
+def lr_at(fraction: float, warmup: float, span: tuple[float, float] = (0.0, 1.0)) -> float:
     """Multiplier of a timed phase's learning rate at ``fraction`` (0..1) of its time."""
     if fraction < warmup:
         return 0.1 + 0.9 * fraction / warmup
     t = (fraction - warmup) / (1 - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+    return _cosine(math.pi * min(t, 1.0), span)
 
 
-def lr_factor(it: int, total: int, warmup: float) -> float:
+def lr_factor(it: int, total: int, warmup: float, span: tuple[float, float] = (0.0, 1.0)) -> float:
     """Multiplier of a phase's learning rate at iteration ``it`` of ``total``."""
     n_warm = int(total * warmup)
     if it < n_warm:
         return 0.1 + 0.9 * it / max(n_warm, 1)
     if n_warm == 0:
-        return 0.5 * (1.0 + math.cos(math.pi * it / max(total, 1)))
+        return _cosine(math.pi * it / max(total, 1), span)
     t = (it - n_warm) / max(total - n_warm, 1)
-    return 0.5 * (1.0 + math.cos(math.pi * t))
+    return _cosine(math.pi * t, span)

@@ -203,7 +203,8 @@ class Trainer(Evaluation):
                 loss_sum, self._ebits, self.psnr_now = torch.zeros((), device=self.device), None, None
                 for s in range(steps):
                     done = clock.fraction if timed else it / max(total, 1)
-                    f = lr_at(done, phase.warmup) if timed else lr_factor(it, total, phase.warmup)
+                    f = lr_at(done, phase.warmup, phase.span) if timed \
+                        else lr_factor(it, total, phase.warmup, phase.span)
                     tune = "psnr" if done < phase.mse_until else None
                     if guard and tune is None:
                         guard = False
