@@ -75,10 +75,10 @@ LEVERS: dict[str, dict] = {
     # the learning-rate schedule: one cosine over fit, noise and straight-through phases instead of a
     # restart per phase; or the fit's cosine stopped at half its peak, so it does not anneal before rounding
     "mixed-mse40-one": {**_MIXED, "lr_schedule": "one"},
-    "mixed-mse40-openfit": {**_MIXED, "lr_schedule": "open-fit"},
+    "mixed-mse40-openfit": {**_MIXED, "lr_schedule": "open-fit"},  # the default since 2026-12-04
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
-DEFAULT_LEVER = "mixed-mse40"
+DEFAULT_LEVER = "mixed-mse40-openfit"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
 

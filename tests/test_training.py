@@ -555,3 +555,23 @@ def test_a_phase_runs_over_its_span_of_the_cosine(tiny_clip, monkeypatch):
     tr.run_phase(Phase(name="fit", epochs=2, lr=1e-3, span=(0.5, 1.0)))
     assert lrs[0] == pytest.approx(0.5e-3) and lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.05e-3
 
+
+def test_the_rdo_fit_stops_half_way_and_the_paper_pipeline_keeps_its_schedule(tiny_clip):
+    """The rdo plan's schedule is RDO_LR_SCHEDULE (the fit stops at half its peak); a user's lr_schedule
+    wins over it; --pipeline paper keeps the paper's cosine and refuses any other."""
+    from snervcodec import CompressionConfig, encode
+    from snervcodec.codec.plan import plan
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+    from snervcodec.training.phases import RDO_LR_SCHEDULE
+
+    video = VideoRequest.of(tiny_clip).load()
+
+    def planned(pipeline, **opts):
+        req = EncodeRequest(VideoRequest.of(tiny_clip), ModelRequest(), TrainRequest(None, 2, "cpu", "fp32", 0, opts),
+                            CompressionConfig(pipeline=pipeline))
+        return plan(video, req).tcfg.lr_schedule
+
+    assert RDO_LR_SCHEDULE == "open-fit" and planned("rdo") == "open-fit"
+    assert planned("rdo", lr_schedule="phases") == "phases" and planned("paper") == "phases"
+    with pytest.raises(ConfigError, match="paper's schedule"):
+        encode(tiny_clip, epochs=1, lr_schedule="one", progress=False, compression=CompressionConfig(pipeline="paper"))
