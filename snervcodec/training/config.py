@@ -13,6 +13,8 @@ from ..errors import ConfigError
 PresetName = Literal["fast", "medium", "slow"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)  # torch.compile's modes, or off
+LrSchedule = Literal["phases", "one", "open-fit"]  # training/phases.py rdo_phases
+LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class TrainConfig:
     qat_lr: float = 1.0  # rdo: the quantised phases' peak learning rate, a fraction of the fit's
     # rdo: a cosine per phase; one cosine over all of them; or the fit's cosine stopped half-way (at half
     # its peak, not annealed into a minimum that rounding throws it out of), the quantised phases each their own
-    lr_schedule: Literal["phases", "one", "open-fit"] = "phases"
+    lr_schedule: LrSchedule = "phases"
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -60,8 +62,8 @@ class TrainConfig:
             raise ConfigError(f"mse_start must be a fraction in [0, 1], got {self.mse_start}")
         if not 0.0 < self.qat_lr <= 1.0:
             raise ConfigError(f"qat_lr must be a fraction in (0, 1], got {self.qat_lr}")
-        if self.lr_schedule not in ("phases", "one", "open-fit"):
-            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r} (phases, one, open-fit)")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r} ({', '.join(LR_SCHEDULES)})")
         if not self.lr > 0 or self.lr > 1:
             raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self
