@@ -1,6 +1,6 @@
 """Overfit a network to one video (paper Sec. 3.5, 4.1): the trainer's state and its one loop.
 
-Adam (0.9, 0.999), batch 1 with shuffled frames, gradient clipping at norm 1.0; the schedule and
+Adam (0.9, 0.999), batch 1 on a CPU (8 on CUDA) with shuffled frames, gradient clipping at norm 1.0; the schedule and
 what is trained come from a :class:`~.phases.Phase`. Every phase runs through :meth:`Trainer.step`.
 The encoder is trained jointly; afterwards its outputs (the embeddings) are all that is kept of it.
 """
