@@ -76,6 +76,8 @@ LEVERS: dict[str, dict] = {
     # restart per phase; or the fit's cosine stopped at half its peak, so it does not anneal before rounding
     "mixed-mse40-one": {**_MIXED, "lr_schedule": "one"},
     "mixed-mse40-openfit": {**_MIXED, "lr_schedule": "open-fit"},  # the default since 2026-12-04
+    # the phase shares: more of the epochs in the float fit, fewer in the noise phase (50/35/15 by default)
+    "openfit-fit65": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.65, 0.2, 0.15)},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40-openfit"

@@ -575,3 +575,26 @@ def test_the_rdo_fit_stops_half_way_and_the_paper_pipeline_keeps_its_schedule(ti
     assert planned("rdo", lr_schedule="phases") == "phases" and planned("paper") == "phases"
     with pytest.raises(ConfigError, match="paper's schedule"):
         encode(tiny_clip, epochs=1, lr_schedule="one", progress=False, compression=CompressionConfig(pipeline="paper"))
+
+
+def test_phase_shares_split_the_rdo_epochs_and_seconds(tiny_clip):
+    """phase_shares (fit, noise, straight-through) split an rdo run's epochs and a time limit's seconds;
+    the default is RDO_SHARES; shares that are not three fractions adding up to 1 are refused, and so is
+    any other split for --pipeline paper (it trains a fit and a fine-tune)."""
+    from snervcodec import CompressionConfig, encode
+    from snervcodec.training.config import RDO_SHARES
+    from snervcodec.training.phases import rdo_phases
+
+    assert RDO_SHARES == (0.5, 0.35, 0.15)
+    assert [ph.epochs for ph in rdo_phases(make_train_config(epochs=100), 0)] == [50, 35, 15]
+    tc = make_train_config(epochs=100, phase_shares=(0.65, 0.2, 0.15))
+    assert [ph.epochs for ph in rdo_phases(tc, 0)] == [65, 20, 15]
+    assert [ph.seconds for ph in rdo_phases(tc, 0, seconds=100.0)] == pytest.approx([65.0, 20.0, 15.0])
+    fit, noise, ste = rdo_phases(make_train_config(epochs=100, phase_shares=(0.65, 0.2, 0.15), lr_schedule="one"), 0)
+    assert (fit.span, noise.span, ste.span) == ((0.0, 0.65), (0.65, 0.85), (0.85, 1.0))
+    for bad in ((0.5, 0.5), (0.5, 0.4, 0.2), (0.0, 0.85, 0.15), (1.2, -0.35, 0.15)):
+        with pytest.raises(ConfigError, match="phase_shares"):
+            make_train_config(epochs=10, phase_shares=bad)
+    with pytest.raises(ConfigError, match="fine-tune"):
+        encode(tiny_clip, epochs=1, phase_shares=(0.65, 0.2, 0.15), progress=False,
+               compression=CompressionConfig(pipeline="paper"))

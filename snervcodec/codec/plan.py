@@ -15,7 +15,7 @@ from ..models import ModelConfig, decoder_params
 from ..models.geometry import RDO_EMB_CELLS, Geometry
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
-from ..training.config import resolve_epochs
+from ..training.config import RDO_SHARES, resolve_epochs
 from ..training.phases import RDO_LR_SCHEDULE, RDO_MSE_START, RDO_TUNE, rdo_lr
 from ..device import resolve_device
 from ..video import Video
@@ -53,7 +53,7 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
         cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share)
-    # the rdo recipe's own peak learning rate and distortion
+    # the rdo recipe's own peak learning rate, distortion and schedule
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE, "mse_start": RDO_MSE_START,
                 "lr_schedule": RDO_LR_SCHEDULE} if cc.pipeline == "rdo" else {}
     tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, resolve_device(req.train.device).type)
@@ -63,6 +63,8 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
         raise ConfigError("--mse-start is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     if cc.pipeline == "paper" and tcfg.lr_schedule != "phases":
         raise ConfigError("lr_schedule is for the rdo pipeline: --pipeline paper keeps the paper's schedule")
+    if cc.pipeline == "paper" and tcfg.phase_shares != RDO_SHARES:
+        raise ConfigError("phase_shares is for the rdo pipeline: --pipeline paper trains a fit and a fine-tune")
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
     return EncodePlan(cfg, geo, tcfg, cc, target, planned_bits_per_param(cc, req.bpp))

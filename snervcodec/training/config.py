@@ -1,6 +1,7 @@
 """Training configuration: the paper's recipe (Sec. 3.5, 4.1) as defaults, named presets on top.
 
-Precedence: defaults < preset < explicit overrides.
+Precedence: defaults < model < preset < the pipeline's defaults (codec/plan.py: the rdo recipe's
+learning rate, tune, mse_start and lr_schedule) < explicit options.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)  # torch.compile's modes, or off
 LrSchedule = Literal["phases", "one", "open-fit"]  # training/phases.py rdo_phases
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
+# The rdo pipeline's float fit / noise / straight-through shares of its epochs (or seconds): 70/20/10 and
+# 40/45/15 were no better on carphone (10 epochs, 0.1 bpp, an earlier state of the pipeline;
+# docs/design-notes.md "Phase shares and the last phase").
+RDO_SHARES: tuple[float, float, float] = (0.5, 0.35, 0.15)
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class TrainConfig:
     steps: int = 0  # > 0: train this many steps (batches) instead of ``epochs`` (resolve_epochs)
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
-    warmup: float = 0.1  # fraction of iterations with linear warm-up from 0.1x to 1x, then cosine to 0
+    warmup: float = 0.1  # fraction of iterations with linear warm-up from 0.1x to 1x, then the cosine (to 0 by default)
     batch_size: int = 0  # frames per step; 0 = the device's measured default (DEFAULT_BATCH)
     lr_batch_rule: Literal["sqrt", "linear", "none"] = "sqrt"  # lr x sqrt(batch) (or x batch) above batch 1
     time_limit: float = 0.0  # seconds for all training phases (0: by epochs); the schedule follows the clock
@@ -39,7 +44,8 @@ class TrainConfig:
     qat_lr: float = 1.0  # rdo: the quantised phases' peak learning rate, a fraction of the fit's
     # rdo: a cosine per phase; one cosine over all of them; or the fit's cosine stopped half-way (at half
     # its peak, not annealed into a minimum that rounding throws it out of), the quantised phases each their own
-    lr_schedule: LrSchedule = "phases"
+    lr_schedule: LrSchedule = "phases"  # the rdo encoder's default is "open-fit" (codec/plan.py)
+    phase_shares: tuple[float, float, float] = RDO_SHARES  # rdo: fit / noise / straight-through
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -64,6 +70,9 @@ class TrainConfig:
             raise ConfigError(f"qat_lr must be a fraction in (0, 1], got {self.qat_lr}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r} ({', '.join(LR_SCHEDULES)})")
+        if len(self.phase_shares) != 3 or not all(0.0 < f < 1.0 for f in self.phase_shares) \
+                or abs(sum(self.phase_shares) - 1.0) > 1e-6:
+            raise ConfigError(f"phase_shares must be three fractions in (0, 1) adding up to 1, got {self.phase_shares}")
         if not self.lr > 0 or self.lr > 1:
             raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self

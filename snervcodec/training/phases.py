@@ -2,9 +2,10 @@
 parts, all driven by one loop (:meth:`Trainer.run_phase`). After Cool-chic's ``TrainerPhase``.
 
 The paper's recipe (Sec. 3.5, 4.1) is one ``fit`` phase: Adam at lr 1e-3, linear warm-up from
-0.1x over the first ``warmup`` fraction of iterations, then cosine to 0. The encode pipeline adds a
+0.1x over the first ``warmup`` fraction of iterations, then cosine to 0. The paper pipeline adds a
 ``fine-tune`` phase after pruning: the decoder alone, on the already-quantised embeddings, pruned
-weights held at zero, cosine from its own lr.
+weights held at zero, cosine from its own lr. The rdo pipeline (the default) runs fit, qat-noise and
+qat-ste (:func:`rdo_phases`), its fit stopping half-way down its cosine (:data:`RDO_LR_SCHEDULE`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Phase:
     name: str
     epochs: int
     lr: float
-    warmup: float = 0.0  # fraction of the phase's iterations warming up linearly from 0.1x lr; then cosine to 0
+    warmup: float = 0.0  # fraction of the phase's iterations warming up linearly from 0.1x lr; then the cosine
     train_encoder: bool = True  # False: the decoder alone, on fixed embeddings given to the phase
     eval_every: int = 0  # epochs between PSNR evaluations on the training frames (0: none)
     seconds: float = 0.0  # > 0: the phase lasts this long (``epochs`` is then a cap) and its schedule follows the clock
@@ -59,20 +60,22 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     fit + fine-tune: a float fit; after pruning, encoder and decoder with noise quantisation and the
     rate term; then the decoder alone on the coded embeddings with exact (straight-through) rounding
     at fixed steps (the coded ones: re-rounding a network trained to its rounding costs dB).
-    Shares 50% / 35% / 15%, every phase at ``tc.lr`` (the rdo default is :data:`RDO_LR`; docs/design-notes.md
-    "Phase shares and the last phase" and "Learning rate" have the measurements behind both)."""
-    total = tc.epochs + finetune_epochs
-    fit = max(1, round(RDO_SHARES[0] * total)) if total else 0
-    ste = max(1, round(RDO_SHARES[2] * total)) if total > 2 else 0
+    Shares ``tc.phase_shares`` (default 50% / 35% / 15%); the fit at ``tc.lr`` (the rdo default is
+    :data:`RDO_LR`), the quantised phases at ``tc.qat_lr`` of it; ``tc.lr_schedule`` sets each phase's
+    stretch of the cosine. docs/design-notes.md "Phase shares and the last phase", "Learning rate" and
+    "Schedule: the fit stops half-way" have the measurements behind them."""
+    total, shares = tc.epochs + finetune_epochs, tc.phase_shares
+    fit = max(1, round(shares[0] * total)) if total else 0
+    ste = max(1, round(shares[2] * total)) if total > 2 else 0
     noise = max(0, total - fit - ste)
-    sec = [seconds * f for f in RDO_SHARES]
+    sec = [seconds * f for f in shares]
     eval_every = tc.eval_every or max(1, total // 10)
     lr = tc.lr * lr_scale if lr_scale == 1.0 else min(tc.lr * lr_scale, RDO_MAX_BATCHED_LR)
     qlr = lr * tc.qat_lr
     spans = [(0.0, 1.0)] * 3
     if tc.lr_schedule == "one":  # one cosine over the run, cut where the phases meet
         cuts = [0.0, fit / total, (fit + noise) / total, 1.0] if not seconds and total else \
-            [0.0, RDO_SHARES[0], RDO_SHARES[0] + RDO_SHARES[1], 1.0]
+            [0.0, shares[0], shares[0] + shares[1], 1.0]
         spans = [(a, b) if b > a else (0.0, 1.0) for a, b in zip(cuts, cuts[1:])]
     elif tc.lr_schedule == "open-fit":
         spans[0] = (0.0, 0.5)
@@ -84,7 +87,6 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
                   quant="ste", train_steps=False, span=spans[2])]
 
 
-RDO_SHARES = (0.5, 0.35, 0.15)
 # The distortion the rdo pipeline trains on (training/loss.py) and the share of its fit phase that opens
 # on MSE alone. On the dev set (8 clips x 0.05 / 0.1 / 0.2 bpp, 20 epochs), against the paper's loss
 # alone: BD-PSNR median +0.89 dB (better on 6 of 8 clips, worst flat-drift -1.35 dB), BD-MS-SSIM median
