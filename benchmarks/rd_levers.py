@@ -78,6 +78,9 @@ LEVERS: dict[str, dict] = {
     "mixed-mse40-openfit": {**_MIXED, "lr_schedule": "open-fit"},  # the default since 2026-12-04
     # the phase shares: more of the epochs in the float fit, fewer in the noise phase (50/35/15 by default)
     "openfit-fit65": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.65, 0.2, 0.15)},
+    "openfit-fit75": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.75, 0.1, 0.15)},
+    # the fit ends on the mean of its weights over its last 20% (stochastic weight averaging's idea)
+    "openfit-avg20": {**_MIXED, "lr_schedule": "open-fit", "fit_average": 0.2},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40-openfit"

@@ -598,3 +598,41 @@ def test_phase_shares_split_the_rdo_epochs_and_seconds(tiny_clip):
     with pytest.raises(ConfigError, match="fine-tune"):
         encode(tiny_clip, epochs=1, phase_shares=(0.65, 0.2, 0.15), progress=False,
                compression=CompressionConfig(pipeline="paper"))
+
+
+def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
+    """Phase.average F: the phase ends on the mean of the weights after each of its steps from the first
+    at or past 1 - F of the way (the last evaluation already sees it); F = 0 ends on the last step's.
+    The rdo fit takes F from fit_average (default 0); out of [0, 1) is refused."""
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training.phases import Phase, rdo_phases
+
+    snaps = []
+    real_step = Trainer.step
+
+    def step(self, *a, **k):
+        out = real_step(self, *a, **k)
+        snaps.append([p.detach().clone() for p in [*self.encoder.parameters(), *self.decoder.parameters()]])
+        return out
+
+    monkeypatch.setattr(Trainer, "step", step)
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    for share in (0.0, 0.5):
+        snaps.clear()
+        tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=3, precision="fp32"), device="cpu")
+        tr.run_phase(Phase(name="fit", epochs=3, lr=1e-3, eval_every=3, average=share))
+        total = len(snaps)
+        kept = [s for k, s in enumerate(snaps, 1) if k / total >= 1 - share] if share else snaps[-1:]
+        assert total == 12 and len(kept) == (7 if share else 1)
+        final = [p.detach() for p in [*tr.encoder.parameters(), *tr.decoder.parameters()]]
+        for j, p in enumerate(final):
+            assert torch.allclose(p, torch.stack([s[j] for s in kept]).mean(0), atol=1e-6)
+        assert share == 0 or not torch.equal(final[-1], snaps[-1][-1])  # the mean, not the last step's
+        assert tr.history[-1]["psnr"] == pytest.approx(tr.evaluate(with_msssim=False)["psnr"], abs=1e-4)
+
+    assert rdo_phases(make_train_config(epochs=10), 0)[0].average == 0.0
+    assert [ph.average for ph in rdo_phases(make_train_config(epochs=10, fit_average=0.2), 0)] == [0.2, 0.0, 0.0]
+    for bad in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ConfigError, match="fit_average"):
+            make_train_config(epochs=10, fit_average=bad)

@@ -46,6 +46,7 @@ class TrainConfig:
     # its peak, not annealed into a minimum that rounding throws it out of), the quantised phases each their own
     lr_schedule: LrSchedule = "phases"  # the rdo encoder's default is "open-fit" (codec/plan.py)
     phase_shares: tuple[float, float, float] = RDO_SHARES  # rdo: fit / noise / straight-through
+    fit_average: float = 0.0  # rdo: the fit ends on the mean of its weights over this last fraction of it
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -73,6 +74,8 @@ class TrainConfig:
         if len(self.phase_shares) != 3 or not all(0.0 < f < 1.0 for f in self.phase_shares) \
                 or abs(sum(self.phase_shares) - 1.0) > 1e-6:
             raise ConfigError(f"phase_shares must be three fractions in (0, 1) adding up to 1, got {self.phase_shares}")
+        if not 0.0 <= self.fit_average < 1.0:
+            raise ConfigError(f"fit_average must be a fraction in [0, 1), got {self.fit_average}")
         if not self.lr > 0 or self.lr > 1:
             raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self

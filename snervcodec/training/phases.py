@@ -35,11 +35,13 @@ class Phase:
     # stay where the phase finds them (on the coder's grid), so that what it trains is what is coded
     span: tuple[float, float] = (0.0, 1.0)  # the stretch of one cosine (0: peak, 1: zero) the phase runs over
     # after its warm-up: (0, 1) is a cosine of its own; rdo's lr_schedule "one" gives each phase its share
+    average: float = 0.0  # > 0: the phase ends on the mean of its weights over this last fraction of it
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
                 or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste") \
-                or not 0.0 <= self.mse_until <= 1.0 or not 0.0 <= self.span[0] < self.span[1] <= 1.0:
+                or not 0.0 <= self.mse_until <= 1.0 or not 0.0 <= self.span[0] < self.span[1] <= 1.0 \
+                or not 0.0 <= self.average < 1.0:
             raise ConfigError(f"invalid training phase {self}")
 
 
@@ -62,8 +64,9 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     at fixed steps (the coded ones: re-rounding a network trained to its rounding costs dB).
     Shares ``tc.phase_shares`` (default 50% / 35% / 15%); the fit at ``tc.lr`` (the rdo default is
     :data:`RDO_LR`), the quantised phases at ``tc.qat_lr`` of it; ``tc.lr_schedule`` sets each phase's
-    stretch of the cosine. docs/design-notes.md "Phase shares and the last phase", "Learning rate" and
-    "Schedule: the fit stops half-way" have the measurements behind them."""
+    stretch of the cosine; ``tc.fit_average`` ends the fit on the mean of its last weights.
+    docs/design-notes.md "Phase shares and the last phase", "Learning rate" and "Schedule: the fit
+    stops half-way" have the measurements behind them."""
     total, shares = tc.epochs + finetune_epochs, tc.phase_shares
     fit = max(1, round(shares[0] * total)) if total else 0
     ste = max(1, round(shares[2] * total)) if total > 2 else 0
@@ -80,7 +83,7 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     elif tc.lr_schedule == "open-fit":
         spans[0] = (0.0, 0.5)
     return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0],
-                  mse_until=tc.mse_start, span=spans[0]),
+                  mse_until=tc.mse_start, span=spans[0], average=tc.fit_average),
             Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant="noise",
                   span=spans[1]),
             Phase(name="qat-ste", epochs=ste, lr=qlr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
