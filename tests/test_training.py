@@ -636,3 +636,10 @@ def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
     for bad in (-0.1, 1.0, float("nan")):
         with pytest.raises(ConfigError, match="fit_average"):
             make_train_config(epochs=10, fit_average=bad)
+
+
+def test_the_paper_pipeline_refuses_the_rdo_fits_mean(tiny_clip):
+    from snervcodec import CompressionConfig, encode
+
+    with pytest.raises(ConfigError, match="fit_average is for the rdo pipeline"):
+        encode(tiny_clip, epochs=1, fit_average=0.2, progress=False, compression=CompressionConfig(pipeline="paper"))

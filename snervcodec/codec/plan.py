@@ -65,6 +65,8 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
         raise ConfigError("lr_schedule is for the rdo pipeline: --pipeline paper keeps the paper's schedule")
     if cc.pipeline == "paper" and tcfg.phase_shares != RDO_SHARES:
         raise ConfigError("phase_shares is for the rdo pipeline: --pipeline paper trains a fit and a fine-tune")
+    if cc.pipeline == "paper" and tcfg.fit_average:
+        raise ConfigError("fit_average is for the rdo pipeline: --pipeline paper ends its fit as the paper does")
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
     return EncodePlan(cfg, geo, tcfg, cc, target, planned_bits_per_param(cc, req.bpp))
