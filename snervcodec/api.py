@@ -14,6 +14,7 @@ from .codec import CompressionConfig, DecodeResult, EncodeRequest, EncodeResult,
 from .models.choose import DEFAULT_C1, DEFAULT_N_RB, model_config
 from .requests import ModelRequest, TrainRequest, VideoRequest
 from .device import resolve_device
+from .errors import ConfigError
 from .training import FitResult, Trainer
 from .training.config import resolve_epochs
 from .video import load_video
@@ -43,6 +44,8 @@ def fit_request(video: VideoRequest, model: ModelRequest, train: TrainRequest, p
     t, h, w, _ = v.frames.shape
     cfg, geo = model.config(h, w, n_frames=t)
     tcfg = resolve_epochs(train.config(model.name), t, resolve_device(train.device).type)
+    if rdo := tcfg.rdo_options_set():
+        raise ConfigError(f"{', '.join(rdo)}: for the rdo pipeline's phases; fit trains the float fit alone")
     trainer = Trainer(v.frames, cfg, geo, tcfg, device=train.device)
     trainer.run(progress=progress, on_eval=on_eval)
     return trainer.result()

@@ -573,7 +573,7 @@ def test_the_rdo_fit_stops_half_way_and_the_paper_pipeline_keeps_its_schedule(ti
 
     assert RDO_LR_SCHEDULE == "open-fit" and planned("rdo") == "open-fit"
     assert planned("rdo", lr_schedule="phases") == "phases" and planned("paper") == "phases"
-    with pytest.raises(ConfigError, match="paper's schedule"):
+    with pytest.raises(ConfigError, match="lr_schedule: for the rdo pipeline"):
         encode(tiny_clip, epochs=1, lr_schedule="one", progress=False, compression=CompressionConfig(pipeline="paper"))
 
 
@@ -595,7 +595,7 @@ def test_phase_shares_split_the_rdo_epochs_and_seconds(tiny_clip):
     for bad in ((0.5, 0.5), (0.5, 0.4, 0.2), (0.0, 0.85, 0.15), (1.2, -0.35, 0.15)):
         with pytest.raises(ConfigError, match="phase_shares"):
             make_train_config(epochs=10, phase_shares=bad)
-    with pytest.raises(ConfigError, match="fine-tune"):
+    with pytest.raises(ConfigError, match="phase_shares: for the rdo pipeline"):
         encode(tiny_clip, epochs=1, phase_shares=(0.65, 0.2, 0.15), progress=False,
                compression=CompressionConfig(pipeline="paper"))
 
@@ -638,8 +638,19 @@ def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
             make_train_config(epochs=10, fit_average=bad)
 
 
-def test_the_paper_pipeline_refuses_the_rdo_fits_mean(tiny_clip):
+def test_the_paper_pipeline_and_fit_refuse_the_rdo_phases_options(tiny_clip):
+    """lr_schedule, qat_lr, phase_shares and fit_average shape the rdo pipeline's phases: --pipeline paper
+    and fit (a float fit alone) refuse them, each named, rather than ignore them; their defaults pass."""
     from snervcodec import CompressionConfig, encode
+    from snervcodec.training.config import RDO_PHASE_OPTIONS
 
-    with pytest.raises(ConfigError, match="fit_average is for the rdo pipeline"):
-        encode(tiny_clip, epochs=1, fit_average=0.2, progress=False, compression=CompressionConfig(pipeline="paper"))
+    assert make_train_config(epochs=1).rdo_options_set() == []
+    paper = CompressionConfig(pipeline="paper")
+    with pytest.raises(ConfigError, match="^qat_lr, phase_shares, fit_average: for the rdo pipeline"):
+        encode(tiny_clip, epochs=1, fit_average=0.2, qat_lr=0.5, phase_shares=(0.6, 0.25, 0.15), progress=False,
+               compression=paper)
+    odd = {"lr_schedule": "one", "qat_lr": 0.5, "phase_shares": (0.6, 0.25, 0.15), "fit_average": 0.2}
+    assert set(odd) == set(RDO_PHASE_OPTIONS)
+    for name, value in odd.items():
+        with pytest.raises(ConfigError, match=f"^{name}: for the rdo pipeline's phases; fit trains"):
+            fit(tiny_clip, epochs=1, device="cpu", progress=False, **{name: value})

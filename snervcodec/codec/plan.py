@@ -15,7 +15,7 @@ from ..models import ModelConfig, decoder_params
 from ..models.geometry import RDO_EMB_CELLS, Geometry
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
-from ..training.config import RDO_SHARES, resolve_epochs
+from ..training.config import resolve_epochs
 from ..training.phases import RDO_LR_SCHEDULE, RDO_MSE_START, RDO_TUNE, rdo_lr
 from ..device import resolve_device
 from ..video import Video
@@ -61,12 +61,9 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
         raise ConfigError(f"--tune {tcfg.tune} is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     if cc.pipeline == "paper" and tcfg.mse_start:
         raise ConfigError("--mse-start is for the rdo pipeline: --pipeline paper trains on the paper's loss")
-    if cc.pipeline == "paper" and tcfg.lr_schedule != "phases":
-        raise ConfigError("lr_schedule is for the rdo pipeline: --pipeline paper keeps the paper's schedule")
-    if cc.pipeline == "paper" and tcfg.phase_shares != RDO_SHARES:
-        raise ConfigError("phase_shares is for the rdo pipeline: --pipeline paper trains a fit and a fine-tune")
-    if cc.pipeline == "paper" and tcfg.fit_average:
-        raise ConfigError("fit_average is for the rdo pipeline: --pipeline paper ends its fit as the paper does")
+    if cc.pipeline == "paper" and (rdo := tcfg.rdo_options_set()):
+        raise ConfigError(f"{', '.join(rdo)}: for the rdo pipeline's phases; --pipeline paper trains the paper's "
+                          "fit and fine-tune")
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames), cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
     return EncodePlan(cfg, geo, tcfg, cc, target, planned_bits_per_param(cc, req.bpp))

@@ -20,6 +20,9 @@ LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # 40/45/15 were no better on carphone (10 epochs, 0.1 bpp, an earlier state of the pipeline;
 # docs/design-notes.md "Phase shares and the last phase").
 RDO_SHARES: tuple[float, float, float] = (0.5, 0.35, 0.15)
+# Options of the rdo pipeline's phases (training/phases.py rdo_phases); the paper's fit and fine-tune and
+# ``snervcodec.fit`` (a fit alone) have no use for them and refuse them (TrainConfig.rdo_options_set).
+RDO_PHASE_OPTIONS = ("lr_schedule", "qat_lr", "phase_shares", "fit_average")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,12 @@ class TrainConfig:
             raise ConfigError(f"learning rate must be in (0, 1], got {self.lr}")
         return self
 
+    def rdo_options_set(self) -> list[str]:
+        """The names of the rdo-phase options (:data:`RDO_PHASE_OPTIONS`) set away from their defaults."""
+        return [n for n in RDO_PHASE_OPTIONS if getattr(self, n) != getattr(_DEFAULTS, n)]
+
+
+_DEFAULTS = TrainConfig()
 
 # Frames per step when --batch-size is not given, by device type (docs/usage.md "Batch size", measured by
 # benchmarks/gpu_check.py and benchmarks/cpu_batch.py).
