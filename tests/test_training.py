@@ -601,8 +601,8 @@ def test_phase_shares_split_the_rdo_epochs_and_seconds(tiny_clip):
 
 
 def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
-    """Phase.average F: the phase ends on the mean of the weights after each of its steps from the first
-    at or past 1 - F of the way (the last evaluation already sees it); F = 0 ends on the last step's.
+    """Phase.average F: the phase ends on the mean of the weights after each of its steps that start at
+    or past 1 - F of the way (the last evaluation already sees it); F = 0 ends on the last step's.
     The rdo fit takes F from fit_average (default 0); out of [0, 1) is refused."""
     from snervcodec.models.choose import model_config
     from snervcodec.training import Trainer
@@ -623,8 +623,8 @@ def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
         tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=3, precision="fp32"), device="cpu")
         tr.run_phase(Phase(name="fit", epochs=3, lr=1e-3, eval_every=3, average=share))
         total = len(snaps)
-        kept = [s for k, s in enumerate(snaps, 1) if k / total >= 1 - share] if share else snaps[-1:]
-        assert total == 12 and len(kept) == (7 if share else 1)
+        kept = [s for k, s in enumerate(snaps) if k / total >= 1 - share] if share else snaps[-1:]
+        assert total == 12 and len(kept) == (6 if share else 1)
         final = [p.detach() for p in [*tr.encoder.parameters(), *tr.decoder.parameters()]]
         for j, p in enumerate(final):
             assert torch.allclose(p, torch.stack([s[j] for s in kept]).mean(0), atol=1e-6)
@@ -636,6 +636,44 @@ def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
     for bad in (-0.1, 1.0, float("nan")):
         with pytest.raises(ConfigError, match="fit_average"):
             make_train_config(epochs=10, fit_average=bad)
+
+
+def test_a_timed_phase_ends_on_the_mean_too(tiny_clip, monkeypatch):
+    """On the clock: the steps from 1 - F of the budget are averaged, and the mean is loaded before the
+    phase's last evaluation (one reading of the clock decides that the phase is over)."""
+    import types
+
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training import runtime
+    from snervcodec.training.phases import Phase
+
+    from snervcodec.training import trainer as trainer_module
+
+    now, snaps = [0.0], []
+
+    def reading():
+        now[0] += 1 / 32
+        return now[0]
+
+    monkeypatch.setattr(runtime, "time", types.SimpleNamespace(perf_counter=reading))
+    real_add = trainer_module.TailMean.add
+
+    def add(self, done):  # the weights after each step, and where on the clock the step started
+        snaps.append(([p.detach().clone() for p in self.params[-len(list(tr.decoder.parameters())):]], done))
+        return real_add(self, done)
+
+    monkeypatch.setattr(trainer_module.TailMean, "add", add)
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32"), device="cpu")
+    tr.run_phase(Phase(name="fit", epochs=1, lr=1e-3, eval_every=1, seconds=2.0, average=0.5))
+    assert all(a[1] <= b[1] for a, b in zip(snaps, snaps[1:]))
+    kept = [w for w, f in snaps if f >= 0.5]
+    assert 2 <= len(kept) < len(snaps)
+    for j, p in enumerate(tr.decoder.parameters()):
+        assert torch.allclose(p.detach(), torch.stack([w[j] for w in kept]).mean(0), atol=1e-6)
+    assert "frames" not in tr.history[-1]  # the last evaluation, over every frame, of the mean
+    assert tr.history[-1]["psnr"] == pytest.approx(tr.evaluate(with_msssim=False)["psnr"], abs=1e-4)
 
 
 def test_the_paper_pipeline_and_fit_refuse_the_rdo_phases_options(tiny_clip):

@@ -51,6 +51,13 @@ class TrainConfig:
     phase_shares: tuple[float, float, float] = RDO_SHARES  # rdo: fit / noise / straight-through
     fit_average: float = 0.0  # rdo: the fit ends on the mean of its weights over this last fraction of it
 
+    def __post_init__(self):
+        try:  # a list (JSON) or any sequence of numbers: a tuple of floats, comparable with the default
+            shares = tuple(float(f) for f in self.phase_shares)
+        except (TypeError, ValueError):
+            raise ConfigError(f"phase_shares must be three fractions, got {self.phase_shares!r}") from None
+        object.__setattr__(self, "phase_shares", shares)
+
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {self.epochs}")

@@ -70,6 +70,7 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     total, shares = tc.epochs + finetune_epochs, tc.phase_shares
     fit = max(1, round(shares[0] * total)) if total else 0
     ste = max(1, round(shares[2] * total)) if total > 2 else 0
+    fit = min(fit, max(1, total - ste))  # shares near the edges never overrun the run
     noise = max(0, total - fit - ste)
     sec = [seconds * f for f in shares]
     eval_every = tc.eval_every or max(1, total // 10)

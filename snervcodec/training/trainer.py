@@ -217,7 +217,7 @@ class Trainer(Evaluation):
                     loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs], fixed, mask, quant,
                                           s == steps - 1 or timed or follow, tune)
                     it += 1
-                    mean.add(clock.fraction if timed else it / max(total, 1))
+                    mean.add(done)
                     if bar is not None:
                         bar.update(clock.tick() if timed else 1)
                     if clock.done:
@@ -227,20 +227,23 @@ class Trainer(Evaluation):
                 if stalled:
                     break
                 epoch += 1
-                if clock.done if timed else epoch >= phase.epochs:
-                    mean.load()  # before the phase's last evaluation
                 if steering and not (clock.done if timed else epoch >= phase.epochs):
                     self._follow_rate(fixed is None, phase.train_steps)  # not after the last
                 due = phase.eval_every and ((clock.elapsed >= next_eval or clock.done) if timed else
                                             (epoch % phase.eval_every == 0 or epoch == phase.epochs))
                 if due:
                     next_eval += phase.seconds / 10
-                    self._log_epoch(phase, epoch, float(loss_sum) / (s + 1), fixed, on_eval,
-                                    self.seconds + clock.elapsed, clock.done if timed else epoch >= phase.epochs)
+                    loss, seconds = float(loss_sum) / (s + 1), self.seconds + clock.elapsed
+                    last = clock.done if timed else epoch >= phase.epochs
+                    if last:
+                        mean.load()  # the phase's last evaluation sees what it ends on
+                    self._log_epoch(phase, epoch, loss, fixed, on_eval, seconds, last)
                 if bar is not None:
-                    last = self.history[-1]["psnr"] if self.history else float("nan")
+                    shown = self.history[-1]["psnr"] if self.history else float("nan")
                     bar.set_postfix(epoch=epoch if timed else f"{epoch}/{phase.epochs}",
-                                    loss=f"{float(loss_sum) / (s + 1):.4f}", psnr=f"{last:.2f}")
+                                    loss=f"{float(loss_sum) / (s + 1):.4f}", psnr=f"{shown:.2f}")
+            if not stalled:
+                mean.load()  # (done already when the last evaluation came at the end)
         finally:
             self.seconds += clock.elapsed
             self.encoder.train()
@@ -331,8 +334,8 @@ class Trainer(Evaluation):
 
 
 class TailMean:
-    """The running mean of ``params`` over the last ``share`` of a phase (from the first step at or past
-    ``1 - share`` of it), loaded into them when it ends: the fit's iterates at a high learning rate
+    """The running mean of ``params`` over the last ``share`` of a phase (after each step that starts at
+    or past ``1 - share`` of it), loaded into them when it ends: the fit's iterates at a high learning rate
     scatter around a minimum, and their mean sits nearer its centre (after Izmailov et al.'s stochastic
     weight averaging). A share of 0 keeps nothing and loads nothing."""
 
@@ -343,7 +346,7 @@ class TailMean:
 
     @torch.no_grad()
     def add(self, done: float) -> None:
-        """Take the weights after a step, ``done`` (0..1) of the way through the phase."""
+        """Take the weights after a step that started ``done`` (0..1) of the way through the phase."""
         if not self.on or done < self.start:
             return
         self.n += 1
@@ -351,7 +354,7 @@ class TailMean:
             self.sums = [p.detach().clone() for p in self.params]
             return
         for s, p in zip(self.sums, self.params):
-            s.add_(p.detach() - s, alpha=1.0 / self.n)
+            s.lerp_(p.detach(), 1.0 / self.n)
 
     @torch.no_grad()
     def load(self) -> None:
