@@ -648,7 +648,7 @@ def test_a_timed_phase_ends_on_the_mean_too(tiny_clip, monkeypatch):
     from snervcodec.training import runtime
     from snervcodec.training.phases import Phase
 
-    from snervcodec.training import trainer as trainer_module
+    from snervcodec.training import runtime as trainer_module
 
     now, snaps = [0.0], []
 

@@ -26,7 +26,7 @@ from .data import Fixed, FrameSet, reference_frames
 from .evaluation import Evaluation
 from .loss import snerv_loss
 from .phases import Phase, fit_phase, lr_at, lr_factor
-from .runtime import Clock, StepFunctions, WithParams, adam, progress_bar
+from .runtime import Clock, StepFunctions, TailMean, WithParams, adam, progress_bar
 
 RDO_PARAM_LR = 1.0  # steps and rate models learn at the network's learning rate (at 10x they undo rate control)
 PROGRESS_FRAMES = 16  # frames a progress evaluation reads (evenly spaced): about 1/8 of a Bunny pass
@@ -184,9 +184,8 @@ class Trainer(Evaluation):
             return False
         fixed, params, opt = self._start_phase(phase, fixed, mask, rate)
         quant = None if phase.quant == "none" else phase.quant
-        n, bs = len(self.train_idx), self.batch_size
+        n, bs, timed = len(self.train_idx), self.batch_size, phase.seconds > 0
         steps = math.ceil(n / bs)
-        timed = phase.seconds > 0
         total = phase.epochs * steps
         bar = progress_bar(phase.seconds if timed else total, phase.name, "s" if timed else "it") \
             if progress else None
@@ -234,16 +233,13 @@ class Trainer(Evaluation):
                 if due:
                     next_eval += phase.seconds / 10
                     loss, seconds = float(loss_sum) / (s + 1), self.seconds + clock.elapsed
-                    last = clock.done if timed else epoch >= phase.epochs
-                    if last:
-                        mean.load()  # the phase's last evaluation sees what it ends on
-                    self._log_epoch(phase, epoch, loss, fixed, on_eval, seconds, last)
+                    self._log_epoch(phase, epoch, loss, fixed, on_eval, seconds,
+                                    clock.done if timed else epoch >= phase.epochs, mean)
                 if bar is not None:
                     shown = self.history[-1]["psnr"] if self.history else float("nan")
                     bar.set_postfix(epoch=epoch if timed else f"{epoch}/{phase.epochs}",
                                     loss=f"{float(loss_sum) / (s + 1):.4f}", psnr=f"{shown:.2f}")
-            if not stalled:
-                mean.load()  # (done already when the last evaluation came at the end)
+            mean.load()  # (once: a last evaluation has loaded it; after a stall the next start overwrites it)
         finally:
             self.seconds += clock.elapsed
             self.encoder.train()
@@ -312,9 +308,13 @@ class Trainer(Evaluation):
         return params, adam(groups, self.tcfg.betas, self.device)
 
     def _log_epoch(self, phase: Phase, epoch: int, loss: float, fixed: Fixed | None,
-                   on_eval: Callable[[dict], None] | None, seconds: float, last: bool = True) -> None:
+                   on_eval: Callable[[dict], None] | None, seconds: float, last: bool = True,
+                   mean: TailMean | None = None) -> None:
         """Evaluate and record: a phase's last evaluation over every training frame (:attr:`psnr_now`),
-        the progress ones before it over an even subsample of :data:`PROGRESS_FRAMES` (``frames``)."""
+        of the weights it ends on (``mean`` loaded), the progress ones before it over an even subsample of
+        :data:`PROGRESS_FRAMES` (``frames``)."""
+        if last and mean is not None:
+            mean.load()
         quant = "ste" if phase.quant != "none" else None
         idx = self.train_idx if last else self.train_idx[::-(-len(self.train_idx) // PROGRESS_FRAMES)]
         psnr = self.evaluate(with_msssim=False, frames=idx.tolist(), fixed=fixed, quant=quant)["psnr"]
@@ -332,34 +332,3 @@ class Trainer(Evaluation):
         return None if fixed is None else (fixed[0].to(self.device), fixed[1].to(self.device)
                                            if fixed[1] is not None else None)
 
-
-class TailMean:
-    """The running mean of ``params`` over the last ``share`` of a phase (after each step that starts at
-    or past ``1 - share`` of it), loaded into them when it ends: the fit's iterates at a high learning rate
-    scatter around a minimum, and their mean sits nearer its centre (after Izmailov et al.'s stochastic
-    weight averaging). A share of 0 keeps nothing and loads nothing."""
-
-    def __init__(self, params: list[torch.Tensor], share: float):
-        self.params, self.start, self.n = params, 1.0 - share, 0
-        self.sums: list[torch.Tensor] | None = None
-        self.on = share > 0
-
-    @torch.no_grad()
-    def add(self, done: float) -> None:
-        """Take the weights after a step that started ``done`` (0..1) of the way through the phase."""
-        if not self.on or done < self.start:
-            return
-        self.n += 1
-        if self.sums is None:
-            self.sums = [p.detach().clone() for p in self.params]
-            return
-        for s, p in zip(self.sums, self.params):
-            s.lerp_(p.detach(), 1.0 / self.n)
-
-    @torch.no_grad()
-    def load(self) -> None:
-        """Put the mean into the parameters (once; nothing when no step was taken into it)."""
-        if self.sums is not None:
-            for s, p in zip(self.sums, self.params):
-                p.copy_(s)
-        self.sums, self.on = None, False
