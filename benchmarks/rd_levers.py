@@ -81,6 +81,11 @@ LEVERS: dict[str, dict] = {
     "openfit-fit75": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.75, 0.1, 0.15)},
     # the fit ends on the mean of its weights over its last 20% (stochastic weight averaging's idea)
     "openfit-avg20": {**_MIXED, "lr_schedule": "open-fit", "fit_average": 0.2},
+    # Adam's second moment over ~100 steps instead of ~1,000: a 20-epoch fit of a 64-frame clip is 640 steps
+    "openfit-b2-99": {**_MIXED, "lr_schedule": "open-fit", "betas": (0.9, 0.99)},
+    # the noise phase's values rounded straight-through (the rate still on noise), so the network trains on
+    # what is coded from the start of the quantised phases (Minnen & Singh 2020's "mixed" quantisation)
+    "openfit-mixed": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed"},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40-openfit"

@@ -67,6 +67,16 @@ def test_rdo_bpp_lands_within_5_percent(clip):
     assert "step_shift" in res.compression
 
 
+def test_mixed_quantisation_lands_the_rate_and_codes_what_it_trained(clip):
+    """qat_proxy="mixed" (the noise phase's values rounded, its rate on noise): the file lands in the rate
+    window, decodes to the PSNR the encoder reports, and the weights' estimate is their coded size."""
+    res = encode(clip, bpp=8.0, epochs=6, device="cpu", precision="fp32", progress=False, qat_proxy="mixed")
+    assert abs(res.bpp / 8.0 - 1) <= 0.05, res.bpp
+    assert _psnr(decode(res.stream, device="cpu").frames, clip.frames) == pytest.approx(res.psnr, abs=1e-4)
+    w = res.entropy["weights"]
+    assert w["coded_bits"] == pytest.approx(w["estimated_bits"], rel=0.02)
+
+
 def test_lambda_trades_rate_for_quality(clip):
     kw = dict(c1=12, n_rb=1, epochs=16, device="cpu", precision="fp32", seed=2, progress=False)
     low = encode(clip, compression=CompressionConfig(lam=0.05), **kw)

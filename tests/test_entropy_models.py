@@ -40,7 +40,7 @@ def test_grid_dequantisation_keeps_zero_exact():
     assert w[0, 1] == np.float32(3) * step_from_code(1000)
 
 
-@pytest.mark.parametrize("mode", ["noise", "ste"])
+@pytest.mark.parametrize("mode", ["noise", "ste", "mixed"])
 def test_fake_quant_gradients_reach_values_and_steps(mode):
     torch.manual_seed(0)
     x = torch.randn(4, 8, requires_grad=True)
@@ -53,12 +53,35 @@ def test_fake_quant_gradients_reach_values_and_steps(mode):
             y, torch.round(x.detach() / log_step.exp().detach()))
     else:
         assert (y - x.detach() / 0.1).abs().max() <= 0.5 + 1e-5
+        assert not torch.equal(y, torch.round(y))
+    if mode != "noise":  # the values the network sees are the coded ones
+        assert torch.allclose(xq.detach(), torch.round(x.detach() / 0.1).clamp(-128, 127) * 0.1, atol=1e-6)
+
+
+def test_mixed_quantisation_trains_on_the_rounding_and_prices_the_noise():
+    """"mixed" (the rdo noise phase's ``qat_proxy``): the network gets the straight-through phase's
+    rounded weights, the rate term the noise phase's relaxed symbols, and rate control the rounded
+    symbols' estimate either way."""
+    net = _net()
+    wq = WeightEntropyModel(net, 8, target_bits=3.0)
+    masks = {"0.weight": (torch.rand(8, 3, 3, 3) > 0.3).float()}
+    torch.manual_seed(5)
+    q_noise, b_noise = wq(net, "noise", masks)
+    coded_noise = wq.coded_bits
+    q_ste, b_ste = wq(net, "ste", masks)
+    b_ste = b_ste.detach()
+    torch.manual_seed(5)
+    q_mixed, b_mixed = wq(net, "mixed", masks)
+    for n in q_ste:
+        assert torch.equal(q_mixed[n], q_ste[n]) and not torch.equal(q_mixed[n], q_noise[n])
+    assert float(b_mixed) == pytest.approx(float(b_noise)) and float(b_mixed) != pytest.approx(float(b_ste))
+    assert float(wq.coded_bits) == pytest.approx(float(b_ste)) == pytest.approx(float(coded_noise))
 
 
 def test_pruned_values_stay_exactly_zero_and_symbols_stay_in_the_alphabet():
     x = torch.randn(6, 5) * 100
     mask = (torch.rand(6, 5) > 0.3).float()
-    for mode in ("noise", "ste"):
+    for mode in ("noise", "ste", "mixed"):
         xq, y = fake_quant(x, torch.tensor(0.01), 6, mode, mask)
         assert torch.all(xq[mask == 0] == 0) and y.min() >= -32 and y.max() <= 31
 

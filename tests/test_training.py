@@ -638,6 +638,18 @@ def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
             make_train_config(epochs=10, fit_average=bad)
 
 
+def test_the_noise_phase_takes_its_quantiser_from_qat_proxy():
+    """qat_proxy picks the rdo noise phase's quantiser (noise by default, or mixed); the other phases keep
+    theirs; an unknown one is refused."""
+    from snervcodec.training.phases import rdo_phases
+
+    assert [ph.quant for ph in rdo_phases(make_train_config(epochs=10), 0)] == ["none", "noise", "ste"]
+    assert [ph.quant for ph in rdo_phases(make_train_config(epochs=10, qat_proxy="mixed"), 0)] == \
+        ["none", "mixed", "ste"]
+    with pytest.raises(ConfigError, match="qat_proxy"):
+        make_train_config(epochs=10, qat_proxy="ste")
+
+
 def test_a_timed_phase_ends_on_the_mean_too(tiny_clip, monkeypatch):
     """On the clock: the steps from 1 - F of the budget are averaged, and the mean is loaded before the
     phase's last evaluation (one reading of the clock decides that the phase is over)."""
@@ -677,7 +689,7 @@ def test_a_timed_phase_ends_on_the_mean_too(tiny_clip, monkeypatch):
 
 
 def test_the_paper_pipeline_and_fit_refuse_the_rdo_phases_options(tiny_clip):
-    """lr_schedule, qat_lr, phase_shares and fit_average shape the rdo pipeline's phases: --pipeline paper
+    """lr_schedule, qat_lr, phase_shares, fit_average and qat_proxy shape the rdo pipeline's phases: --pipeline paper
     and fit (a float fit alone) refuse them, each named, rather than ignore them; their defaults pass."""
     from snervcodec import CompressionConfig, encode
     from snervcodec.training.config import RDO_PHASE_OPTIONS
@@ -687,7 +699,8 @@ def test_the_paper_pipeline_and_fit_refuse_the_rdo_phases_options(tiny_clip):
     with pytest.raises(ConfigError, match="^qat_lr, phase_shares, fit_average: for the rdo pipeline"):
         encode(tiny_clip, epochs=1, fit_average=0.2, qat_lr=0.5, phase_shares=(0.6, 0.25, 0.15), progress=False,
                compression=paper)
-    odd = {"lr_schedule": "one", "qat_lr": 0.5, "phase_shares": (0.6, 0.25, 0.15), "fit_average": 0.2}
+    odd = {"lr_schedule": "one", "qat_lr": 0.5, "phase_shares": (0.6, 0.25, 0.15), "fit_average": 0.2,
+           "qat_proxy": "mixed"}
     assert set(odd) == set(RDO_PHASE_OPTIONS)
     for name, value in odd.items():
         with pytest.raises(ConfigError, match=f"^{name}: for the rdo pipeline's phases; fit trains"):

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ..bitstream.payload import STEP_CODE_PARAM_BYTES, CodedEmbeddings, write_embeddings
-from ..compress.qat import QuantMode, fake_quant
+from ..compress.qat import QuantMode, fake_quant, relaxed
 from ..compress.quant import LLRange
 from .axis import OFFSET_LIMIT, integer_classes, law_bits, snap
 from .chunks import QuantEmbeddings
@@ -93,7 +93,7 @@ class ContextEmbeddingModel(EmbeddingEntropyModel):
         with torch.no_grad():
             if t is not None:
                 self.memory[t] = x.detach().float()
-            if mode == "noise" and measure:
+            if relaxed(mode) and measure:
                 self.coded_bits = self._frame_bits(*self._residual(self.symbols(x), prev, later)).sum()
             else:
                 self.coded_bits = own.sum().detach()

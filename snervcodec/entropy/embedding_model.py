@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..bitstream.payload import CodedEmbeddings
-from ..compress.qat import QuantMode, fake_quant
+from ..compress.qat import QuantMode, fake_quant, relaxed
 from ..compress.quant import LLRange, QTensor, dequantize
 from ..compress.stepcodes import offset, step_from_code
 from .chunks import QuantEmbeddings, code_embeddings
@@ -83,7 +83,7 @@ class EmbeddingEntropyModel(GroupEntropyModel):
         bits = own.sum() + (nb.sum() - nb.sum().detach())  # value: this batch's bits; gradient: also the next's
         with torch.no_grad():
             self.memory[t] = x.detach().float()
-            if mode == "noise" and measure:
+            if relaxed(mode) and measure:
                 q = self.symbols(x)
                 self.coded_bits = torch.where(later, geometric_bits_per_frame(q - prev, self.log_a_delta),
                                               geometric_bits_per_frame(q, self.log_a)).sum()

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..compress.qat import QuantMode, fake_quant, round_symbols
+from ..compress.qat import QuantMode, fake_quant, relaxed, round_symbols
 from ..compress.stepcodes import K_MAX, code_for_step, offset, step_from_code
 from .laws import geometric_bits
 
@@ -55,7 +55,7 @@ class GroupEntropyModel(nn.Module):
         holds the estimate for the rounded ones (what rate control steers: noise inflates the first)."""
         xq, y = fake_quant(x, self.steps(x.dim()).to(x.dtype), self.bits, mode, mask)
         bits = geometric_bits(y.float(), self.log_a)
-        if mode == "noise" and measure:
+        if relaxed(mode) and measure:
             with torch.no_grad():
                 q = self.symbols(x) * (mask if mask is not None else 1.0)
                 self.coded_bits = geometric_bits(q, self.log_a)

@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from ..bitstream.stepcoded import StepCodedTensor, StepCodedWeights, channels_of
 from ..compress.flat import expand_segments, inverse_order, memory_order, segment_sum
-from ..compress.qat import QuantMode, fake_quant, round_symbols
+from ..compress.qat import QuantMode, fake_quant, relaxed, round_symbols
 from ..compress.stepcodes import dequantize_steps, offset
 from ..errors import FormatError
 from .coder import ChunkDecoder, ChunkEncoder, fit_model
@@ -92,7 +92,7 @@ class WeightEntropyModel(nn.Module):
         xq, y = fake_quant(flat, steps.to(flat.dtype), self.bits, mode, mask)
         bits = self._rate(y.float(), orders)
         if measure:
-            if mode == "noise":
+            if relaxed(mode):
                 with torch.no_grad():
                     q = round_symbols(flat, steps, self.bits)
                     self.coded_bits = self._rate(q * mask if mask is not None else q, orders)

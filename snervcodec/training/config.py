@@ -22,7 +22,8 @@ LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 RDO_SHARES: tuple[float, float, float] = (0.5, 0.35, 0.15)
 # Options of the rdo pipeline's phases (training/phases.py rdo_phases); the paper's fit and fine-tune and
 # ``snervcodec.fit`` (a fit alone) have no use for them and refuse them (TrainConfig.rdo_options_set).
-RDO_PHASE_OPTIONS = ("lr_schedule", "qat_lr", "phase_shares", "fit_average")
+RDO_PHASE_OPTIONS = ("lr_schedule", "qat_lr", "phase_shares", "fit_average", "qat_proxy")
+QAT_PROXIES = ("noise", "mixed")  # the rdo noise phase's quantiser (compress/qat.py)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class TrainConfig:
     lr_schedule: LrSchedule = "phases"  # the rdo encoder's default is "open-fit" (codec/plan.py)
     phase_shares: tuple[float, float, float] = RDO_SHARES  # rdo: fit / noise / straight-through
     fit_average: float = 0.0  # rdo: the fit ends on the mean of its weights over this last fraction of it
+    # rdo: the noise phase's quantiser: additive noise for the values and the rate, or "mixed" (the values
+    # rounded straight-through, the rate on noise)
+    qat_proxy: Literal["noise", "mixed"] = "noise"
 
     def __post_init__(self):
         try:  # a list (JSON) or any sequence of numbers: a tuple of floats, comparable with the default
@@ -84,6 +88,8 @@ class TrainConfig:
         if len(self.phase_shares) != 3 or not all(0.0 < f < 1.0 for f in self.phase_shares) \
                 or abs(sum(self.phase_shares) - 1.0) > 1e-6:
             raise ConfigError(f"phase_shares must be three fractions in (0, 1) adding up to 1, got {self.phase_shares}")
+        if self.qat_proxy not in QAT_PROXIES:
+            raise ConfigError(f"unknown qat_proxy {self.qat_proxy!r} ({', '.join(QAT_PROXIES)})")
         if not 0.0 <= self.fit_average < 1.0:
             raise ConfigError(f"fit_average must be a fraction in [0, 1), got {self.fit_average}")
         if not self.lr > 0 or self.lr > 1:

@@ -29,7 +29,7 @@ class Phase:
     train_encoder: bool = True  # False: the decoder alone, on fixed embeddings given to the phase
     eval_every: int = 0  # epochs between PSNR evaluations on the training frames (0: none)
     seconds: float = 0.0  # > 0: the phase lasts this long (``epochs`` is then a cap) and its schedule follows the clock
-    quant: Literal["none", "noise", "ste"] = "none"  # quantiser in the loop (compress.qat); "none": float
+    quant: Literal["none", "noise", "ste", "mixed"] = "none"  # quantiser in the loop (compress.qat); "none": float
     mse_until: float = 0.0  # fraction of the phase's iterations (or clock) on MSE alone, then the run's tune
     train_steps: bool = True  # quantised phases: the steps learn (and rate control moves them); False: they
     # stay where the phase finds them (on the coder's grid), so that what it trains is what is coded
@@ -39,7 +39,7 @@ class Phase:
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
-                or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste") \
+                or not self.seconds >= 0 or self.quant not in ("none", "noise", "ste", "mixed") \
                 or not 0.0 <= self.mse_until <= 1.0 or not 0.0 <= self.span[0] < self.span[1] <= 1.0 \
                 or not 0.0 <= self.average < 1.0:
             raise ConfigError(f"invalid training phase {self}")
@@ -64,7 +64,8 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     at fixed steps (the coded ones: re-rounding a network trained to its rounding costs dB).
     Shares ``tc.phase_shares`` (default 50% / 35% / 15%); the fit at ``tc.lr`` (the rdo default is
     :data:`RDO_LR`), the quantised phases at ``tc.qat_lr`` of it; ``tc.lr_schedule`` sets each phase's
-    stretch of the cosine; ``tc.fit_average`` ends the fit on the mean of its last weights.
+    stretch of the cosine; ``tc.fit_average`` ends the fit on the mean of its last weights;
+    ``tc.qat_proxy`` is the second phase's quantiser (noise, or "mixed": rounded values, the rate on noise).
     docs/design-notes.md "Phase shares and the last phase", "Learning rate" and "Schedule: the fit
     stops half-way" have the measurements behind them."""
     total, shares = tc.epochs + finetune_epochs, tc.phase_shares
@@ -85,7 +86,7 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
         spans[0] = (0.0, 0.5)
     return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0],
                   mse_until=tc.mse_start, span=spans[0], average=tc.fit_average),
-            Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant="noise",
+            Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant=tc.qat_proxy,
                   span=spans[1]),
             Phase(name="qat-ste", epochs=ste, lr=qlr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
                   quant="ste", train_steps=False, span=spans[2])]
