@@ -638,6 +638,32 @@ def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
             make_train_config(epochs=10, fit_average=bad)
 
 
+def test_a_phase_can_start_from_the_last_phases_adam_moments(tiny_clip):
+    """A fresh Adam's first step moves every weight with a gradient by the learning rate (m / sqrt(v) is
+    the gradient's sign); with carry_moments the phase goes on from the last phase's moments, and its
+    first step moves each weight by its own amount. carry_moments reaches the rdo quantised phases."""
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training.phases import Phase, rdo_phases
+
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    moves = {}
+    for carry in (False, True):
+        tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=3, precision="fp32"), device="cpu",
+                     train_frames=[0])  # one step an epoch
+        tr.run_phase(Phase(name="fit", epochs=12, lr=1e-3))
+        before = [p.detach().clone() for p in tr.decoder.parameters()]
+        tr.run_phase(Phase(name="next", epochs=1, lr=1e-3, carry_moments=carry))
+        moves[carry] = torch.cat([(p.detach() - b).abs().flatten() for p, b in zip(tr.decoder.parameters(), before)])
+    fresh, carried = (moves[c][moves[c] > 0] / 1e-3 for c in (False, True))
+    near_lr = [float(((m - 1).abs() < 0.01).float().mean()) for m in (fresh, carried)]
+    assert fresh.numel() > 100 and near_lr[0] > 0.9 and near_lr[1] < 0.2, near_lr
+
+    assert [ph.carry_moments for ph in rdo_phases(make_train_config(epochs=10), 0)] == [False] * 3
+    assert [ph.carry_moments for ph in rdo_phases(make_train_config(epochs=10, carry_moments=True), 0)] == \
+        [False, True, True]
+
+
 def test_the_noise_phase_takes_its_quantiser_from_qat_proxy():
     """qat_proxy picks the rdo noise phase's quantiser (noise by default, or mixed); the other phases keep
     theirs; an unknown one is refused."""
@@ -689,8 +715,9 @@ def test_a_timed_phase_ends_on_the_mean_too(tiny_clip, monkeypatch):
 
 
 def test_the_paper_pipeline_and_fit_refuse_the_rdo_phases_options(tiny_clip):
-    """lr_schedule, qat_lr, phase_shares, fit_average and qat_proxy shape the rdo pipeline's phases: --pipeline paper
-    and fit (a float fit alone) refuse them, each named, rather than ignore them; their defaults pass."""
+    """lr_schedule, qat_lr, phase_shares, fit_average, qat_proxy and carry_moments shape the rdo pipeline's
+    phases: --pipeline paper and fit (a float fit alone) refuse them, each named, rather than ignore them;
+    their defaults pass."""
     from snervcodec import CompressionConfig, encode
     from snervcodec.training.config import RDO_PHASE_OPTIONS
 
@@ -700,7 +727,7 @@ def test_the_paper_pipeline_and_fit_refuse_the_rdo_phases_options(tiny_clip):
         encode(tiny_clip, epochs=1, fit_average=0.2, qat_lr=0.5, phase_shares=(0.6, 0.25, 0.15), progress=False,
                compression=paper)
     odd = {"lr_schedule": "one", "qat_lr": 0.5, "phase_shares": (0.6, 0.25, 0.15), "fit_average": 0.2,
-           "qat_proxy": "mixed"}
+           "qat_proxy": "mixed", "carry_moments": True}
     assert set(odd) == set(RDO_PHASE_OPTIONS)
     for name, value in odd.items():
         with pytest.raises(ConfigError, match=f"^{name}: for the rdo pipeline's phases; fit trains"):

@@ -22,7 +22,7 @@ LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 RDO_SHARES: tuple[float, float, float] = (0.5, 0.35, 0.15)
 # Options of the rdo pipeline's phases (training/phases.py rdo_phases); the paper's fit and fine-tune and
 # ``snervcodec.fit`` (a fit alone) have no use for them and refuse them (TrainConfig.rdo_options_set).
-RDO_PHASE_OPTIONS = ("lr_schedule", "qat_lr", "phase_shares", "fit_average", "qat_proxy")
+RDO_PHASE_OPTIONS = ("lr_schedule", "qat_lr", "phase_shares", "fit_average", "qat_proxy", "carry_moments")
 QAT_PROXIES = ("noise", "mixed")  # the rdo noise phase's quantiser (compress/qat.py)
 
 
@@ -54,6 +54,8 @@ class TrainConfig:
     # rdo: the noise phase's quantiser: additive noise for the values and the rate, or "mixed" (the values
     # rounded straight-through, the rate on noise)
     qat_proxy: Literal["noise", "mixed"] = "noise"
+    # rdo: the quantised phases' Adam starts from the previous phase's moments instead of afresh
+    carry_moments: bool = False
 
     def __post_init__(self):
         try:  # a list (JSON) or any sequence of numbers: a tuple of floats, comparable with the default

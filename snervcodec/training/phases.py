@@ -36,6 +36,7 @@ class Phase:
     span: tuple[float, float] = (0.0, 1.0)  # the stretch of one cosine (0: peak, 1: zero) the phase runs over
     # after its warm-up: (0, 1) is a cosine of its own; rdo's lr_schedule "one" gives each phase its share
     average: float = 0.0  # > 0: the phase ends on the mean of its weights over this last fraction of it
+    carry_moments: bool = False  # Adam starts from the last phase's moments (of the parameters both train)
 
     def __post_init__(self):
         if self.epochs < 0 or not self.lr > 0 or not 0.0 <= self.warmup < 1.0 or self.eval_every < 0 \
@@ -65,7 +66,8 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     Shares ``tc.phase_shares`` (default 50% / 35% / 15%); the fit at ``tc.lr`` (the rdo default is
     :data:`RDO_LR`), the quantised phases at ``tc.qat_lr`` of it; ``tc.lr_schedule`` sets each phase's
     stretch of the cosine; ``tc.fit_average`` ends the fit on the mean of its last weights;
-    ``tc.qat_proxy`` is the second phase's quantiser (noise, or "mixed": rounded values, the rate on noise).
+    ``tc.qat_proxy`` is the second phase's quantiser (noise, or "mixed": rounded values, the rate on noise);
+    ``tc.carry_moments`` starts the quantised phases' Adam from the previous phase's moments.
     docs/design-notes.md "Phase shares and the last phase", "Learning rate" and "Schedule: the fit
     stops half-way" have the measurements behind them."""
     total, shares = tc.epochs + finetune_epochs, tc.phase_shares
@@ -87,9 +89,9 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
     return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0],
                   mse_until=tc.mse_start, span=spans[0], average=tc.fit_average),
             Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant=tc.qat_proxy,
-                  span=spans[1]),
+                  span=spans[1], carry_moments=tc.carry_moments),
             Phase(name="qat-ste", epochs=ste, lr=qlr, train_encoder=False, eval_every=eval_every, seconds=sec[2],
-                  quant="ste", train_steps=False, span=spans[2])]
+                  quant="ste", train_steps=False, span=spans[2], carry_moments=tc.carry_moments)]
 
 
 # The distortion the rdo pipeline trains on (training/loss.py) and the share of its fit phase that opens
