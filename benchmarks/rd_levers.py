@@ -15,8 +15,8 @@ tables: per clip, then the median and the worst clip of every lever; ``render_re
 the same tables into docs/results.md (:func:`dev_md`).
 
 A lever is a named set of encode keywords (:data:`LEVERS`) over the recipe of 2026-12 (paper loss,
-8 embedding cells, a cosine per training phase; :func:`_encode_row`), so that a row keeps its meaning
-when a default changes; :data:`DEFAULT_LEVER` spells out today's default.
+8 embedding cells, a cosine per training phase, the noise phase on noise; :func:`_encode_row`), so that
+a row keeps its meaning when a default changes; :data:`DEFAULT_LEVER` spells out today's default.
 """
 
 from __future__ import annotations
@@ -79,7 +79,6 @@ LEVERS: dict[str, dict] = {
     # the phase shares: more of the epochs in the float fit, fewer in the noise phase (50/35/15 by default)
     "openfit-fit65": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.65, 0.2, 0.15)},
     "openfit-fit75": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.75, 0.1, 0.15)},
-    "openfit-fit40": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.4, 0.45, 0.15)},
     # the fit ends on the mean of its weights over its last 20% (stochastic weight averaging's idea)
     "openfit-avg20": {**_MIXED, "lr_schedule": "open-fit", "fit_average": 0.2},
     # Adam's second moment over ~100 steps instead of ~1,000: a 20-epoch fit of a 64-frame clip is 640 steps
@@ -91,6 +90,11 @@ LEVERS: dict[str, dict] = {
     # weight by about the learning rate (a rounded pan-slow network fell from 24.4 to 15.5 dB in one step)
     "openfit-carry": {**_MIXED, "lr_schedule": "open-fit", "carry_moments": True},
     "openfit-carry-mixed": {**_MIXED, "lr_schedule": "open-fit", "carry_moments": True, "qat_proxy": "mixed"},
+    # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
+    "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
+                            "phase_shares": (0.4, 0.45, 0.15)},
+    "openfit-mixed-ste25": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
+                            "phase_shares": (0.5, 0.25, 0.25)},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "mixed-mse40-openfit"
@@ -123,6 +127,7 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
     opts.setdefault("tune", "paper")
     opts.setdefault("mse_start", 0.0)
     opts.setdefault("lr_schedule", "phases")
+    opts.setdefault("qat_proxy", "noise")
     t0 = time.perf_counter()
     # segments are read from the file: a lever that splits reads the clip as the bench does
     source = dict(source=clip.path, frames=clip.frames, crop=clip.crop, size=clip.size) \
