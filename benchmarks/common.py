@@ -50,7 +50,7 @@ def phase_trainer(frames, phase: str, device, c1: int, n_rb: int, **train):
     from snervcodec.entropy.models import EntropyModels
     from snervcodec.models.choose import model_config
     from snervcodec.training import Trainer, make_train_config
-    from snervcodec.training.phases import Phase
+    from snervcodec.training.phases import RDO_QAT_PROXY, Phase
 
     cfg, geo = model_config("snerv-b", *frames.shape[1:3], c1=c1, n_rb=n_rb)
     tr = Trainer(frames, cfg, geo, make_train_config(epochs=1, **train), device=device)
@@ -59,5 +59,5 @@ def phase_trainer(frames, phase: str, device, c1: int, n_rb: int, **train):
         return tr, params, opt, None
     tr.attach(EntropyModels(tr.decoder, *tr.encode_all(), 8, 6, 3.0, 3.0))
     tr._rate = RateController(0.5)
-    params, opt = tr._optimiser(Phase(name="qat-noise", epochs=1, lr=1e-3, quant="noise"), None)
-    return tr, params, opt, "noise"
+    params, opt = tr._optimiser(Phase(name="qat-noise", epochs=1, lr=1e-3, quant=RDO_QAT_PROXY), None)
+    return tr, params, opt, RDO_QAT_PROXY

@@ -33,7 +33,7 @@ from snervcodec.requests import CompressionConfig  # noqa: E402
 from snervcodec.compress.prune import global_magnitude_mask  # noqa: E402
 from snervcodec.models.choose import model_config  # noqa: E402
 from snervcodec.training import Trainer, make_train_config  # noqa: E402
-from snervcodec.training.phases import Phase, rdo_phases  # noqa: E402
+from snervcodec.training.phases import RDO_QAT_PROXY, Phase, rdo_phases  # noqa: E402
 from snervcodec.video import read_video  # noqa: E402
 
 KINDS = {"paper": ("fit", "fine-tune"), "rdo": ("fit", "qat-noise", "qat-ste")}
@@ -50,7 +50,7 @@ def stepper(frames, kind: str, c1: int, n_rb: int, precision: str):
     if kind in ("fine-tune", "qat-ste"):
         fixed = tr._to_device((tr.encode_all()[0].detach(), None))
     if kind.startswith("qat"):
-        quant = kind[4:]
+        quant = "ste" if kind == "qat-ste" else RDO_QAT_PROXY  # the noise phase's quantiser, as encodes run it
         tr.attach(EntropyModels(tr.decoder, *tr.encode_all(), 8, 6, 2.5, 3.5))
         tr._rate = RateController(0.5)
     phase = Phase(name=kind, epochs=1, lr=1e-3, train_encoder=fixed is None, quant=quant or "none",

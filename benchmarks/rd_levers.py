@@ -75,7 +75,7 @@ LEVERS: dict[str, dict] = {
     # the learning-rate schedule: one cosine over fit, noise and straight-through phases instead of a
     # restart per phase; or the fit's cosine stopped at half its peak, so it does not anneal before rounding
     "mixed-mse40-one": {**_MIXED, "lr_schedule": "one"},
-    "mixed-mse40-openfit": {**_MIXED, "lr_schedule": "open-fit"},  # the default since 2026-12-04
+    "mixed-mse40-openfit": {**_MIXED, "lr_schedule": "open-fit"},  # the default before mixed quantisation
     # the phase shares: more of the epochs in the float fit, fewer in the noise phase (50/35/15 by default)
     "openfit-fit65": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.65, 0.2, 0.15)},
     "openfit-fit75": {**_MIXED, "lr_schedule": "open-fit", "phase_shares": (0.75, 0.1, 0.15)},
@@ -85,7 +85,7 @@ LEVERS: dict[str, dict] = {
     "openfit-b2-99": {**_MIXED, "lr_schedule": "open-fit", "betas": (0.9, 0.99)},
     # the noise phase's values rounded straight-through (the rate still on noise), so the network trains on
     # what is coded from the start of the quantised phases (Minnen & Singh 2020's "mixed" quantisation)
-    "openfit-mixed": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed"},
+    "openfit-mixed": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed"},  # the default (DEFAULT_LEVER)
     # the quantised phases' Adam starts from the previous phase's moments: a fresh one's first steps move every
     # weight by about the learning rate (a rounded pan-slow network fell from 24.4 to 15.5 dB in one step)
     "openfit-carry": {**_MIXED, "lr_schedule": "open-fit", "carry_moments": True},
@@ -97,7 +97,7 @@ LEVERS: dict[str, dict] = {
                             "phase_shares": (0.5, 0.25, 0.25)},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
-DEFAULT_LEVER = "mixed-mse40-openfit"
+DEFAULT_LEVER = "openfit-mixed"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
 

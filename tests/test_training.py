@@ -641,7 +641,8 @@ def test_a_phase_ends_on_the_mean_of_its_last_weights(tiny_clip, monkeypatch):
 def test_a_phase_can_start_from_the_last_phases_adam_moments(tiny_clip):
     """A fresh Adam's first step moves every weight with a gradient by the learning rate (m / sqrt(v) is
     the gradient's sign); with carry_moments the phase goes on from the last phase's moments, and its
-    first step moves each weight by its own amount. carry_moments reaches the rdo quantised phases."""
+    first step moves each weight by its own amount. carry_moments reaches the rdo quantised phases; a
+    trainer without it keeps no moments."""
     from snervcodec.models.choose import model_config
     from snervcodec.training import Trainer
     from snervcodec.training.phases import Phase, rdo_phases
@@ -649,12 +650,13 @@ def test_a_phase_can_start_from_the_last_phases_adam_moments(tiny_clip):
     cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
     moves = {}
     for carry in (False, True):
-        tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=3, precision="fp32"), device="cpu",
-                     train_frames=[0])  # one step an epoch
+        tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=3, precision="fp32", carry_moments=carry),
+                     device="cpu", train_frames=[0])  # one step an epoch
         tr.run_phase(Phase(name="fit", epochs=12, lr=1e-3))
         before = [p.detach().clone() for p in tr.decoder.parameters()]
         tr.run_phase(Phase(name="next", epochs=1, lr=1e-3, carry_moments=carry))
         moves[carry] = torch.cat([(p.detach() - b).abs().flatten() for p, b in zip(tr.decoder.parameters(), before)])
+        assert bool(tr._moments) == carry
     fresh, carried = (moves[c][moves[c] > 0] / 1e-3 for c in (False, True))
     near_lr = [float(((m - 1).abs() < 0.01).float().mean()) for m in (fresh, carried)]
     assert fresh.numel() > 100 and near_lr[0] > 0.9 and near_lr[1] < 0.2, near_lr
@@ -664,10 +666,20 @@ def test_a_phase_can_start_from_the_last_phases_adam_moments(tiny_clip):
         [False, True, True]
 
 
-def test_the_noise_phase_takes_its_quantiser_from_qat_proxy():
-    """qat_proxy picks the rdo noise phase's quantiser (noise by default, or mixed); the other phases keep
-    theirs; an unknown one is refused."""
-    from snervcodec.training.phases import rdo_phases
+def test_the_noise_phase_takes_its_quantiser_from_qat_proxy(tiny_clip):
+    """qat_proxy picks the rdo noise phase's quantiser (TrainConfig's noise, or mixed); the other phases
+    keep theirs; an unknown one is refused. The rdo plan's is RDO_QAT_PROXY (mixed), and a user's wins."""
+    from snervcodec import CompressionConfig
+    from snervcodec.codec.plan import plan
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+    from snervcodec.training.phases import RDO_QAT_PROXY, rdo_phases
+
+    def planned(**opts):
+        req = EncodeRequest(VideoRequest.of(tiny_clip), ModelRequest(), TrainRequest(None, 2, "cpu", "fp32", 0, opts),
+                            CompressionConfig())
+        return plan(VideoRequest.of(tiny_clip).load(), req).tcfg.qat_proxy
+
+    assert RDO_QAT_PROXY == "mixed" and planned() == "mixed" and planned(qat_proxy="noise") == "noise"
 
     assert [ph.quant for ph in rdo_phases(make_train_config(epochs=10), 0)] == ["none", "noise", "ste"]
     assert [ph.quant for ph in rdo_phases(make_train_config(epochs=10, qat_proxy="mixed"), 0)] == \

@@ -16,7 +16,7 @@ from ..models.geometry import RDO_EMB_CELLS, Geometry
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
 from ..training.config import resolve_epochs
-from ..training.phases import RDO_LR_SCHEDULE, RDO_MSE_START, RDO_TUNE, rdo_lr
+from ..training.phases import RDO_LR_SCHEDULE, RDO_MSE_START, RDO_QAT_PROXY, RDO_TUNE, rdo_lr
 from ..device import resolve_device
 from ..video import Video
 from .ratecontrol import RDO_BITS_PER_PARAM, RDO_N_RB, plan_model, planned_bits_per_param
@@ -53,9 +53,9 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
         cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share)
-    # the rdo recipe's own peak learning rate, distortion and schedule
+    # the rdo recipe's own peak learning rate, distortion, schedule and noise-phase quantiser
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE, "mse_start": RDO_MSE_START,
-                "lr_schedule": RDO_LR_SCHEDULE} if cc.pipeline == "rdo" else {}
+                "lr_schedule": RDO_LR_SCHEDULE, "qat_proxy": RDO_QAT_PROXY} if cc.pipeline == "rdo" else {}
     tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, resolve_device(req.train.device).type)
     if cc.pipeline == "paper" and tcfg.tune != "paper":
         raise ConfigError(f"--tune {tcfg.tune} is for the rdo pipeline: --pipeline paper trains on the paper's loss")

@@ -2,7 +2,7 @@
 and the rate in the loop, after HiNeRV (quantisation-aware training) and NVRC (learned steps, a rate
 term, entropy models for weights and latents).
 
-    fit (float) --prune 10%--> qat-noise: encoder + decoder, D + lam R, noise quantiser -->
+    fit (float) --prune 10%--> qat-noise: encoder + decoder, D + lam R, rounded values, R on noise -->
     quantise and code the embeddings --> land the rate --> qat-ste: decoder alone, exact rounding
     at the coded steps, D + lam R --> code the weights with the learned steps and rate models
 

@@ -1,5 +1,5 @@
 """The quantiser in the training loop (after Balle et al., HiNeRV's Quant-Noise and Cool-chic's
-annealing): values over a step, in one of two modes, inside the signed ``bits``-bit alphabet
+annealing): values over a step, in one of three modes, inside the signed ``bits``-bit alphabet
 (8 for weights, 6 for embeddings); pruned weights stay exactly zero (the mask multiplies the
 relaxed symbol). The steps and rate laws it is used with are the entropy models' (:mod:`..entropy`).
 

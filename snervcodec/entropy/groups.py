@@ -50,8 +50,8 @@ class GroupEntropyModel(nn.Module):
 
     def forward(self, x: torch.Tensor, mode: QuantMode, mask: torch.Tensor | None = None,
                 measure: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """(quantised x, estimated bits of x's symbols). In ``noise`` mode the bits are those of
-        the relaxed symbols (what training differentiates); with ``measure``, :attr:`coded_bits`
+        """(quantised x, estimated bits of x's symbols). In the relaxed modes (noise, mixed) the bits are
+        those of the noisy symbols (what training differentiates); with ``measure``, :attr:`coded_bits`
         holds the estimate for the rounded ones (what rate control steers: noise inflates the first)."""
         xq, y = fake_quant(x, self.steps(x.dim()).to(x.dtype), self.bits, mode, mask)
         bits = geometric_bits(y.float(), self.log_a)

@@ -47,8 +47,9 @@ class WeightEntropyModel(nn.Module):
     tensor it took ~20 small kernels each): for GPUs, where the step is launch-bound. The vector
     follows each parameter's memory layout, so the quantised kernels keep it (channels-last ones
     stay channels-last instead of being converted by every convolution); on the 2-core CPU the
-    difference is within the machine's noise. Quantisation costs a noise-phase step 1.14x a float
-    step, a straight-through one 1.08x a float fine-tune step (357K decoder, CPU time)."""
+    difference is within the machine's noise. Quantisation cost a noise-phase step 1.14x a float
+    step (with the noise proxy), a straight-through one 1.08x a float fine-tune step (357K decoder,
+    CPU time)."""
 
     def __init__(self, decoder: nn.Module, bits: int, target_bits: float | None = None):
         super().__init__()

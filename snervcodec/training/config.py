@@ -1,7 +1,7 @@
 """Training configuration: the paper's recipe (Sec. 3.5, 4.1) as defaults, named presets on top.
 
 Precedence: defaults < model < preset < the pipeline's defaults (codec/plan.py: the rdo recipe's
-learning rate, tune, mse_start and lr_schedule) < explicit options.
+learning rate, tune, mse_start, lr_schedule and qat_proxy) < explicit options.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)  # torch.compile's modes, or off
 LrSchedule = Literal["phases", "one", "open-fit"]  # training/phases.py rdo_phases
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
+QatProxy = Literal["noise", "mixed"]  # the rdo noise phase's quantiser (compress/qat.py)
+QAT_PROXIES: tuple[str, ...] = get_args(QatProxy)
 # The rdo pipeline's float fit / noise / straight-through shares of its epochs (or seconds): 70/20/10 and
 # 40/45/15 were no better on carphone (10 epochs, 0.1 bpp, an earlier state of the pipeline;
 # docs/design-notes.md "Phase shares and the last phase").
@@ -23,7 +25,6 @@ RDO_SHARES: tuple[float, float, float] = (0.5, 0.35, 0.15)
 # Options of the rdo pipeline's phases (training/phases.py rdo_phases); the paper's fit and fine-tune and
 # ``snervcodec.fit`` (a fit alone) have no use for them and refuse them (TrainConfig.rdo_options_set).
 RDO_PHASE_OPTIONS = ("lr_schedule", "qat_lr", "phase_shares", "fit_average", "qat_proxy", "carry_moments")
-QAT_PROXIES = ("noise", "mixed")  # the rdo noise phase's quantiser (compress/qat.py)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class TrainConfig:
     fit_average: float = 0.0  # rdo: the fit ends on the mean of its weights over this last fraction of it
     # rdo: the noise phase's quantiser: additive noise for the values and the rate, or "mixed" (the values
     # rounded straight-through, the rate on noise)
-    qat_proxy: Literal["noise", "mixed"] = "noise"
+    qat_proxy: QatProxy = "noise"  # the rdo encoder's default is "mixed" (codec/plan.py)
     # rdo: the quantised phases' Adam starts from the previous phase's moments instead of afresh
     carry_moments: bool = False
 

@@ -75,7 +75,7 @@ class Trainer(Evaluation):
         self.psnr_now: float | None = None  # the phase's last evaluation (every frame), until a step follows
         self.restarts = 0  # fresh initialisations after a stalled MSE opening (STALL_RESTARTS at most)
         self.warm = False  # True: started from given weights (--warm-start), which a stall check keeps
-        self._moments: dict = {}  # the last phase's Adam state by parameter (Phase.carry_moments)
+        self._moments: dict = {}  # with tcfg.carry_moments: the last phase's Adam state by network parameter
 
     def attach(self, models: nn.Module) -> nn.Module:
         """Start quantisation-aware training with these entropy models (weights ``.weights``,
@@ -123,8 +123,9 @@ class Trainer(Evaluation):
              measure: bool = True, tune: str | None = None) -> torch.Tensor:
         """One optimisation step of every phase: forward, loss (+ lam x estimated bpp when
         quantised), backward, (masked) clipped update. Returns the distortion term on the device (no
-        host synchronisation). ``measure``: also estimate the rounded weights' bits (noise phases;
-        rate control reads the last step's). ``tune``: the distortion (default the run's)."""
+        host synchronisation). ``measure``: also estimate the rounded weights' bits (the noise and
+        mixed quantisers train on noisy symbols' bits; rate control reads the last step's rounded ones).
+        ``tune``: the distortion (default the run's)."""
         self.fns.begin_step()
         b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure, step=True)
         loss = self.fns.loss(out, b, self.tcfg.loss_weights, tune or self.tcfg.tune)
@@ -157,7 +158,8 @@ class Trainer(Evaluation):
     def run_phase(self, phase: Phase, fixed: Fixed | None = None, mask: PruneMask | None = None,
                   progress: bool = False, on_eval: Callable[[dict], None] | None = None,
                   rate=None) -> None:
-        """Train one phase: a fresh Adam over its trainable parts, its schedule, shuffled frames.
+        """Train one phase: an Adam over its trainable parts (fresh, or from the last phase's moments:
+        :meth:`_optimiser`), its schedule, shuffled frames.
 
         ``fixed``: (embeddings, temporal embeddings) for phases that do not train the encoder;
         ``mask``: pruned weights stay exactly zero (their gradients are zeroed before clipping).
@@ -241,7 +243,8 @@ class Trainer(Evaluation):
                     bar.set_postfix(epoch=epoch if timed else f"{epoch}/{phase.epochs}",
                                     loss=f"{float(loss_sum) / (s + 1):.4f}", psnr=f"{shown:.2f}")
             mean.load()  # (once: a last evaluation has loaded it; after a stall the next start overwrites it)
-            self._moments = dict(opt.state)
+            if self.tcfg.carry_moments and not stalled:  # for the next phase (TrainConfig.carry_moments)
+                self._moments = {p: opt.state[p] for p in params if p in opt.state}
         finally:
             self.seconds += clock.elapsed
             self.encoder.train()
@@ -298,9 +301,11 @@ class Trainer(Evaluation):
     def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
         """(the network parameters the phase clips, an Adam over them and, in quantised phases, over
         the steps and rate models at RDO_PARAM_LR x the phase's lr). The Adam is fresh, or with
-        ``phase.carry_moments`` starts from the last phase's moments of the parameters both train: a
-        fresh one's first steps move every weight by about the learning rate (m / sqrt(v) = sign(g)),
-        which took a rounded pan-slow network from 24.4 to 15.5 dB in one step at 4e-3."""
+        ``phase.carry_moments`` (and ``tcfg.carry_moments``, which keeps them) starts from the moments of
+        the network parameters that the last phase to run also trained (an rdo run whose noise phase gets
+        no epochs carries the fit's into the last phase); the steps and rate models start fresh. A fresh
+        Adam's first step moves every weight by about the learning rate (m / sqrt(v) = sign(g)): it took
+        a rounded pan-slow network from 24.4 to 15.5 dB at 4e-3."""
         params = (list(self.encoder.parameters()) if phase.train_encoder else []) + list(self.decoder.parameters())
         groups = [{"params": params, "base_lr": phase.lr}]
         if phase.quant != "none":
