@@ -235,22 +235,26 @@ class Trainer(Evaluation):
                                             (epoch % phase.eval_every == 0 or epoch == phase.epochs))
                 if due:
                     next_eval += phase.seconds / 10
-                    loss, seconds = float(loss_sum) / (s + 1), self.seconds + clock.elapsed
-                    self._log_epoch(phase, epoch, loss, fixed, on_eval, seconds,
-                                    clock.done if timed else epoch >= phase.epochs, mean)
+                    self._log_epoch(phase, epoch, float(loss_sum) / (s + 1), fixed, on_eval,
+                                    self.seconds + clock.elapsed, clock.done if timed else epoch >= phase.epochs, mean)
                 if bar is not None:
                     shown = self.history[-1]["psnr"] if self.history else float("nan")
                     bar.set_postfix(epoch=epoch if timed else f"{epoch}/{phase.epochs}",
                                     loss=f"{float(loss_sum) / (s + 1):.4f}", psnr=f"{shown:.2f}")
             mean.load()  # (once: a last evaluation has loaded it; after a stall the next start overwrites it)
-            if self.tcfg.carry_moments and not stalled:  # for the next phase (TrainConfig.carry_moments)
-                self._moments = {p: opt.state[p] for p in params if p in opt.state}
+            self._keep_moments(opt, params, stalled)
         finally:
             self.seconds += clock.elapsed
             self.encoder.train()
             if bar is not None:
                 bar.close()
         return stalled
+
+    def _keep_moments(self, opt: torch.optim.Optimizer, params: list[torch.Tensor], stalled: bool) -> None:
+        """With ``tcfg.carry_moments``, the network's Adam moments for the next phase that runs (none from
+        a stalled attempt, whose weights a fresh initialisation replaces)."""
+        if self.tcfg.carry_moments and not stalled:
+            self._moments = {p: opt.state[p] for p in params if p in opt.state}
 
     def _stalled(self, phase: Phase, epoch: int, on_eval: Callable[[dict], None] | None) -> bool:
         """Whether the network, at the end of the phase's MSE opening, is below the PSNR of the clip's
@@ -300,12 +304,9 @@ class Trainer(Evaluation):
 
     def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
         """(the network parameters the phase clips, an Adam over them and, in quantised phases, over
-        the steps and rate models at RDO_PARAM_LR x the phase's lr). The Adam is fresh, or with
-        ``phase.carry_moments`` (and ``tcfg.carry_moments``, which keeps them) starts from the moments of
-        the network parameters that the last phase to run also trained (an rdo run whose noise phase gets
-        no epochs carries the fit's into the last phase); the steps and rate models start fresh. A fresh
-        Adam's first step moves every weight by about the learning rate (m / sqrt(v) = sign(g)): it took
-        a rounded pan-slow network from 24.4 to 15.5 dB at 4e-3."""
+        the steps and rate models at RDO_PARAM_LR x the phase's lr). Fresh, or with ``phase.carry_moments``
+        from the last phase's moments of the network (:meth:`_keep_moments`; the steps and rate models
+        start fresh): a fresh Adam's first step moves every weight by about the learning rate."""
         params = (list(self.encoder.parameters()) if phase.train_encoder else []) + list(self.decoder.parameters())
         groups = [{"params": params, "base_lr": phase.lr}]
         if phase.quant != "none":
