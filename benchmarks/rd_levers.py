@@ -90,6 +90,8 @@ LEVERS: dict[str, dict] = {
     # weight by about the learning rate (a rounded pan-slow network fell from 24.4 to 15.5 dB in one step)
     "openfit-carry": {**_MIXED, "lr_schedule": "open-fit", "carry_moments": True},
     "openfit-carry-mixed": {**_MIXED, "lr_schedule": "open-fit", "carry_moments": True, "qat_proxy": "mixed"},
+    # the noise phase's cosine stopped half-way too (lr_schedule "open"): only the last phase anneals
+    "open-mixed": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed"},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},

@@ -502,8 +502,8 @@ def test_qat_lr_sets_the_quantised_phases_peak_learning_rate():
 def test_one_cosine_over_the_rdo_phases():
     """lr_schedule "one": the fit, noise and straight-through phases run over their shares of one
     cosine (the fit ends at half its peak, the next phase starts where it ended); "open-fit" stops the
-    fit's half-way and leaves the quantised phases their own; "phases" (the default) is a cosine each,
-    the same to the bit as before spans existed."""
+    fit's half-way and leaves the quantised phases their own ("open": the noise phase's too); "phases"
+    (the default) is a cosine each, the same to the bit as before spans existed."""
     import math
 
     from snervcodec.training.phases import Phase, lr_at, rdo_phases
@@ -533,6 +533,9 @@ def test_one_cosine_over_the_rdo_phases():
 
     fit, noise, ste = rdo_phases(make_train_config(epochs=100, lr=4e-3, lr_schedule="open-fit"), 0)
     assert (fit.span, noise.span, ste.span) == ((0.0, 0.5), (0.0, 1.0), (0.0, 1.0))
+    fit, noise, ste = rdo_phases(make_train_config(epochs=100, lr=4e-3, lr_schedule="open"), 0)
+    assert (fit.span, noise.span, ste.span) == ((0.0, 0.5), (0.0, 0.5), (0.0, 1.0))
+    assert lr_factor(noise.epochs * 64, noise.epochs * 64, 0.0, noise.span) == pytest.approx(0.5)
     timed = rdo_phases(make_train_config(epochs=100, lr=4e-3, lr_schedule="one"), 0, seconds=60.0)
     assert [ph.span for ph in timed] == [(0.0, 0.5), (0.5, 0.85), (0.85, 1.0)]
 

@@ -14,7 +14,7 @@ from ..errors import ConfigError
 PresetName = Literal["fast", "medium", "slow"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)  # torch.compile's modes, or off
-LrSchedule = Literal["phases", "one", "open-fit"]  # training/phases.py rdo_phases
+LrSchedule = Literal["phases", "one", "open-fit", "open"]  # training/phases.py rdo_phases
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 QatProxy = Literal["noise", "mixed"]  # the rdo noise phase's quantiser (compress/qat.py)
 QAT_PROXIES: tuple[str, ...] = get_args(QatProxy)
@@ -47,8 +47,9 @@ class TrainConfig:
     tune: Literal["paper", "psnr", "ssim", "mixed"] = "paper"  # the distortion trained on (training/loss.py)
     mse_start: float = 0.0  # fraction of the first (fit) phase trained on MSE alone before ``tune``'s distortion
     qat_lr: float = 1.0  # rdo: the quantised phases' peak learning rate, a fraction of the fit's
-    # rdo: a cosine per phase; one cosine over all of them; or the fit's cosine stopped half-way (at half
-    # its peak, not annealed into a minimum that rounding throws it out of), the quantised phases each their own
+    # rdo: a cosine per phase; one cosine over all of them; the fit's cosine stopped half-way (at half its
+    # peak, not annealed into a minimum that rounding throws it out of), the quantised phases each their own
+    # ("open-fit"); or the noise phase's stopped half-way too, the last phase alone annealing ("open")
     lr_schedule: LrSchedule = "phases"  # the rdo encoder's default is "open-fit" (codec/plan.py)
     phase_shares: tuple[float, float, float] = RDO_SHARES  # rdo: fit / noise / straight-through
     fit_average: float = 0.0  # rdo: the fit ends on the mean of its weights over this last fraction of it
