@@ -92,6 +92,9 @@ LEVERS: dict[str, dict] = {
     "openfit-carry-mixed": {**_MIXED, "lr_schedule": "open-fit", "carry_moments": True, "qat_proxy": "mixed"},
     # the noise phase's cosine stopped half-way too (lr_schedule "open"): only the last phase anneals
     "open-mixed": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed"},
+    # a finer embedding grid for the default (144x256: 9x16 cells instead of 6x11; rate control gives the
+    # embeddings 8 channels where 16 would take half the budget)
+    "openfit-mixed-emb128": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed", "emb_cells": 128},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},
