@@ -563,8 +563,8 @@ def test_a_phase_runs_over_its_span_of_the_cosine(tiny_clip, monkeypatch):
 
 
 def test_the_rdo_fit_stops_half_way_and_the_paper_pipeline_keeps_its_schedule(tiny_clip):
-    """The rdo plan's schedule is RDO_LR_SCHEDULE (the fit stops at half its peak); a user's lr_schedule
-    wins over it; --pipeline paper keeps the paper's cosine and refuses any other."""
+    """The rdo plan's schedule is RDO_LR_SCHEDULE (the fit and noise phases stop at half their peak); a
+    user's lr_schedule wins over it; --pipeline paper keeps the paper's cosine and refuses any other."""
     from snervcodec import CompressionConfig, encode
     from snervcodec.codec.plan import plan
     from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
@@ -577,7 +577,7 @@ def test_the_rdo_fit_stops_half_way_and_the_paper_pipeline_keeps_its_schedule(ti
                             CompressionConfig(pipeline=pipeline))
         return plan(video, req).tcfg.lr_schedule
 
-    assert RDO_LR_SCHEDULE == "open-fit" and planned("rdo") == "open-fit"
+    assert RDO_LR_SCHEDULE == "open" and planned("rdo") == "open"
     assert planned("rdo", lr_schedule="phases") == "phases" and planned("paper") == "phases"
     with pytest.raises(ConfigError, match="lr_schedule: for the rdo pipeline"):
         encode(tiny_clip, epochs=1, lr_schedule="one", progress=False, compression=CompressionConfig(pipeline="paper"))

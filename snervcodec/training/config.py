@@ -50,7 +50,7 @@ class TrainConfig:
     # rdo: a cosine per phase; one cosine over all of them; the fit's cosine stopped half-way (at half its
     # peak, not annealed into a minimum that rounding throws it out of), the quantised phases each their own
     # ("open-fit"); or the noise phase's stopped half-way too, the last phase alone annealing ("open")
-    lr_schedule: LrSchedule = "phases"  # the rdo encoder's default is "open-fit" (codec/plan.py)
+    lr_schedule: LrSchedule = "phases"  # the rdo encoder's default is "open" (codec/plan.py)
     phase_shares: tuple[float, float, float] = RDO_SHARES  # rdo: fit / noise / straight-through
     fit_average: float = 0.0  # rdo: the fit ends on the mean of its weights over this last fraction of it
     # rdo: the noise phase's quantiser: additive noise for the values and the rate, or "mixed" (the values

@@ -5,8 +5,8 @@ The paper's recipe (Sec. 3.5, 4.1) is one ``fit`` phase: Adam at lr 1e-3, linear
 0.1x over the first ``warmup`` fraction of iterations, then cosine to 0. The paper pipeline adds a
 ``fine-tune`` phase after pruning: the decoder alone, on the already-quantised embeddings, pruned
 weights held at zero, cosine from its own lr. The rdo pipeline (the default) runs fit, qat-noise and
-qat-ste (:func:`rdo_phases`), its fit stopping half-way down its cosine (:data:`RDO_LR_SCHEDULE`), its
-noise phase training on rounded values with the rate on noise (:data:`RDO_QAT_PROXY`).
+qat-ste (:func:`rdo_phases`), its fit and noise phases stopping half-way down their cosines
+(:data:`RDO_LR_SCHEDULE`), its noise phase training on rounded values with the rate on noise (:data:`RDO_QAT_PROXY`).
 """
 
 from __future__ import annotations
@@ -107,8 +107,12 @@ RDO_MSE_START = 0.4
 # rounding (lr_schedule "open-fit"); the quantised phases keep a cosine each. On the dev set (0.1 bpp, 20
 # epochs) against a cosine per phase: +0.79 dB median, better on all 8 clips (the least: pan-fast +0.17),
 # BD-rate over 0.05-0.2 bpp -27% median, -20% worst; one cosine over all three phases gained less (+0.26 dB
-# median at 0.1 bpp); docs/design-notes.md "Schedule: the fit stops half-way".
-RDO_LR_SCHEDULE = "open-fit"
+# median at 0.1 bpp); docs/design-notes.md "Schedule: the fit stops half-way". The noise phase's cosine
+# stops half-way too ("open"), only the last phase annealing to zero: against "open-fit" (dev set, 20
+# epochs, mixed quantisation, the same float fit) BD-rate -12.0% median over 0.05-0.2 bpp, 21 of 24 points
+# higher; worst pan-fast (+16.9%: -0.11..+0.02 dB on a flat curve);
+# docs/design-notes.md "The noise phase stops half-way too".
+RDO_LR_SCHEDULE = "open"
 # The rdo noise phase trains on its weights and embeddings rounded (straight-through) and prices the rate
 # on noisy symbols ("mixed", after Minnen & Singh 2020), instead of adding noise to both: the network
 # learns what will be coded from the first quantised step. On the dev set (20 epochs, against the noise
