@@ -85,9 +85,10 @@ def rdo_phases(tc: TrainConfig, finetune_epochs: int, lr_scale: float = 1.0,
         cuts = [0.0, fit / total, (fit + noise) / total, 1.0] if not seconds and total else \
             [0.0, shares[0], shares[0] + shares[1], 1.0]
         spans = [(a, b) if b > a else (0.0, 1.0) for a, b in zip(cuts, cuts[1:])]
-    elif tc.lr_schedule in ("open-fit", "open"):  # "open": only the last phase anneals to zero
+    elif tc.lr_schedule in ("open-fit", "open"):  # the fit stops half-way; with "open" the noise phase too
         spans[0] = (0.0, 0.5)
-        spans[1] = (0.0, 0.5) if tc.lr_schedule == "open" else spans[1]
+        if tc.lr_schedule == "open":
+            spans[1] = (0.0, 0.5)
     return [Phase(name="fit", epochs=fit, lr=lr, warmup=tc.warmup, eval_every=eval_every, seconds=sec[0],
                   mse_until=tc.mse_start, span=spans[0], average=tc.fit_average),
             Phase(name="qat-noise", epochs=noise, lr=qlr, eval_every=eval_every, seconds=sec[1], quant=tc.qat_proxy,
