@@ -29,14 +29,15 @@ def levers():
         sys.path.remove(str(ROOT / "benchmarks"))
 
 
-@pytest.mark.parametrize("bpp", [0.05, 0.2])
-def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp):
+@pytest.mark.parametrize("bpp,hw", [(0.05, (144, 256)), (0.2, (144, 256)), (0.1, (144, 176))])
+def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp, hw):
     """DEFAULT_LEVER spells out the rdo defaults: an encode with its options and one with none get the
-    same network, geometry and training configuration."""
+    same network, geometry and training configuration (at 144x176 too, where the embedding grid's
+    target changes the grid)."""
     from snervcodec.codec.plan import plan
     from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
 
-    frames = np.zeros((64, 144, 256, 3), np.uint8)  # planned only, never trained
+    frames = np.zeros((64, *hw, 3), np.uint8)  # planned only, never trained
     video = VideoRequest.of(frames).load()
 
     def planned(opts: dict):
@@ -163,6 +164,29 @@ def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatc
               "epochs": 20, "seed": 0}
     assert levers._row_path(out / "rows", wanted).exists()
     assert not levers._row_path(out / "rows", wanted | {"seed": 1}).exists()
+
+
+def test_a_lever_that_plans_another_levers_encode_shares_its_row(levers, tmp_path):
+    """open-mixed-emb64 aims at 64 embedding cells; at 144x256 the geometry rounds 32 and 64 to the same
+    6x11 grid, so its row there is open-mixed's (marked), while at 144x176 (4x5 against 9x11) it must
+    encode. A lever that differs in training (open-fit) never shares."""
+    from snervcodec.requests import VideoRequest
+
+    rows_dir = tmp_path / "rows"
+    rows_dir.mkdir()
+    for lever, psnr in (("open-mixed", 28.5), ("openfit-mixed", 28.0)):
+        row = _rows(lever, "zoom", [26.0, psnr, 30.0])[1] | {"settings": levers.LEVERS[lever]}
+        levers._row_path(rows_dir, row).write_text(json.dumps(row))
+
+    def shared(hw, lever="open-mixed-emb64"):
+        video = VideoRequest.of(np.zeros((64, *hw, 3), np.uint8)).load()
+        return levers._same_encode_row(rows_dir, video, "zoom", lever, 0.1, 20, 0)
+
+    row = shared((144, 256))
+    assert (row["lever"], row["same_encode_as"], row["psnr"]) == ("open-mixed-emb64", "open-mixed", 28.5)
+    assert row["settings"] == levers.LEVERS["open-mixed-emb64"]
+    assert shared((144, 176)) is None
+    assert shared((144, 256), "openfit-mixed-emb128") is None  # 9x16 cells: its own encode
 
 
 def test_quant_probe_measures_right_after_the_entropy_models_attach(levers):
