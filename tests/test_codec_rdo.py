@@ -238,9 +238,12 @@ def test_the_rdo_pipeline_aims_at_a_finer_embedding_grid():
                             CompressionConfig(pipeline=pipeline), bpp=0.1)
         return plan(VideoRequest.of(frames).load(), req).geo.emb_hw
 
-    assert (PAPER_EMB_CELLS, RDO_EMB_CELLS) == (8, 32)
+    assert (PAPER_EMB_CELLS, RDO_EMB_CELLS) == (8, 64)
     assert choose_geometry(144, 256).emb_hw == (2, 4)
     assert choose_geometry(144, 256, emb_cells=32).emb_hw == (6, 11)
+    assert choose_geometry(144, 176, emb_cells=32).emb_hw == (4, 5)  # QCIF: 32 cells gave 20
+    assert choose_geometry(144, 176, emb_cells=RDO_EMB_CELLS).emb_hw == (9, 11)
+    assert choose_geometry(192, 384, emb_cells=RDO_EMB_CELLS).emb_hw == (6, 12)
     assert emb_hw("rdo") == (6, 11)
     assert emb_hw("paper") == (2, 4)
     assert emb_hw("rdo", emb_cells=8) == (2, 4)

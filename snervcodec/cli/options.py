@@ -58,8 +58,9 @@ def model_options(f):
         click.option("--strides", type=STRIDES, metavar="S,S,S,S,S",
                      help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
         click.option("--emb-cells", type=click.IntRange(1, 4096), metavar="N",
-                     help="Embedding grid cells the stride choice aims at (default: 32 for the rdo pipeline, e.g. "
-                          "6x11 at 144x256, which carries motion far better on the dev set; the paper's 8, a 2x4 "
+                     help="Embedding grid cells the stride choice aims at (default: 64 for the rdo pipeline, e.g. "
+                          "6x11 at 144x256, 9x11 at 144x176, which carry motion and detail far better on the dev "
+                          "set; the paper's 8, a 2x4 "
                           "grid, for --pipeline paper and fit). Ignored with --strides."),
         click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
                      help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "

@@ -4,8 +4,8 @@ The published design uses strides whose product divides the LL grid exactly and 
 (640x1280 -> 5,4,2,2,2; 480x960 -> 5,3,2,2,2; 960x1920 -> 5,4,3,2,2; 192x384 -> 3,2,2,2,2). For any
 other size we search all non-increasing 5-tuples of strides in 1..5 and pick the one with the least
 padding, trading a little padding for an embedding close to ``emb_cells`` cells: the paper's 8 by
-default, 32 in the rdo pipeline (RDO_EMB_CELLS: a finer grid carries motion, measured on the dev set,
-docs/design-notes.md "Embedding grid"; the embedding is paid for every frame, and rate control
+default, 64 in the rdo pipeline (RDO_EMB_CELLS: a finer grid carries motion and detail, measured on the
+dev set, docs/design-notes.md "Embedding grid"; the embedding is paid for every frame, and rate control
 gives it fewer channels when it would take most of the budget). Frames are padded at the bottom
 and right edges only and cropped back after decoding: the user's content is never cropped.
 """
@@ -26,7 +26,7 @@ from .config import ModelConfig, ModelName
 PadMode = Literal["replicate", "reflect"]
 
 PAPER_EMB_CELLS = 8  # the paper's 2x4 embedding grid
-RDO_EMB_CELLS = 32  # the rdo pipeline's (144x256: 6x11, 192x384: 4x8)
+RDO_EMB_CELLS = 64  # the rdo pipeline's (144x256: 6x11, 192x384: 6x12, 144x176: 9x11, 360x640 to 1080p: 5x9)
 _EMB_WEIGHT = 0.05  # cost of doubling the embedding cells, in units of padded-area fraction
 _STRIDE1_WEIGHT = 0.01  # mild preference for blocks that actually up-sample
 
