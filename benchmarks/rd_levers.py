@@ -3,6 +3,7 @@
     python benchmarks/rd_levers.py run --levers baseline,tune-psnr --clips dev --bpp 0.05,0.1,0.2 --epochs 20
     python benchmarks/rd_levers.py report --json docs/results/rd_levers.json   # tables from every row so far
     python benchmarks/rd_levers.py restore --json docs/results/rd_levers.json  # a fresh checkout goes on
+    python benchmarks/rd_levers.py run --levers L --clips pan-fast@192x384,carphone@144x256  # other sizes
 
 Each encode is one row (RGB PSNR and MS-SSIM of the decoded stream against the decoded input, the
 real file's bpp, encode and decode seconds, the float model's PSNR and the learning curve), stored
@@ -32,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info  # noqa: E402
 
-from snervcodec.bench.devset import DEV_SET, clip_spec  # noqa: E402
+from snervcodec.bench.devset import DEV_SET, clip_spec, dev_clip  # noqa: E402
 from snervcodec.fsutil import write_bytes_atomic  # noqa: E402
 
 # Each lever: the pipeline and the training options it sets, in full (the recipe of 2026-12 as
@@ -116,12 +117,15 @@ def _key(obj: dict) -> str:
 
 
 def _clips(names: str, out: Path) -> list:
+    """The dev set (``dev``) or the named clips; ``NAME@HxW`` is a clip at another frame size."""
+    from snervcodec.errors import ConfigError
+
     wanted = [e.name for e in DEV_SET] if names == "dev" else names.split(",")
-    known = {e.name: e for e in DEV_SET}
-    missing = [n for n in wanted if n not in known]
-    if missing:
-        raise SystemExit(f"unknown clip(s) {', '.join(missing)} (dev set: {', '.join(known)})")
-    return [clip_spec(known[n], out) for n in wanted]
+    try:
+        entries = [dev_clip(n) for n in wanted]
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
+    return [clip_spec(e, out) for e in entries]
 
 
 def _encode_options(lever: str) -> tuple:
@@ -261,7 +265,8 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
     """Per (lever, epochs, seed): per clip the points, the x264 ratio at 0.1 bpp, the BD-rates against
     x264 (PSNR and MS-SSIM, where three rates exist), whether PSNR rises with the rate; then the
     median and worst clip, and the PSNR at 0.1 bpp against the default's (seed 0, same epochs) on the
-    clips both have: a lever measured at one rate, or another seed of the default (the noise)."""
+    clips both have: a lever measured at one rate, or another seed of the default (the noise). A clip at
+    another size (``NAME@HxW``) has its own row but stays out of the set's median and worst."""
     import warnings
 
     from snervcodec.bench.bdrate import bd_rate, overlap_fraction
@@ -296,8 +301,9 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
                             c[f"bd_rate_x264_{metric}"] = f"n/a ({type(e).__name__})"
             clips[clip] = c
         agg = {}
+        in_set = [c for clip, c in clips.items() if "@" not in clip]  # a clip at another size: its own row only
         for name, worst in (("bd_rate_x264_psnr", max), ("bd_rate_x264_ms_ssim", max), ("x264_ratio_at_0.1", min)):
-            vals = [c[name] for c in clips.values() if isinstance(c.get(name), (int, float))]
+            vals = [c[name] for c in in_set if isinstance(c.get(name), (int, float))]
             if vals:
                 agg[name] = {"median": round(statistics.median(vals), 3), "worst": worst(vals), "clips": len(vals)}
         settings = next(iter(by_clip.values()))[0]["settings"]
@@ -309,7 +315,7 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
         if base is None or base is s:
             continue
         pairs = [(_psnr_at(c, 0.1), _psnr_at(base["clips"][clip], 0.1)) for clip, c in s["clips"].items()
-                 if clip in base["clips"]]
+                 if clip in base["clips"] and "@" not in clip]
         deltas = [q - q0 for q, q0 in pairs if q is not None and q0 is not None]
         if deltas:
             s["across"]["psnr_at_0.1_vs_default"] = {"median": round(statistics.median(deltas), 2),
@@ -338,9 +344,8 @@ def restore(args) -> None:
     rows_dir = args.out / "rows"
     rows_dir.mkdir(parents=True, exist_ok=True)
     data = json.loads(args.json.read_text())
-    known = {e.name: e for e in DEV_SET}
     for name, curve in data["x264"].items():
-        path = _x264_path(rows_dir, name, clip_spec(known[name], args.out))
+        path = _x264_path(rows_dir, name, clip_spec(dev_clip(name), args.out))
         write_bytes_atomic(path, json.dumps(curve, indent=1).encode())
     for row in data["rows"]:
         write_bytes_atomic(_row_path(rows_dir, row), json.dumps(row, indent=1).encode())
@@ -360,10 +365,9 @@ def report(args) -> None:
 
 
 def _curves_by_clip(rows_dir: Path, names: set[str], out: Path) -> dict[str, list[dict]]:
-    known = {e.name: e for e in DEV_SET}
     curves = {}
     for n in sorted(names):
-        clip = clip_spec(known[n], out)
+        clip = clip_spec(dev_clip(n), out)
         p = _x264_path(rows_dir, n, clip)
         if p.exists():
             curves[n] = json.loads(p.read_text())
@@ -458,7 +462,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("action", choices=["run", "report", "restore"])
     ap.add_argument("--levers", default="baseline")
-    ap.add_argument("--clips", default="dev", help="'dev' (all) or names, comma-separated")
+    ap.add_argument("--clips", default="dev", help="'dev' (all) or names, comma-separated; NAME@HxW: that clip "
+                    "at another frame size (kept out of the set's median)")
     ap.add_argument("--bpp", type=lambda s: [float(x) for x in s.split(",")], default=[0.05, 0.1, 0.2])
     ap.add_argument("--epochs", type=lambda s: [int(x) for x in s.split(",")], default=[20])
     ap.add_argument("--seed", type=int, default=0)

@@ -99,3 +99,38 @@ def test_bench_set_dev_runs_the_dev_set_and_refuses_clip_too(tmp_path, monkeypat
     assert [c.name for c in seen["cfg"].clips] == ["x"] and seen["cfg"].anchors == ["x264", "x265", "av1"]
     res = CliRunner().invoke(cli, ["bench", "--set", "dev", "--clip", "carphone", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "use --set or --clip, not both" in res.output
+
+
+def test_a_clip_at_another_size_keeps_its_content_and_motion(tmp_path):
+    """NAME@HxW: the rules that follow the frame size (the embedding grid) measured at more than one."""
+    from dataclasses import replace
+
+    from snervcodec.bench.devset import dev_clip
+    from snervcodec.errors import ConfigError
+
+    assert dev_clip("pan-fast") is SYNTH["pan-fast"]
+    e = dev_clip("pan-fast@ 96 x 128")
+    assert e.name == "pan-fast@96x128" and e.size == (96, 128) and e.shots == SYNTH["pan-fast"].shots
+    g = synthesize(replace(e, frames=8)).astype(int)  # the same (1, 5) px/frame at the new size
+    assert g.shape == (8, 96, 128, 3) and np.abs(g[2][:-2, :-10] - g[0][2:, 10:]).max() <= 1
+    spec = clip_spec(replace(e, frames=8), tmp_path)
+    assert spec.name == "pan-fast@96x128" and spec.load().frames.shape == (8, 96, 128, 3)
+    bikes = clip_spec(dev_clip("bikes@96x176"), tmp_path)  # a real clip: the same frames and crop, resized
+    assert (bikes.name, bikes.size, bikes.frames, bikes.crop) == ("bikes@96x176", "96x176", "0:96", "272x480")
+    for bad in ("nope@96x128", "nope", "zoom@97x128", "zoom@big"):
+        with pytest.raises(ConfigError):
+            dev_clip(bad)
+
+
+def test_builtin_clips_and_their_sizes(tmp_path):
+    """bunny and carphone stay the runner's builtin clips (their cached x264 sweeps are keyed on the
+    spec); at another size only the name and the size change."""
+    from dataclasses import replace
+
+    from snervcodec.bench.devset import dev_clip
+    from snervcodec.bench.runner import builtin_clip
+
+    for name in ("bunny", "carphone"):
+        assert clip_spec(dev_clip(name), tmp_path) == builtin_clip(name)
+    assert clip_spec(dev_clip("bunny@96x192"), tmp_path) == replace(builtin_clip("bunny"), name="bunny@96x192",
+                                                                     size="96x192")

@@ -205,3 +205,18 @@ def test_quant_probe_measures_right_after_the_entropy_models_attach(levers):
     trainer = types.SimpleNamespace(evaluate=lambda with_msssim, quant=None: {"psnr": 20.0 if quant else 30.0})
     steps[2](types.SimpleNamespace(trainer=trainer))
     assert found == {"pruned_float": 30.0, "rounded_start": 20.0}
+
+
+def test_a_clip_at_another_size_has_its_row_but_stays_out_of_the_sets_median(levers, monkeypatch):
+    monkeypatch.setattr(levers, "DEFAULT_LEVER", "good")
+    rows = (_rows("good", "a", [26.0, 29.0, 31.0]) + _rows("good", "b", [25.0, 27.5, 30.5])
+            + _rows("good", "a@96x128", [36.0, 39.0, 41.0]) + _rows("fast", "a", [0, 28.0, 0])[1:2]
+            + _rows("fast", "a@96x128", [0, 30.0, 0])[1:2])
+    curves = {"a": X264, "b": X264, "a@96x128": X264}
+    s = levers.summarise(rows, curves)
+    assert set(s["good@20"]["clips"]) == {"a", "b", "a@96x128"}
+    without = levers.summarise([r for r in rows if r["clip"] != "a@96x128"], curves)
+    assert s["good@20"]["across"] == without["good@20"]["across"]
+    assert s["fast@20"]["across"]["psnr_at_0.1_vs_default"] == {"median": -1.0, "worst": -1.0, "clips": 1}
+    with pytest.raises(SystemExit, match="unknown dev-set clip 'nope'"):
+        levers._clips("zoom,nope@96x128", Path("unused"))

