@@ -28,6 +28,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -328,7 +329,10 @@ def _psnr_at(clip: dict, bpp: float) -> float | None:
 
 
 def _x264_path(rows_dir: Path, name: str, spec) -> Path:
-    """Where a clip's x264 sweep is kept (keyed on its name, its spec and the CRFs)."""
+    """Where a clip's x264 sweep is kept (keyed on its name, its spec and the CRFs; the spec names its
+    file without the folder, so ``--out results/x`` and its absolute spelling find the same sweep)."""
+    if getattr(spec, "path", None):
+        spec = replace(spec, path=Path(spec.path).name)
     return rows_dir / f"x264-{_key({'clip': name, 'crf': X264_CRF, 'spec': str(spec)})}.json"
 
 

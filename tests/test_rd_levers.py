@@ -220,3 +220,17 @@ def test_a_clip_at_another_size_has_its_row_but_stays_out_of_the_sets_median(lev
     assert s["fast@20"]["across"]["psnr_at_0.1_vs_default"] == {"median": -1.0, "worst": -1.0, "clips": 1}
     with pytest.raises(SystemExit, match="unknown dev-set clip 'nope'"):
         levers._clips("zoom,nope@96x128", Path("unused"))
+
+
+def test_a_clips_x264_sweep_is_found_however_the_output_folder_is_spelled(levers, tmp_path, monkeypatch):
+    """The sweep is keyed on the clip's file name, not on the folder a run was given (relative or absolute)."""
+    from snervcodec.bench.runner import ClipSpec
+
+    monkeypatch.chdir(tmp_path)
+    here = ClipSpec("zoom", "out/devset/zoom-abc.y4m")
+    there = ClipSpec("zoom", str(tmp_path / "out/devset/zoom-abc.y4m"))
+    assert levers._x264_path(tmp_path, "zoom", here) == levers._x264_path(tmp_path, "zoom", there)
+    other = ClipSpec("zoom", "out/devset/zoom-def.y4m")  # other frames, another digest: another sweep
+    assert levers._x264_path(tmp_path, "zoom", other) != levers._x264_path(tmp_path, "zoom", here)
+    assert levers._x264_path(tmp_path, "zoom", ClipSpec("zoom", "a/zoom-abc.y4m", size="96x128")) != \
+        levers._x264_path(tmp_path, "zoom", here)
