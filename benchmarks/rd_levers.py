@@ -302,9 +302,8 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
                             c[f"bd_rate_x264_{metric}"] = f"n/a ({type(e).__name__})"
             clips[clip] = c
         agg = {}
-        in_set = [c for clip, c in clips.items() if "@" not in clip]  # a clip at another size: its own row only
         for name, worst in (("bd_rate_x264_psnr", max), ("bd_rate_x264_ms_ssim", max), ("x264_ratio_at_0.1", min)):
-            vals = [c[name] for c in in_set if isinstance(c.get(name), (int, float))]
+            vals = [c[name] for c in _in_set(clips).values() if isinstance(c.get(name), (int, float))]
             if vals:
                 agg[name] = {"median": round(statistics.median(vals), 3), "worst": worst(vals), "clips": len(vals)}
         settings = next(iter(by_clip.values()))[0]["settings"]
@@ -315,13 +314,19 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
         base = out.get(f"{DEFAULT_LEVER}@{s['epochs']}")
         if base is None or base is s:
             continue
-        pairs = [(_psnr_at(c, 0.1), _psnr_at(base["clips"][clip], 0.1)) for clip, c in s["clips"].items()
-                 if clip in base["clips"] and "@" not in clip]
+        pairs = [(_psnr_at(c, 0.1), _psnr_at(base["clips"][clip], 0.1)) for clip, c in _in_set(s["clips"]).items()
+                 if clip in base["clips"]]
         deltas = [q - q0 for q, q0 in pairs if q is not None and q0 is not None]
         if deltas:
             s["across"]["psnr_at_0.1_vs_default"] = {"median": round(statistics.median(deltas), 2),
                                                      "worst": round(min(deltas), 2), "clips": len(deltas)}
     return out
+
+
+def _in_set(clips: dict) -> dict:
+    """The dev set's own clips: a clip at another size (``NAME@HxW``) is a row of its own, outside the
+    set's counts, median and worst."""
+    return {name: c for name, c in clips.items() if "@" not in name}
 
 
 def _psnr_at(clip: dict, bpp: float) -> float | None:
@@ -400,8 +405,8 @@ def render(summary: dict, heading: str = "### ") -> str:
 
 
 def _curves(s: dict) -> int:
-    """How many clips of a (lever, epochs) group have the three rates (a whole RD curve)."""
-    return sum(len(c["points"]) >= 3 for c in s["clips"].values())
+    """How many of the set's clips in a (lever, epochs) group have the three rates (a whole RD curve)."""
+    return sum(len(c["points"]) >= 3 for c in _in_set(s["clips"]).values())
 
 
 def across_md(summary: dict) -> list[str]:
@@ -417,11 +422,11 @@ def across_md(summary: dict) -> list[str]:
              "|---|---|---|---|---|---|---|---|---|"]
     for s in summary.values():
         settings = ", ".join(f"{k}={v}" for k, v in s.get("settings", {}).items())
-        rises = sum(bool(c.get("rises")) for c in s["clips"].values())
+        rises = sum(bool(c.get("rises")) for c in _in_set(s["clips"]).values())
         seed = s.get("seed", 0)
         name = f"**{s['lever']}** (the rdo default)" if s["lever"] == DEFAULT_LEVER and not seed else s["lever"]
         name += f", seed {seed}" if seed else ""
-        lines.append(f"| {name} | {s['epochs']} | {settings} | {_curves(s)} of {len(s['clips'])} | "
+        lines.append(f"| {name} | {s['epochs']} | {settings} | {_curves(s)} of {len(_in_set(s['clips']))} | "
                      f"{rises if _curves(s) else ''} | {mw(s, 'bd_rate_x264_psnr', '+.0f', '%')} | "
                      f"{mw(s, 'bd_rate_x264_ms_ssim', '+.0f', '%')} | {mw(s, 'x264_ratio_at_0.1', '.2f')} | "
                      f"{mw(s, 'psnr_at_0.1_vs_default', '+.2f')} |")

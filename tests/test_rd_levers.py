@@ -218,6 +218,8 @@ def test_a_clip_at_another_size_has_its_row_but_stays_out_of_the_sets_median(lev
     without = levers.summarise([r for r in rows if r["clip"] != "a@96x128"], curves)
     assert s["good@20"]["across"] == without["good@20"]["across"]
     assert s["fast@20"]["across"]["psnr_at_0.1_vs_default"] == {"median": -1.0, "worst": -1.0, "clips": 1}
+    good = next(ln for ln in levers.across_md(s) if ln.startswith("| **good**"))
+    assert "| 2 of 2 | 2 |" in good  # whole curves and rising ones: the set's clips only
     with pytest.raises(SystemExit, match="unknown dev-set clip 'nope'"):
         levers._clips("zoom,nope@96x128", Path("unused"))
 
