@@ -102,6 +102,9 @@ LEVERS: dict[str, dict] = {
     # bpp the default's embeddings take 11% of Bunny's budget and 21% of carphone's, 47% of a 144x256 clip's.
     "open-mixed-emb64": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 64},  # the default
     "open-mixed-emb128": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 128},
+    # 16-pixel cells at 192x384 (12x24; 128 cells give Bunny 8x16 cells of 24 pixels); 144x256 keeps 9x16 as at
+    # 128, 144x176 gets 18x22 (8-pixel cells)
+    "open-mixed-emb256": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 256},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},

@@ -122,6 +122,21 @@ def test_a_clip_at_another_size_keeps_its_content_and_motion(tmp_path):
             dev_clip(bad)
 
 
+def test_a_clip_larger_than_its_photo_allows_is_drawn_magnified_with_the_same_motion():
+    """pan-fast at 192x384 would pan off its 427x640 photo at the declared scale: the photo is magnified
+    just enough, the motion in output pixels a frame stays; at its own size nothing changes."""
+    from snervcodec.bench.devset import _fit_scale, _photo, dev_clip
+
+    e = dev_clip("pan-fast@192x384")
+    shot, photo_hw = e.shots[0], _photo(e.shots[0].image).shape[:2]
+    assert _fit_scale(shot, e.frames, SYNTH["pan-fast"].size, photo_hw) == shot.scale == 1.0
+    assert 0.85 < _fit_scale(shot, e.frames, e.size, photo_hw) < 1.0
+    g = synthesize(e).astype(int)  # raised "samples outside its photo" before
+    assert g.shape == (64, 192, 384, 3)
+    for k in (0, 31, 61):
+        assert np.abs(g[k + 2][:-2, :-10] - g[k][2:, 10:]).max() <= 1
+
+
 def test_builtin_clips_and_their_sizes(tmp_path):
     """bunny and carphone stay the runner's builtin clips (their cached x264 sweeps are keyed on the
     spec); at another size only the name and the size change."""

@@ -118,6 +118,22 @@ def _bilinear(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, what: str) -> np.
     return top * (1 - fy) + bottom * fy
 
 
+def _fit_scale(shot: Shot, n: int, size: tuple[int, int], photo_hw: tuple[int, int]) -> float:
+    """``shot.scale``, or less where a frame of ``size`` would sample outside the photo: the photo is then
+    magnified just enough (the motion in output pixels a frame stays; ``NAME@HxW`` at sizes larger than
+    the clip's own)."""
+    half = (np.array(photo_hw, np.float64) - 1) / 2
+    corners = np.array([[sy * (size[0] - 1) / 2, sx * (size[1] - 1) / 2] for sy in (-1, 1) for sx in (-1, 1)])
+    reach = np.zeros(2)  # the farthest sample from the photo's centre, per axis, at scale 1
+    for k in range(n):
+        th = math.radians(shot.angle * k)
+        rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
+        off = (k - (n - 1) / 2) * np.array(shot.velocity) + shot.zoom ** k * corners @ rot.T
+        reach = np.maximum(reach, np.abs(off).max(axis=0))
+    fit = float(np.min(half / np.maximum(reach, 1e-12))) * (1 - 1e-9)
+    return shot.scale if shot.scale <= fit else fit
+
+
 def _shot(shot: Shot, n: int, size: tuple[int, int], name: str) -> np.ndarray:
     """(n, H, W, 3) float frames of one shot."""
     img = _photo(shot.image)
@@ -125,10 +141,11 @@ def _shot(shot: Shot, n: int, size: tuple[int, int], name: str) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     yy, xx = yy - (h - 1) / 2, xx - (w - 1) / 2
     centre = (np.array(img.shape[:2], np.float64) - 1) / 2
-    vel = np.array(shot.velocity) * shot.scale  # photo pixels per frame
+    scale = _fit_scale(shot, n, size, img.shape[:2])
+    vel = np.array(shot.velocity) * scale  # photo pixels per frame
     out = np.empty((n, h, w, 3), np.float32)
     for k in range(n):
-        s, th = shot.scale * shot.zoom ** k, math.radians(shot.angle * k)
+        s, th = scale * shot.zoom ** k, math.radians(shot.angle * k)
         cy, cx = centre + (k - (n - 1) / 2) * vel
         ys = cy + s * (math.cos(th) * yy - math.sin(th) * xx)
         xs = cx + s * (math.sin(th) * yy + math.cos(th) * xx)
