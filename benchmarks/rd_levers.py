@@ -100,11 +100,15 @@ LEVERS: dict[str, dict] = {
     # the default's embedding grid aimed at 64 / 128 cells: Bunny (192x384) 6x12 / 8x16 instead of 4x8, carphone
     # (144x176) 9x11 instead of 4x5; the 144x256 clips keep 6x11 at 64 (the same encode as the default). At 0.1
     # bpp the default's embeddings take 11% of Bunny's budget and 21% of carphone's, 47% of a 144x256 clip's.
-    "open-mixed-emb64": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 64},  # the default
+    "open-mixed-emb64": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 64},  # default till 12-05
     "open-mixed-emb128": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 128},
     # 16-pixel cells at 192x384 (12x24; 128 cells give Bunny 8x16 cells of 24 pixels); 144x256 keeps 9x16 as at
     # 128, 144x176 gets 18x22 (8-pixel cells)
     "open-mixed-emb256": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 256},
+    # the default: cells of about 16x16 pixels, 64 to 256 of them (emb_cells None: the rdo pipeline's rule of
+    # 2026-12-05, models/geometry.py rdo_emb_cells; a later rule takes a lever of its own). 144x176: 9x11 as at
+    # 64 cells, 144x256: 9x16 as at 128, 192x384: 12x24 as at 256; those rows are its own
+    "open-mixed-px16": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},
@@ -112,7 +116,7 @@ LEVERS: dict[str, dict] = {
                             "phase_shares": (0.5, 0.25, 0.25)},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
-DEFAULT_LEVER = "open-mixed-emb64"
+DEFAULT_LEVER = "open-mixed-px16"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
 

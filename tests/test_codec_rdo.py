@@ -225,10 +225,10 @@ def test_the_last_phase_keeps_lambda_when_the_noise_phase_has_no_epochs(clip):
 
 
 def test_the_rdo_pipeline_aims_at_a_finer_embedding_grid():
-    """rdo picks strides for RDO_EMB_CELLS embedding cells (144x256: 6x11 instead of 2x4); the paper
-    pipeline keeps the paper's 8, and --emb-cells / --strides rule."""
+    """rdo picks strides for cells of about 16x16 pixels, 64 to 256 of them (144x256: 9x16 instead of
+    2x4); the paper pipeline keeps the paper's 8, and --emb-cells / --strides rule."""
     from snervcodec.codec.plan import plan
-    from snervcodec.models.geometry import PAPER_EMB_CELLS, RDO_EMB_CELLS, choose_geometry
+    from snervcodec.models.geometry import PAPER_EMB_CELLS, RDO_EMB_CELLS, choose_geometry, rdo_emb_cells
     from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
 
     frames = np.zeros((64, 144, 256, 3), np.uint8)  # planned only, never trained
@@ -238,13 +238,15 @@ def test_the_rdo_pipeline_aims_at_a_finer_embedding_grid():
                             CompressionConfig(pipeline=pipeline), bpp=0.1)
         return plan(VideoRequest.of(frames).load(), req).geo.emb_hw
 
-    assert (PAPER_EMB_CELLS, RDO_EMB_CELLS) == (8, 64)
+    assert (PAPER_EMB_CELLS, RDO_EMB_CELLS) == (8, (64, 256))
     assert choose_geometry(144, 256).emb_hw == (2, 4)
     assert choose_geometry(144, 256, emb_cells=32).emb_hw == (6, 11)
     assert choose_geometry(144, 176, emb_cells=32).emb_hw == (4, 5)  # QCIF: 32 cells gave 20
-    assert choose_geometry(144, 176, emb_cells=RDO_EMB_CELLS).emb_hw == (9, 11)
-    assert choose_geometry(192, 384, emb_cells=RDO_EMB_CELLS).emb_hw == (6, 12)
-    assert emb_hw("rdo") == (6, 11)
+    assert choose_geometry(192, 384, emb_cells=64).emb_hw == (6, 12)  # the default before 16-pixel cells
+    for (h, w), cells, grid in (((144, 176), 99, (9, 11)), ((144, 256), 144, (9, 16)), ((192, 384), 256, (12, 24)),
+                                ((32, 48), 64, (8, 12)), ((1080, 1920), 256, (10, 18))):
+        assert rdo_emb_cells(h, w) == cells and choose_geometry(h, w, emb_cells=cells).emb_hw == grid
+    assert emb_hw("rdo") == (9, 16)
     assert emb_hw("paper") == (2, 4)
     assert emb_hw("rdo", emb_cells=8) == (2, 4)
     assert emb_hw("rdo", strides=(3, 3, 2, 2, 1)) == (2, 4)

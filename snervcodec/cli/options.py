@@ -58,10 +58,10 @@ def model_options(f):
         click.option("--strides", type=STRIDES, metavar="S,S,S,S,S",
                      help="Up-sampling strides. Default: chosen from the frame size (padding, never cropping)."),
         click.option("--emb-cells", type=click.IntRange(1, 4096), metavar="N",
-                     help="Embedding grid cells the stride choice aims at (default: 64 for the rdo pipeline, e.g. "
-                          "6x11 at 144x256, 9x11 at 144x176, which carry motion and detail far better on the dev "
-                          "set; the paper's 8, a 2x4 "
-                          "grid, for --pipeline paper and fit). Ignored with --strides."),
+                     help="Embedding grid cells the stride choice aims at (default for the rdo pipeline: cells of "
+                          "about 16x16 pixels, 64 to 256 of them, e.g. 9x16 at 144x256, 12x24 at 192x384, which "
+                          "carry motion and detail far better on the dev set; the paper's 8, a 2x4 grid, for "
+                          "--pipeline paper and fit). Ignored with --strides."),
         click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
                      help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
                           "3x5x10 at 640x1280; default 2; 1 = 3x40x80, more values per frame, a smaller "

@@ -12,7 +12,7 @@ from ..bitstream.mapping import header_for
 from ..bitstream.stream import check_encodable
 from ..errors import ConfigError
 from ..models import ModelConfig, decoder_params
-from ..models.geometry import RDO_EMB_CELLS, Geometry
+from ..models.geometry import Geometry, rdo_emb_cells
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
 from ..training.config import resolve_epochs
@@ -49,7 +49,7 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     n_rb = m.n_rb
     if n_rb is None and m.c1 is None and cc.pipeline == "rdo":
         n_rb = RDO_N_RB
-    cfg, geo = m.config(h, w, n_rb, t, RDO_EMB_CELLS if cc.pipeline == "rdo" else None)
+    cfg, geo = m.config(h, w, n_rb, t, rdo_emb_cells(h, w) if cc.pipeline == "rdo" else None)
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
         cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share)

@@ -4,9 +4,10 @@ The published design uses strides whose product divides the LL grid exactly and 
 (640x1280 -> 5,4,2,2,2; 480x960 -> 5,3,2,2,2; 960x1920 -> 5,4,3,2,2; 192x384 -> 3,2,2,2,2). For any
 other size we search all non-increasing 5-tuples of strides in 1..5 and pick the one with the least
 padding, trading a little padding for an embedding close to ``emb_cells`` cells: the paper's 8 by
-default, 64 in the rdo pipeline (RDO_EMB_CELLS: a finer grid carries motion and detail, measured on the
-dev set, docs/design-notes.md "Embedding grid"; the embedding is paid for every frame, and rate control
-gives it fewer channels when it would take most of the budget). Frames are padded at the bottom
+default; in the rdo pipeline cells of about 16x16 pixels, 64 to 256 of them (:func:`rdo_emb_cells`: a
+finer grid carries motion and detail, measured on the dev set, docs/design-notes.md "Embedding grid";
+the embedding is paid for every frame, and rate control gives it fewer channels when it would take
+most of the budget). Frames are padded at the bottom
 and right edges only and cropped back after decoding: the user's content is never cropped.
 """
 
@@ -26,7 +27,8 @@ from .config import ModelConfig, ModelName
 PadMode = Literal["replicate", "reflect"]
 
 PAPER_EMB_CELLS = 8  # the paper's 2x4 embedding grid
-RDO_EMB_CELLS = 64  # the rdo pipeline's (144x256: 6x11, 192x384: 6x12, 144x176: 9x11, 360x640 to 1080p: 5x9)
+RDO_CELL_PX = 16  # the rdo pipeline's embedding cell, in pixels a side
+RDO_EMB_CELLS = (64, 256)  # the rdo pipeline's fewest and most cells
 _EMB_WEIGHT = 0.05  # cost of doubling the embedding cells, in units of padded-area fraction
 _STRIDE1_WEIGHT = 0.01  # mild preference for blocks that actually up-sample
 
@@ -49,6 +51,13 @@ class Geometry:
 
 def _grid_divisor(uses_dwt: bool) -> int:
     return 2 if uses_dwt else 1
+
+
+def rdo_emb_cells(height: int, width: int) -> int:
+    """The rdo pipeline's embedding grid target for a ``height x width`` frame: cells of about 16x16
+    pixels (144x176: 9x11, 144x256: 9x16, 192x384: 12x24), at least 64 and at most 256 (360x640 to
+    1080p: 10x18, beyond the sizes measured)."""
+    return min(RDO_EMB_CELLS[1], max(RDO_EMB_CELLS[0], round(height * width / RDO_CELL_PX ** 2)))
 
 
 def choose_geometry(height: int, width: int, uses_dwt: bool = True, strides: tuple[int, ...] | None = None,
