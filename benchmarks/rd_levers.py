@@ -109,6 +109,15 @@ LEVERS: dict[str, dict] = {
     # 2026-12-05, models/geometry.py rdo_emb_cells; a later rule takes a lever of its own). 144x176: 9x11 as at
     # 64 cells, 144x256: 9x16 as at 128, 192x384: 12x24 as at 256; those rows are its own
     "open-mixed-px16": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None},
+    # the embeddings' channels at the default's 16-pixel cells (rate control's ladder gives 144x256 and 192x384 4
+    # channels at 0.05 and 0.1 bpp, 8 at 0.2; the embeddings then take about half the budget at 0.05, a quarter
+    # above): 2 channels (half the embedding values), 8 (twice)
+    "px16-ch2": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "emb_channels": 2},
+    "px16-ch8": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "emb_channels": 8},
+    # 576 cells with 1 channel: as many embedding values as the default's 4 channels, finer placed (144x256: 18x32,
+    # 8-pixel cells; 144x176: 18x22; 192x384: 16x32, 12-pixel cells); with 2 channels, twice the values
+    "px8-ch1": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 576, "emb_channels": 1},
+    "px8-ch2": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 576, "emb_channels": 2},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},
@@ -159,7 +168,8 @@ def _planned(video, lever: str, bpp: float, epochs: int, seed: int) -> tuple:
     from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
 
     compression, opts = _encode_options(lever)
-    model = {"emb_cells": opts.pop("emb_cells"), "name": opts.pop("model", "snerv-b")}
+    model = {"emb_cells": opts.pop("emb_cells"), "name": opts.pop("model", "snerv-b"),
+             "emb_channels": opts.pop("emb_channels", None)}
     req = EncodeRequest(VideoRequest.of(video.frames), ModelRequest(**model),
                         TrainRequest(None, epochs, "cpu", "auto", seed, opts), compression, bpp=bpp)
     p = plan(video, req)

@@ -25,7 +25,8 @@ __all__ = ["CompressionConfig", "DEFAULT_C1", "DEFAULT_N_RB", "DecodeResult", "E
 
 def fit(source, *, model: str = "snerv-b", c1: int | None = None, n_rb: int | None = None, params: float | None = None,
         strides: tuple[int, ...] | None = None, t_scale: int | None = None, emb_cells: int | None = None,
-        grid_share: float | None = None, frames=None, size=None, crop=None, fps: float | None = None,
+        grid_share: float | None = None, emb_channels: int | None = None, frames=None, size=None, crop=None,
+        fps: float | None = None,
         preset: str | None = "fast", epochs: int | None = None, device: str = "auto", precision: str = "auto",
         seed: int = 0, progress: bool = True,
         on_eval: Callable[[dict], None] | None = None, **train_options) -> FitResult:
@@ -33,7 +34,7 @@ def fit(source, *, model: str = "snerv-b", c1: int | None = None, n_rb: int | No
     (``frames``: ``"0:32"`` or ``range(0, 32)``; ``size``: ``"192x384"`` or ``(192, 384)``)."""
     return fit_request(VideoRequest.of(source, frames, crop, size, fps=fps),
                        ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale,
-                                    emb_cells, grid_share),
+                                    emb_cells, grid_share, emb_channels),
                        TrainRequest(preset, epochs, device, precision, seed, dict(train_options)), progress, on_eval)
 
 

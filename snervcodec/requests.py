@@ -67,6 +67,7 @@ class ModelRequest:
     t_scale: int | None = None
     emb_cells: int | None = None  # embedding grid cells the geometry aims at (None: the pipeline's)
     grid_share: float | None = None  # snerv-g: the grids' share of the decoder's parameters (default 0.15)
+    emb_channels: int | None = None  # embedding channels (None: 16, or rate control's choice with a bpp)
 
     def config(self, height: int, width: int, n_rb: int | None = None, n_frames: int | None = None,
                emb_cells: int | None = None):
@@ -77,7 +78,7 @@ class ModelRequest:
         return model_config(self.name, height, width, c1=self.c1, n_rb=self.n_rb if self.n_rb is not None else n_rb,
                             params=self.params, strides=self.strides, t_scale=self.t_scale,
                             emb_cells=self.emb_cells if self.emb_cells is not None else emb_cells,
-                            n_frames=n_frames, grid_share=self.grid_share)
+                            n_frames=n_frames, grid_share=self.grid_share, emb_channels=self.emb_channels)
 
 
 @dataclass(frozen=True)

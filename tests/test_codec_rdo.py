@@ -252,3 +252,30 @@ def test_the_rdo_pipeline_aims_at_a_finer_embedding_grid():
     assert emb_hw("rdo", strides=(3, 3, 2, 2, 1)) == (2, 4)
     with pytest.raises(ConfigError, match="embedding cells"):
         choose_geometry(144, 256, emb_cells=0)
+
+
+def test_embedding_channels_follow_the_ladder_or_the_request():
+    """With a bpp, rate control gives the embeddings 16, 8 or 4 channels (fewer while they would take over
+    half the budget); ``emb_channels`` fixes the count, the decoder sized for what it leaves."""
+    from snervcodec.codec.plan import plan
+    from snervcodec.codec.ratecontrol import EMB_CHANNEL_LADDER
+    from snervcodec.errors import BudgetError
+    from snervcodec.models import decoder_params
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+
+    video = VideoRequest.of(np.zeros((64, 144, 256, 3), np.uint8)).load()  # planned only, never trained
+
+    def planned(bpp, **model):
+        req = EncodeRequest(VideoRequest.of(video.frames), ModelRequest(**model), TrainRequest(None, 1),
+                            CompressionConfig(), bpp=bpp)
+        return plan(video, req).cfg
+
+    assert EMB_CHANNEL_LADDER == (16, 8, 4)
+    assert [planned(b).emb_channels for b in (0.05, 0.1, 0.2)] == [4, 4, 8]
+    two, four = planned(0.05, emb_channels=2), planned(0.05)
+    assert two.emb_channels == 2 and decoder_params(two) > decoder_params(four)  # the budget the embeddings left
+    assert planned(0.2, emb_channels=16).emb_channels == 16
+    with pytest.raises(BudgetError, match="too small"):
+        planned(0.05, emb_channels=16)  # 16 channels alone would be over the budget
+    with pytest.raises(ConfigError, match="embedding channels"):
+        planned(0.1, emb_channels=65)

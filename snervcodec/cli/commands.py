@@ -23,9 +23,9 @@ from .types import FloatList, WordList
 @model_options
 @train_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share,
-        preset, epochs, steps, lr, tune, mse_start, batch_size, time_limit, device, precision, compile_mode, seed,
-        quiet, as_json):
+def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, emb_channels,
+        grid_share, preset, epochs, steps, lr, tune, mse_start, batch_size, time_limit, device, precision, compile_mode,
+        seed, quiet, as_json):
     """Overfit a network to INPUT (a video or an image pattern like frames/%05d.png) and report
     PSNR and MS-SSIM of the float model. Writes nothing; see `snerv encode` for a stream."""
     from ..api import fit_request
@@ -33,7 +33,7 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
     from ..requests import ModelRequest, TrainRequest, VideoRequest
 
     res = fit_request(VideoRequest.of(input, frames, crop, size, resize, fps),
-                      ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share),
+                      ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, emb_channels),
                       TrainRequest(preset, epochs, device, precision, seed,
                                    {"steps": steps, "lr": lr, "tune": tune, "mse_start": mse_start,
                                     "batch_size": batch_size, "time_limit": time_limit, "compile": compile_mode}),
@@ -75,9 +75,9 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, warm_start, frames, crop, size,
-           resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, preset, epochs, steps, lr,
-           tune, mse_start, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline, lam,
-           entropy, bits_per_param, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
+           resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, emb_channels, grid_share, preset, epochs,
+           steps, lr, tune, mse_start, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline,
+           lam, entropy, bits_per_param, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
     """Encode INPUT (a video, an image pattern like frames/%05d.png, or - for y4m on stdin, e.g.
     `ffmpeg -i in.mov -f yuv4mpegpipe - | snerv encode - -o out.snv`) into a .snv stream.
 
@@ -91,7 +91,7 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
 
     req = EncodeRequest(
         VideoRequest.of(input, frames, crop, size, resize, fps),
-        ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share),
+        ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, emb_channels),
         TrainRequest(preset, epochs, device, precision, seed,
                      {"steps": steps, "lr": lr, "tune": tune, "mse_start": mse_start, "batch_size": batch_size,
                       "time_limit": time_limit, "compile": compile_mode}),

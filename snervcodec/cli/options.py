@@ -62,6 +62,9 @@ def model_options(f):
                           "about 16x16 pixels, 64 to 256 of them, e.g. 9x16 at 144x256, 12x24 at 192x384, which "
                           "carry motion and detail far better on the dev set; the paper's 8, a 2x4 grid, for "
                           "--pipeline paper and fit). Ignored with --strides."),
+        click.option("--emb-channels", type=click.IntRange(1, 64), metavar="C",
+                     help="Channels of each embedding cell (default 16; with --bpp, rate control gives the "
+                          "embeddings 8 or 4 when 16 would take over half the budget)."),
         click.option("--t-scale", type=click.IntRange(1, 64), metavar="K",
                      help="snerv-t only: temporal embeddings on the UB2 grid / K (2, 4, 8 = 3x20x40, 3x10x20, "
                           "3x5x10 at 640x1280; default 2; 1 = 3x40x80, more values per frame, a smaller "

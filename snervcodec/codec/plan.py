@@ -52,7 +52,7 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
     cfg, geo = m.config(h, w, n_rb, t, rdo_emb_cells(h, w) if cc.pipeline == "rdo" else None)
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
-        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share)
+        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share, m.emb_channels)
     # the rdo recipe's own peak learning rate, distortion, schedule and noise-phase quantiser
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE, "mse_start": RDO_MSE_START,
                 "lr_schedule": RDO_LR_SCHEDULE, "qat_proxy": RDO_QAT_PROXY} if cc.pipeline == "rdo" else {}

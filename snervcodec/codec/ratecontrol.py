@@ -47,6 +47,7 @@ RDO_PREDICTED_BITS_PER_EMB_SYMBOL = 1.6
 # at 60 epochs carphone 0.1 -0.02 dB): Bunny 0.1 bpp's rdo encode at 1.30x the paper's time instead of
 # 1.55x (benchmarks/pipeline_steps.py; docs/design-notes.md "No residual blocks").
 RDO_N_RB = 0
+EMB_CHANNEL_LADDER = (16, 8, 4)  # embedding channels tried in turn while they would take over half the budget
 STREAM_OVERHEAD_BITS = 8 * 64  # header and section framing
 TENSOR_OVERHEAD_BITS = 8 * 14  # quantisation parameters, entropy model, word count of one tensor
 CHUNK_INDEX_BITS = 24  # one chunk's entry in an embedding section's index
@@ -85,7 +86,8 @@ def planned_bits_per_param(cc: CompressionConfig, bpp: float | None) -> float:
 
 
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
-               uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None) -> ModelConfig:
+               uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None,
+               emb_channels: int | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
 
     Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
@@ -94,6 +96,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     ``temporal`` holds SNeRV(T)'s ``t_scale`` / ``t_channels``; its temporal embeddings are paid per
     frame like the main one. Grid models' grids are sized with each candidate (``grid_share`` of its
     parameters, for ``n_frames`` frames) and paid per parameter like the rest of the decoder.
+    ``emb_channels`` fixes the embedding's channels instead of the ladder's 16, 8, 4.
     """
     temporal = temporal or {}
     finish = grid_finisher(name, n_frames, grid_share) or (lambda c: c)
@@ -106,7 +109,8 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
                  {**temporal, "t_scale": 4 * temporal["t_scale"]}] if temporal else [{}]
-    combos = [(emb_c, tf) for emb_c in (16, 8, 4) for tf in t_options]
+    ladder_c = EMB_CHANNEL_LADDER if emb_channels is None else (emb_channels,)
+    combos = [(emb_c, tf) for emb_c in ladder_c for tf in t_options]
     for k, (emb_c, tf) in enumerate(combos):
         emb_bits = _embedding_bits(tf, name, geo, n_frames, emb_c, uses_dwt, cc)
         fixed_nrb = 0 if n_rb is None else n_rb

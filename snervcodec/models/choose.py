@@ -39,12 +39,13 @@ def grid_finisher(name: str, n_frames: int | None, share: float | None) -> Calla
 def model_config(name: str, height: int, width: int, *, c1: int | None = None, n_rb: int | None = None,
                  params: float | None = None, strides: tuple[int, ...] | None = None,
                  t_scale: int | None = None, emb_cells: int | None = None, n_frames: int | None = None,
-                 grid_share: float | None = None) -> tuple[ModelConfig, Geometry]:
+                 grid_share: float | None = None, emb_channels: int | None = None) -> tuple[ModelConfig, Geometry]:
     """Architecture for a ``height x width`` video: explicit ``c1`` or a decoder parameter budget.
 
     ``t_scale`` (SNeRV(T) only): the UB2 grid over the temporal embedding grid (2, 4 or 8 give
     3x20x40, 3x10x20, 3x5x10 at 640x1280; default 2). Grid models (snerv-g) size their grids for
-    ``n_frames`` frames, ``grid_share`` of the decoder's parameters (:func:`with_grids`)."""
+    ``n_frames`` frames, ``grid_share`` of the decoder's parameters (:func:`with_grids`); ``emb_channels``
+    sets the embedding's channels (default 16)."""
     spec = spec_by_name(name)
     arch = arch_defaults(name)
     finish = grid_finisher(name, n_frames, grid_share)
@@ -54,6 +55,10 @@ def model_config(name: str, height: int, width: int, *, c1: int | None = None, n
         if not 1 <= t_scale <= 64:
             raise ConfigError(f"t_scale must be in 1..64, got {t_scale}")
         arch["t_scale"] = t_scale
+    if emb_channels is not None:
+        if not 1 <= emb_channels <= 64:
+            raise ConfigError(f"embedding channels must be in 1..64, got {emb_channels}")
+        arch["emb_channels"] = emb_channels
     geo = choose_geometry(height, width, uses_dwt=spec.uses_dwt, strides=strides,
                           emb_cells=PAPER_EMB_CELLS if emb_cells is None else emb_cells)
     if c1 is not None and params is not None:
