@@ -129,7 +129,8 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
             except BudgetError:
                 continue
     raise BudgetError(f"{bpp:g} bpp is too small: the smallest achievable for this video is about "
-                      f"{smallest_bits / pixels:.4f} bpp ({geo.height}x{geo.width}, {n_frames} frames)")
+                      f"{smallest_bits / pixels:.4f} bpp ({geo.height}x{geo.width}, {n_frames} frames"
+                      + (f", {emb_channels} embedding channels)" if emb_channels else ")"))
 
 
 def pruned_copy(decoder: nn.Module, fraction: float) -> nn.Module:
