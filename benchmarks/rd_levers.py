@@ -118,6 +118,8 @@ LEVERS: dict[str, dict] = {
     # 8-pixel cells; 144x176: 18x22; 192x384: 16x32, 12-pixel cells); with 2 channels, twice the values
     "px8-ch1": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 576, "emb_channels": 1},
     "px8-ch2": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 576, "emb_channels": 2},
+    # the network draws a canvas holding the camera's motion, each frame a window of it (video/canvas.py)
+    "px16-canvas": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto"},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},
@@ -125,7 +127,7 @@ LEVERS: dict[str, dict] = {
                             "phase_shares": (0.5, 0.25, 0.25)},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
-DEFAULT_LEVER = "open-mixed-px16"
+DEFAULT_LEVER = "px16-canvas"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
 
@@ -158,6 +160,7 @@ def _encode_options(lever: str) -> tuple:
     opts.setdefault("mse_start", 0.0)
     opts.setdefault("lr_schedule", "phases")
     opts.setdefault("qat_proxy", "noise")
+    opts.setdefault("canvas", "off")
     return compression, opts
 
 
@@ -169,7 +172,7 @@ def _planned(video, lever: str, bpp: float, epochs: int, seed: int) -> tuple:
 
     compression, opts = _encode_options(lever)
     model = {"emb_cells": opts.pop("emb_cells"), "name": opts.pop("model", "snerv-b"),
-             "emb_channels": opts.pop("emb_channels", None)}
+             "emb_channels": opts.pop("emb_channels", None), "canvas": opts.pop("canvas")}
     req = EncodeRequest(VideoRequest.of(video.frames), ModelRequest(**model),
                         TrainRequest(None, epochs, "cpu", "auto", seed, opts), compression, bpp=bpp)
     p = plan(video, req)
@@ -263,20 +266,20 @@ def run(args) -> None:
                           f"(float {row['float_psnr']:.2f}) {row['encode_seconds']:.0f} s{same}", flush=True)
 
 
-def _x264_bits_for(curve: list[dict], psnr: float) -> tuple[float, bool]:
-    """x264's bpp at ``psnr`` (log-linear between its two bracketing points) and whether it is exact;
-    below its lowest quality, its lowest rate (an upper bound: x264 needs less), above its highest,
-    its highest rate (a lower bound)."""
+def _x264_bits_for(curve: list[dict], psnr: float) -> tuple[float, str]:
+    """x264's bpp at ``psnr`` (log-linear between its two bracketing points) and how exact it is: "";
+    below its lowest quality, its lowest rate and "<" (an upper bound: x264 needs less); above its
+    highest, its highest rate and ">" (a lower bound: x264 needs more)."""
     import math
 
     pts = sorted((p["psnr"], p["bpp"]) for p in curve)
     if psnr <= pts[0][0]:
-        return pts[0][1], False
+        return pts[0][1], "<"
     for (q0, r0), (q1, r1) in zip(pts, pts[1:]):
         if q0 <= psnr <= q1 and q1 > q0:
             f = (psnr - q0) / (q1 - q0)
-            return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0))), True
-    return pts[-1][1], False
+            return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0))), ""
+    return pts[-1][1], ">"
 
 
 def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
@@ -302,9 +305,11 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
             curve = curves.get(clip)
             at01 = [p for p in pts if p["target_bpp"] == 0.1]
             if curve and at01:
-                need, exact = _x264_bits_for(curve, at01[0]["psnr"])
+                need, bound = _x264_bits_for(curve, at01[0]["psnr"])
                 c["x264_ratio_at_0.1"] = round(need / at01[0]["bpp"], 3)
-                c["x264_ratio_exact"] = exact  # False: below x264's sweep, the ratio is an upper bound
+                c["x264_ratio_exact"] = not bound  # False: outside x264's sweep, the ratio is a bound
+                if bound:  # "<": below the sweep (an upper bound); ">": above it (a lower bound)
+                    c["x264_ratio_bound"] = bound
             if len(pts) >= 3:
                 c["rises"] = all(b["psnr"] > a["psnr"] for a, b in zip(pts, pts[1:]))
                 if curve:
@@ -413,7 +418,8 @@ def render(summary: dict, heading: str = "### ") -> str:
             bd += f" (overlap {c['overlap']:.0%})" if "overlap" in c else ""
             secs = " / ".join(f"{p['encode_seconds']:.0f}" for p in c["points"])
             ratio = c.get("x264_ratio_at_0.1", "")
-            ratio = f"< {ratio}" if ratio != "" and not c.get("x264_ratio_exact", True) else ratio
+            if ratio != "" and not c.get("x264_ratio_exact", True):  # older reports: only bounds from below
+                ratio = f"{c.get('x264_ratio_bound', '<')} {ratio}"
             lines.append(f"| {clip} | {pts} | {fl} | {ratio} | {bd} | {secs} |")
         for metric, a in s["across"].items():
             lines.append(f"\n{metric}: median {a['median']}, worst {a['worst']} over {a['clips']} clips")
@@ -450,18 +456,19 @@ def across_md(summary: dict) -> list[str]:
     return lines
 
 
-def dev_md(dev: dict, min_curves: int = 4) -> str:
+def dev_md(dev: dict, min_curves: int = 4, heading: str = "## Development set") -> str:
     """The development set's section of docs/results.md, from ``report``'s JSON: the lever table
     across the set, then per clip every group with whole curves on at least ``min_curves`` clips."""
     m = dev.get("machine", {})
-    machine = f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores), torch {m.get('torch', '?')}"
-    lines = ["## Development set", "",
+    machine = (f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores), torch {m.get('torch', '?')}, training in "
+               f"{'bf16' if m.get('cpu_bf16') else 'fp32'}")
+    lines = [heading, "",
              "`python benchmarks/rd_levers.py run --levers L --clips dev --bpp 0.05,0.1,0.2 --epochs E`, one encode "
              "a row, then `report`; RGB PSNR and MS-SSIM of the decoded file, bpp of the real file; x264 medium "
              f"(CRF sweep) as the anchor; BD-rates pchip over the quality both cover; measured on {machine}. "
              "x264 ratio: the bits x264 needs for our quality at 0.1 bpp, over ours (`<`: below x264's sweep, "
-             "an upper bound). A lever's settings change the recipe it was first measured against (paper loss, 8 "
-             "embedding cells, no MSE opening).", "",
+             "an upper bound; `>`: above it, a lower bound). A lever's settings change the recipe it was first "
+             "measured against (paper loss, 8 embedding cells, no MSE opening).", "",
              "### Across the set", ""] + across_md(dev["summary"]) + [""]
     full = {k: s for k, s in dev["summary"].items() if _curves(s) >= min_curves}
     return "\n".join(lines) + "\n" + render(full, heading="### Per clip: ")

@@ -6,7 +6,8 @@
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
 leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta; 1.5: rdo-snerv-g, grid
-encodings; 1.6: rdo-context, rdo-context-emb). The older cases come from the paper pipeline, which still writes 1.0/1.1.
+encodings; 1.6: rdo-context, rdo-context-emb; 1.7: rdo-canvas). The older cases come from the paper
+pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ CASES = {
                             entropy="context", about="SNeRV-B, format 1.6 with context-coded EMBD (the axis law "
                                                      "over channel x context classes; rdo-context's embeddings "
                                                      "code smaller as 1.4), 40x24, one chunk"),
+    "rdo-canvas": dict(size="72x88", frames="0:1", model="snerv-b", c1=8, n_rb=1, chunk=4, pipeline="rdo",
+                       pan=(6, 24, 40, 1, 3), canvas="auto",
+                       about="SNeRV-B, format 1.7: a canvas (29x55) drawn by the network, each frame a 24x40 "
+                             "window placed by CNVS (a pan of 1, 3 pixels a frame over carphone's first frame), "
+                             "6 frames, 4 frames per chunk"),
     "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
                         segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }
@@ -73,12 +79,15 @@ def main(names: list[str]) -> None:
         c = CASES[name]
         v = read_video(clip, frames=c["frames"], size=c["size"])
         source, seg = v, None
+        if c.get("pan"):  # windows of one frame moving by (dy, dx) a frame: a camera's pan
+            n, h, w, dy, dx = c["pan"]
+            source = np.stack([v.frames[0][k * dy:k * dy + h, k * dx:k * dx + w] for k in range(n)])
         if c.get("segments"):  # segments are read from a file: the resized clip, lossless
             source = Path(tempfile.mkdtemp()) / "clip.y4m"
             write_video(source, v.frames, v.meta.fps)
             seg = -(-len(v.frames) // c["segments"])
         res = encode(source, HERE / f"{name}.snv", model=c["model"], c1=c["c1"], n_rb=c["n_rb"], epochs=8,
-                     device="cpu", precision="fp32", progress=False, segment_frames=seg,
+                     device="cpu", precision="fp32", progress=False, segment_frames=seg, canvas=c.get("canvas", "off"),
                      compression=CompressionConfig(chunk_frames=c["chunk"], pipeline=c.get("pipeline", "paper"),
                                                    entropy=c.get("entropy", "laplace")))
         dec = decode(HERE / f"{name}.snv", device="cpu", precision="fp32")

@@ -16,6 +16,7 @@ from .video.io import parse_frame_range, parse_size
 
 PIPELINES = ("rdo", "paper")  # the encode pipelines (codec.pipelines registers how each runs)
 ENTROPY_MODELS = ("laplace", "context")  # the rdo pipeline's entropy models (entropy.models)
+CANVAS_MODES = ("off", "auto")  # the rdo pipeline's canvas for camera motion (video.canvas)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,13 @@ class ModelRequest:
     emb_cells: int | None = None  # embedding grid cells the geometry aims at (None: the pipeline's)
     grid_share: float | None = None  # snerv-g: the grids' share of the decoder's parameters (default 0.15)
     emb_channels: int | None = None  # embedding channels (None: 16, or rate control's choice with a bpp)
+    # "auto": where the camera pans, the network draws a canvas that holds its view (video/canvas.py);
+    # None: the pipeline's own (rdo: auto; paper: off)
+    canvas: str | None = None
+
+    def __post_init__(self):
+        if self.canvas is not None and self.canvas not in CANVAS_MODES:
+            raise ConfigError(f"unknown canvas mode {self.canvas!r} (one of {', '.join(CANVAS_MODES)})")
 
     def config(self, height: int, width: int, n_rb: int | None = None, n_frames: int | None = None,
                emb_cells: int | None = None):

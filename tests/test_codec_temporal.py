@@ -90,13 +90,13 @@ def test_missing_temporal_section_is_refused(t_encoded):
 
 def test_newer_minor_with_appended_header_fields_still_decodes(t_encoded):
     """Forward compatibility (SPEC section 1): a newer minor than this reader's may append header
-    fields (after 1.5's grid shapes, 7 bytes a block, all 0 here)."""
+    fields (after 1.5's grid shapes, 7 bytes a block, all 0 here, and 1.7's canvas flag, 0)."""
     from snervcodec.bitstream.container import FORMAT_VERSION
 
     _, res = t_encoded
     data = res.stream
     end = _header_body_end(data)
-    extra = bytes(7 * parse_stream(data).header.n_blocks) + b"\x07\x07"
+    extra = bytes(7 * parse_stream(data).header.n_blocks) + b"\x00" + b"\x07\x07"
     b = bytearray(data[:end] + extra + data[end:])
     b[5] = FORMAT_VERSION[1] + 1
     struct.pack_into("<I", b, 8, struct.unpack_from("<I", data, 8)[0] + len(extra))

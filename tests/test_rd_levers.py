@@ -29,29 +29,39 @@ def levers():
         sys.path.remove(str(ROOT / "benchmarks"))
 
 
-@pytest.mark.parametrize("bpp,hw", [(0.05, (144, 256)), (0.2, (144, 256)), (0.1, (144, 176))])
-def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp, hw):
+@pytest.mark.parametrize("bpp,hw,pan", [(0.05, (144, 256), 0), (0.2, (144, 256), 0), (0.1, (144, 176), 0),
+                                        (0.1, (144, 256), 4)])
+def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp, hw, pan):
     """DEFAULT_LEVER spells out the rdo defaults: an encode with its options and one with none get the
-    same network, geometry and training configuration (at 144x176 too, where the embedding grid's
-    target changes the grid)."""
+    same network, geometry, training configuration and canvas (at 144x176 too, where the embedding
+    grid's target changes the grid; on a pan of ``pan`` pixels a frame, which the default draws on a canvas)."""
     from snervcodec.codec.plan import plan
     from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
 
-    frames = np.zeros((64, *hw, 3), np.uint8)  # planned only, never trained
+    scene = np.random.default_rng(0).integers(0, 256, (hw[0] // 8, (hw[1] + 64 * pan) // 8 + 1, 3), np.uint8)
+    scene = np.kron(scene, np.ones((8, 8, 1), np.uint8))
+    frames = np.stack([scene[:, k * pan:k * pan + hw[1]] for k in range(64)])  # planned only, never trained
     video = VideoRequest.of(frames).load()
 
-    def planned(opts: dict):
+    def planned(opts: dict, pipeline: str = "rdo"):
         opts = dict(opts)
-        pipeline = opts.pop("pipeline", "rdo")
-        model = {k: opts.pop(k) for k in ("emb_cells", "model") if k in opts}
+        model = {k: opts.pop(k) for k in ("emb_cells", "model", "canvas", "emb_channels") if k in opts}
         req = EncodeRequest(VideoRequest.of(frames), ModelRequest(**model),
                             TrainRequest(None, 20, "cpu", "fp32", 0, opts), CompressionConfig(pipeline=pipeline),
                             bpp=bpp)
         p = plan(video, req)
-        return p.cfg, p.geo, p.tcfg
+        return p.cfg, p.geo, p.tcfg, None if p.canvas is None else (p.canvas.height, p.canvas.width)
 
-    assert planned(levers.LEVERS[levers.DEFAULT_LEVER]) == planned({})
-    assert planned(levers.LEVERS["paper-emb32"]) != planned({})  # the comparison can fail
+    def lever(name: str):
+        """What rd_levers runs for ``name`` (it fills in the early recipe a lever does not name)."""
+        compression, opts = levers._encode_options(name)
+        return planned(opts, compression.pipeline)
+
+    assert lever(levers.DEFAULT_LEVER) == planned({})
+    assert lever("paper-emb32") != planned({})  # the comparison can fail
+    if pan:
+        assert planned({})[3] == (hw[0], hw[1] + 63 * pan)
+        assert lever("open-mixed-px16")[3] is None  # the default before the canvas
 
 
 def _rows(lever: str, clip: str, psnrs: list[float], epochs: int = 20, seed: int = 0) -> list[dict]:
@@ -82,6 +92,10 @@ def test_summary_per_clip_and_across(levers):
     # 21 dB is below x264's sweep: its lowest rate is an upper bound, flagged as such
     b = s["flat@20"]["clips"]["b"]
     assert b["x264_ratio_at_0.1"] == pytest.approx(0.02 / 0.097, abs=1e-3) and not b["x264_ratio_exact"]
+    assert b["x264_ratio_bound"] == "<" and "x264_ratio_bound" not in a
+    # 35 dB is above it: its highest rate is a lower bound (x264 needs more)
+    c = levers.summarise(_rows("sharp", "a", [33.0, 35.0, 37.0]), {"a": X264})["sharp@20"]["clips"]["a"]
+    assert c["x264_ratio_at_0.1"] == pytest.approx(X264[-1]["bpp"] / 0.097, abs=1e-3) and c["x264_ratio_bound"] == ">"
     assert s["good@20"]["across"]["bd_rate_x264_psnr"]["clips"] == 2
     assert s["good@20"]["settings"] == {"pipeline": "rdo", "tune": "good"}
 
@@ -142,6 +156,15 @@ def test_the_results_page_carries_the_dev_section(levers, tmp_path):
     text = md.read_text()
     assert text.index("## Development set") < text.index("## Every point") and f"--dev {dev}" in text
     assert "### Per clip: good@20" not in text  # one clip: below the default four whole curves
+    # a second machine's study: a section of its own, named by its CPU and precision
+    amx = tmp_path / "amx.json"
+    amx.write_text(json.dumps({"machine": {"cpu": "Xeon with AMX", "cpu_bf16": True},
+                               "summary": levers.summarise(_rows("good", "a", [27.0, 30.0, 32.0]), {"a": X264})}))
+    assert _renderer().main([str(bench), "--md", str(md), "--dev", str(dev), "--dev", str(amx)]) == 0
+    text = md.read_text()
+    assert text.count("## Development set") == 2 and "## Development set on another machine: Xeon with AMX" in text
+    assert "training in bf16" in text and "training in fp32" in text and f"--dev {dev} --dev {amx}" in text
+    assert text.index("## Development set on another") < text.index("## Every point")
 
 
 def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatch):

@@ -11,22 +11,22 @@ from dataclasses import dataclass
 
 from ..errors import FormatError
 from .bytesio import Reader, Writer
-from .header import StreamHeader
+from .header import CANVAS_MINOR, StreamHeader
 
 MAGIC = b"\x89SNV"
-# Format 1.6: axis-law weights (DECA) and context-coded embeddings (1.5: grid encodings, model id 5);
-# the one place the newest minor lives.
+# Format 1.6: axis-law weights (DECA) and context-coded embeddings (1.5: grid encodings, model id 5;
+# 1.7: a canvas, section CNVS)
 CONTEXT_MINOR = 6
-FORMAT_VERSION = (1, CONTEXT_MINOR)  # the newest this code reads; a writer uses the lowest minor its stream needs
+FORMAT_VERSION = (1, CANVAS_MINOR)  # the newest this code reads; a writer uses the lowest minor its stream needs
 MAX_HEADER_LEN = 4096
 # Framing around the header (magic, version, flags, length; CRC) and around each section (tag,
 # length; CRC): rate control counts these instead of repeating the numbers.
 HEADER_FRAMING_BYTES = 4 + 2 + 2 + 4 + 4
 SECTION_FRAMING_BYTES = 4 + 4 + 4
-CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB", b"DECG", b"DECA")  # TEMB (1.1): SNeRV(T) only; DECG (1.2):
-# step-coded weights; DECA (1.6): step-coded weights with axis laws
-# SPEC.md 3: the weights (DECW, DECG or DECA), then EMBD, then TEMB; optional sections may sit anywhere
-SECTION_RANK = {b"DECW": 0, b"DECG": 0, b"DECA": 0, b"EMBD": 1, b"TEMB": 2}
+CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB", b"DECG", b"DECA", b"CNVS")  # TEMB (1.1): SNeRV(T) only;
+# DECG (1.2): step-coded weights; DECA (1.6): step-coded weights with axis laws; CNVS (1.7): a canvas
+# SPEC.md 3: the weights (DECW, DECG or DECA), then EMBD, then TEMB, then CNVS; optional sections may sit anywhere
+SECTION_RANK = {b"DECW": 0, b"DECG": 0, b"DECA": 0, b"EMBD": 1, b"TEMB": 2, b"CNVS": 3}
 WEIGHT_SECTIONS = (b"DECW", b"DECG", b"DECA")
 
 
@@ -136,6 +136,7 @@ def read_container(data: bytes, model_kind) -> Container:
     r.pos = fr.header_end
     temporal = model_kind(header.model_id)[1]
     required = (b"EMBD", b"TEMB") if temporal else (b"EMBD",)
+    required += (b"CNVS",) if header.canvas else ()
     known = required + (b"DECW",) + ((b"DECG",) if minor >= 2 else ()) + ((b"DECA",) if minor >= CONTEXT_MINOR else ())
     sizes = {"header": r.pos}
     sections: dict[bytes, bytes] = {}
@@ -149,7 +150,7 @@ def read_container(data: bytes, model_kind) -> Container:
             if SECTION_RANK[tag] == 0 and any(t in sections for t in WEIGHT_SECTIONS):
                 raise FormatError("a stream holds exactly one of the sections DECW, DECG, DECA")
             if SECTION_RANK[tag] <= last_rank:
-                raise FormatError(f"section {tag.decode()} out of order (SPEC.md 3: weights, EMBD, TEMB)")
+                raise FormatError(f"section {tag.decode()} out of order (SPEC.md 3: weights, EMBD, TEMB, CNVS)")
             last_rank = SECTION_RANK[tag]
             sections[tag] = payload
             sizes[tag.decode()] = r.pos - start

@@ -60,6 +60,10 @@ GRID_FIELDS: tuple[Field, ...] = (
     Field("grid_c", "u8", 0, 64),
 )
 GRIDS_MINOR = 5
+# Appended in format 1.7 (present when minor >= 7): 1 = the network draws a canvas larger than the
+# frame, and section CNVS places each frame's window on it (the padding may then exceed a cell).
+CANVAS_FIELDS: tuple[Field, ...] = (Field("canvas", "u8", 0, 1),)
+CANVAS_MINOR = 7
 MAX_GRID_VALUES = 1 << 22  # all grids of a stream together
 STRIDE_RANGE = (1, 8)
 KERNEL_RANGE = (1, 15)
@@ -91,10 +95,14 @@ class StreamHeader:
     t_scale: int = 0  # 1.1: UB2 grid / temporal embedding grid (0: no temporal embeddings)
     t_channels: int = 0  # 1.1: channels of each (backward, forward) temporal embedding
     grids: tuple[tuple[int, int, int, int], ...] = ()  # 1.5: (T, H, W, C) per block; () = no grids
+    canvas: int = 0  # 1.7: 1 = frames are windows of the network's canvas (section CNVS)
 
     @property
     def minor_version(self) -> int:
-        """Streams without temporal embeddings stay byte-identical to format 1.0; grids need 1.5."""
+        """Streams without temporal embeddings stay byte-identical to format 1.0; grids need 1.5, a
+        canvas 1.7."""
+        if self.canvas:
+            return CANVAS_MINOR
         return GRIDS_MINOR if self.grids else 1 if self.t_scale or self.t_channels else 0
 
     def block_hw(self, i: int) -> tuple[int, int]:
@@ -121,7 +129,7 @@ class StreamHeader:
     def validate(self, uses_dwt: bool, temporal: bool = False, grids: bool = False) -> "StreamHeader":
         """Range and consistency checks (raise FormatError). ``uses_dwt``, ``temporal`` and ``grids``
         come from the model id."""
-        for f in FIELDS + TEMPORAL_FIELDS:
+        for f in FIELDS + TEMPORAL_FIELDS + CANVAS_FIELDS:
             v = getattr(self, f.name)
             if not isinstance(v, int) or not f.lo <= v <= f.hi:
                 raise FormatError(f"header field {f.name} = {v} outside {f.lo}..{f.hi}")
@@ -138,7 +146,7 @@ class StreamHeader:
         if (ph, pw) != (self.height + self.pad_h, self.width + self.pad_w):
             raise FormatError(f"header: network grid {ph}x{pw} does not match the padded frame "
                               f"{self.height + self.pad_h}x{self.width + self.pad_w}")
-        if self.pad_h >= p or self.pad_w >= p:
+        if not self.canvas and (self.pad_h >= p or self.pad_w >= p):
             raise FormatError("header: padding larger than one embedding cell")
         if ph * pw > MAX_PADDED_PIXELS:
             raise FormatError(f"header: frame {ph}x{pw} exceeds the format's {MAX_PADDED_PIXELS} pixels")
@@ -198,6 +206,9 @@ class StreamHeader:
             for g in self.grids or ((0, 0, 0, 0),) * self.n_blocks:
                 for f, v in zip(GRID_FIELDS, g):
                     getattr(w, f.kind)(v)
+        if minor >= CANVAS_MINOR:
+            for f in CANVAS_FIELDS:
+                getattr(w, f.kind)(getattr(self, f.name))
 
     @classmethod
     def read(cls, r: Reader, minor: int = 0) -> "StreamHeader":
@@ -222,6 +233,9 @@ class StreamHeader:
         if minor >= GRIDS_MINOR:
             grids = tuple(tuple(_read_field(r, f) for f in GRID_FIELDS) for _ in range(n))
             vals["grids"] = grids if any(any(g) for g in grids) else ()
+        if minor >= CANVAS_MINOR:
+            for f in CANVAS_FIELDS:
+                vals[f.name] = _read_field(r, f)
         return cls(**vals)
 
     def pretty(self) -> list[tuple[str, str]]:

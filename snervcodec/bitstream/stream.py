@@ -7,10 +7,12 @@ import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..errors import ConfigError, FormatError
 from ..models import ModelConfig, build_decoder
+from .canvas import read_offsets, write_offsets
 from .container import CONTEXT_MINOR, is_segmented, read_container, read_framing, write_container
 from .header import StreamHeader
 from .mapping import config_from_header, model_kind
@@ -27,9 +29,15 @@ MIN_PARAM_BITS = 1.0 / 256  # a real stream spends far more; a lying header clai
 
 
 def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWeights, embeddings: CodedEmbeddings,
-                 temporal: CodedEmbeddings | None = None) -> bytes:
-    """DECW, EMBD and (SNeRV(T)) TEMB, in the order SPEC.md fixes. Step-coded weights (the
-    rate-distortion-optimised pipeline) make a 1.2 stream, whose embeddings use step codes too."""
+                 temporal: CodedEmbeddings | None = None, offsets: np.ndarray | None = None) -> bytes:
+    """DECW, EMBD, (SNeRV(T)) TEMB and (a canvas: ``offsets``, (T, 2)) CNVS, in the order SPEC.md
+    fixes. Step-coded weights (the rate-distortion-optimised pipeline) make a 1.2 stream, whose
+    embeddings use step codes too."""
+    if (offsets is not None) != bool(header.canvas):
+        raise ValueError("a canvas stream, and only one, places its frames (CNVS)")
+    if offsets is not None and (len(offsets) != header.n_frames or offsets.min() < 0
+                                or offsets[:, 0].max() > header.pad_h or offsets[:, 1].max() > header.pad_w):
+        raise ValueError("CNVS: one window per frame, each inside the network's grid (SPEC.md 4.5)")
     stepcoded = isinstance(weights, StepCodedWeights)
     if any((e.step_codes is not None) != stepcoded for e in (embeddings, temporal) if e is not None):
         raise ValueError("a stream's weights and embeddings use one quantiser family")
@@ -37,6 +45,8 @@ def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWei
                 (b"EMBD", write_embeddings(embeddings))]
     if temporal is not None:
         sections.append((b"TEMB", write_embeddings(temporal)))
+    if offsets is not None:
+        sections.append((b"CNVS", write_offsets(offsets)))
     coded = [e for e in (embeddings, temporal) if e is not None]
     context = (stepcoded and weights.tag == b"DECA") or any(e.law is not None for e in coded)
     delta = any(e.delta_model is not None or (e.law is not None and e.delta) for e in coded)
@@ -72,6 +82,7 @@ class ParsedStream:
     shapes: dict[str, tuple[int, ...]]
     embeddings: EmbeddingIndex
     temporal: EmbeddingIndex | None = None  # TEMB section (SNeRV(T))
+    offsets: np.ndarray | None = None  # CNVS section (1.7): (T, 2) each frame's window on the canvas
 
     @property
     def n_params(self) -> int:
@@ -115,7 +126,9 @@ def parse_stream(data: bytes) -> ParsedStream:
     if cfg.temporal:
         temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", stepcoded,
                                minor)
-    return ParsedStream(c.header, cfg, c.version, c.section_sizes, weights, shapes, emb, temb)
+    h = c.header
+    offsets = read_offsets(c.sections[b"CNVS"], h.n_frames, h.pad_h, h.pad_w) if h.canvas else None
+    return ParsedStream(h, cfg, c.version, c.section_sizes, weights, shapes, emb, temb, offsets)
 
 
 @dataclass

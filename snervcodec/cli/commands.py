@@ -61,6 +61,11 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
               help="Split the video into segments of N frames, each with its own network (docs/long-videos.md"
                    "): the input is read a segment at a time, finished segments are kept in OUT.parts/ "
                    "(a re-run resumes), and under torchrun the ranks share them. Default: one segment.")
+@click.option("--canvas", type=click.Choice(["auto", "off"]),
+              help="auto (the rdo pipeline's default): where the camera pans, estimate its motion and train the "
+                   "network to draw one canvas that holds the whole view, each frame a window of it (format "
+                   "1.7). Only where the motion explains most of what changes, the canvas is at most 4 frames' "
+                   "area, and the video is one segment. off: draw the frames themselves.")
 @click.option("--no-resume", is_flag=True, help="With --segment-frames: ignore finished segments of an earlier run.")
 @click.option("--scene-cuts", is_flag=True,
               help="End a segment at every scene change too (segments of at least 8 frames; with or without "
@@ -74,7 +79,7 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @train_options
 @compression_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts, warm_start, frames, crop, size,
+def encode(input, output, overwrite, bpp, segment_frames, canvas, no_resume, scene_cuts, warm_start, frames, crop, size,
            resize, fps, model, c1, n_rb, params, strides, t_scale, emb_cells, emb_channels, grid_share, preset, epochs,
            steps, lr, tune, mse_start, batch_size, time_limit, device, precision, compile_mode, seed, quiet, pipeline,
            lam, entropy, bits_per_param, prune, weight_bits, emb_bits, finetune, chunk_frames, as_json):
@@ -91,7 +96,7 @@ def encode(input, output, overwrite, bpp, segment_frames, no_resume, scene_cuts,
 
     req = EncodeRequest(
         VideoRequest.of(input, frames, crop, size, resize, fps),
-        ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, emb_channels),
+        ModelRequest(model, c1, n_rb, params, strides, t_scale, emb_cells, grid_share, emb_channels, canvas),
         TrainRequest(preset, epochs, device, precision, seed,
                      {"steps": steps, "lr": lr, "tune": tune, "mse_start": mse_start, "batch_size": batch_size,
                       "time_limit": time_limit, "compile": compile_mode}),
@@ -166,7 +171,10 @@ def info(stream, as_json):
                + (f"  temporal embeddings {'x'.join(map(str, d['temporal_embeddings']))} (t_scale {d['t_scale']})"
                   if "temporal_embeddings" in d else "")
                + (f"  grids {' '.join('x'.join(map(str, g)) for g in d['grids'])} (TxHxWxC)" if "grids" in d else ""))
-    click.echo(f"video {d['width']}x{d['height']} (padded +{d['padding'][0]} rows, +{d['padding'][1]} cols), "
+    c = d.get("canvas")
+    layout = (f"windows of the network's {c['width']}x{c['height']} canvas; the camera travels {c['travel'][0]} "
+              f"rows, {c['travel'][1]} cols" if c else f"padded +{d['padding'][0]} rows, +{d['padding'][1]} cols")
+    click.echo(f"video {d['width']}x{d['height']} ({layout}), "
                f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
     zeros = f"{100 * d['weight_zero_fraction']:.1f}% zero" if d["weight_zero_fraction"] is not None else "not decoded"
     click.echo(f"decoder {d['decoder_params']} parameters, {'/'.join(map(str, d['weight_bits']))}-bit, "

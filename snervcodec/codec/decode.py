@@ -19,6 +19,7 @@ from ..device import autocast, resolve_device, resolve_precision, to_channels_la
 from ..errors import ConfigError, FormatError, SnervError
 from ..fsutil import same_file
 from ..models import build_decoder
+from ..models.geometry import crop_windows
 from ..models.grids import frame_times
 from ..models.synthesis import synthesize
 from ..video import FrameWriter, parse_frame_range
@@ -104,7 +105,10 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
         if k1 > k0:
             if pending is not None:
                 yield pending.result()
-            pending = _HostFrames(k0, x[k0 - f0:k1 - f0, :, :h.height, :h.width])
+            x = x[k0 - f0:k1 - f0]
+            x = x[:, :, :h.height, :h.width] if ps.offsets is None else \
+                crop_windows(x, torch.from_numpy(ps.offsets[k0:k1]), h.height, h.width)
+            pending = _HostFrames(k0, x)
     if pending is not None:
         yield pending.result()
 

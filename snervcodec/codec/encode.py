@@ -30,8 +30,9 @@ from .segmented import encode_segmented
 def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None = None, model: str = "snerv-b",
            c1: int | None = None, n_rb: int | None = None, params: float | None = None,
            strides: tuple[int, ...] | None = None, t_scale: int | None = None, emb_cells: int | None = None,
-           grid_share: float | None = None, emb_channels: int | None = None, frames=None, size=None, crop=None,
-           resize: str = "bicubic", fps: float | None = None, preset: str | None = "fast", epochs: int | None = None,
+           grid_share: float | None = None, emb_channels: int | None = None, canvas: str | None = None, frames=None,
+           size=None, crop=None, resize: str = "bicubic", fps: float | None = None, preset: str | None = "fast",
+           epochs: int | None = None,
            device: str = "auto", precision: str = "auto", seed: int = 0, compression: CompressionConfig | None = None,
            overwrite: bool = True, segment_frames: int | None = None, resume: bool = True, scene_cuts: bool = False,
            warm_start: bool = False, progress: bool = True, on_eval=None, log=None, **train_options) -> EncodeResult:
@@ -43,13 +44,16 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     or with ``c1`` / ``params``; read ``frames`` (``"0:32"``, ``range(0, 32)``) at ``size``
     (``"192x384"``, ``(192, 384)``); train for a ``preset`` or ``epochs``, with any training option
     (``lr``, ``batch_size``, ``time_limit``, ``compile``); ``segment_frames`` splits a long video
-    (docs/long-videos.md) and ``warm_start`` starts each segment from the previous one's network.
+    (docs/long-videos.md) and ``warm_start`` starts each segment from the previous one's network;
+    ``canvas``: ``"auto"`` (the rdo pipeline's default) draws a canvas that holds a panning camera's
+    view where the camera's motion explains the frames, ``"off"`` the frames themselves
+    (:mod:`~..video.canvas`).
     Metrics in the result come from decoding the stream's own bytes. ``progress`` shows a bar,
     ``on_eval`` receives each evaluation, ``log`` a line per segment."""
     req = source if isinstance(source, EncodeRequest) else EncodeRequest(
         VideoRequest.of(source, frames, crop, size, resize, fps),
         ModelRequest(model, c1, n_rb, params, None if strides is None else tuple(strides), t_scale, emb_cells,
-                     grid_share, emb_channels),
+                     grid_share, emb_channels, canvas),
         TrainRequest(preset, epochs, device, precision, seed, dict(train_options)),
         compression or CompressionConfig(),
         OutputRequest(output, overwrite, segment_frames, resume, scene_cuts, warm_start), bpp)

@@ -51,6 +51,10 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
         **({"temporal_embeddings": [2, cfg.t_channels, *cfg.temb_hw], "t_scale": cfg.t_scale,
             "temporal_embedding_bits": ps.temporal.coded.bits} if ps.temporal is not None else {}),
         **({"grids": [list(g) for g in cfg.grids]} if cfg.grids else {}),
+        # the network's canvas (its grid, padding included) and how far the first segment's windows travel
+        **({"canvas": {"height": h.height + h.pad_h, "width": h.width + h.pad_w,
+                       "travel": [int(v) for v in ps.offsets.max(axis=0) - ps.offsets.min(axis=0)]}}
+           if ps.offsets is not None else {}),
         "sections": section_table(index, pixels, parsed),
         "rate": {} if over else _summed(_rate(p) for p in parsed),
         "segments": [{"frames": [s.first_frame, s.end_frame], "bytes": s.length + SECTION_FRAMING_BYTES}

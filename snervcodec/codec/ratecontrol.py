@@ -87,7 +87,7 @@ def planned_bits_per_param(cc: CompressionConfig, bpp: float | None) -> float:
 
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
                uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None,
-               emb_channels: int | None = None) -> ModelConfig:
+               emb_channels: int | None = None, frame_hw: tuple[int, int] | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
 
     Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
@@ -96,11 +96,13 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     ``temporal`` holds SNeRV(T)'s ``t_scale`` / ``t_channels``; its temporal embeddings are paid per
     frame like the main one. Grid models' grids are sized with each candidate (``grid_share`` of its
     parameters, for ``n_frames`` frames) and paid per parameter like the rest of the decoder.
-    ``emb_channels`` fixes the embedding's channels instead of the ladder's 16, 8, 4.
+    ``emb_channels`` fixes the embedding's channels instead of the ladder's 16, 8, 4. ``frame_hw``:
+    the frames' size where ``geo`` is a canvas's (video/canvas.py): the budget is the frames' pixels.
     """
     temporal = temporal or {}
     finish = grid_finisher(name, n_frames, grid_share) or (lambda c: c)
-    pixels = geo.height * geo.width * n_frames
+    fh, fw = frame_hw or (geo.height, geo.width)
+    pixels = fh * fw * n_frames
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     if cc.pipeline == "rdo":
@@ -129,7 +131,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
             except BudgetError:
                 continue
     raise BudgetError(f"{bpp:g} bpp is too small: the smallest achievable for this video is about "
-                      f"{smallest_bits / pixels:.4f} bpp ({geo.height}x{geo.width}, {n_frames} frames"
+                      f"{smallest_bits / pixels:.4f} bpp ({fh}x{fw}, {n_frames} frames"
                       + (f", {emb_channels} embedding channels)" if emb_channels else ")"))
 
 

@@ -16,6 +16,7 @@ The alphabets stay the paper's: 8-bit weights, 6-bit embeddings, 10% magnitude p
 
 from __future__ import annotations
 
+from ..bitstream.canvas import write_offsets
 from ..bitstream.container import SECTION_FRAMING_BYTES
 from ..bitstream.stream import build_stream, header_bytes
 from ..compress.prune import global_magnitude_mask
@@ -55,6 +56,8 @@ def attach_entropy_models(s: EncodeState) -> None:
     target = None
     if p.target_bytes is not None:
         side = header_bytes(s.header) + 3 * SECTION_FRAMING_BYTES + len(s.models.weights.names) * MODEL_SIDE_BYTES
+        if p.canvas is not None:
+            side += SECTION_FRAMING_BYTES + len(write_offsets(p.canvas.offsets))
         target = 8 * (p.target_bytes - side)
     s.rate = RateController(cc.lam or DEFAULT_LAMBDA, target)
 
@@ -70,7 +73,9 @@ def code_embeddings_rdo(s: EncodeState) -> None:
 
 
 def _stream(s: EncodeState, coded: CodedWeights) -> bytes:
-    return build_stream(s.header, coded.payload, s.embeddings.coded, s.embeddings.coded_temporal)
+    canvas = s.plan.canvas
+    return build_stream(s.header, coded.payload, s.embeddings.coded, s.embeddings.coded_temporal,
+                        canvas.offsets if canvas is not None else None)
 
 
 def _land(s: EncodeState, dec) -> tuple[int, CodedWeights]:

@@ -116,6 +116,10 @@ def _start(req: EncodeRequest, first: Video, segmented: bool, t0: float, feedbac
     """The plan (from the first segment, sized for the nominal segment length when a scene cut may
     shorten it), the memory check, and the time limit's deadline."""
     nominal = req.output.segment_frames if req.output.scene_cuts and segmented else None
+    if segmented and req.compression.pipeline == "rdo":  # (the paper pipeline refuses an explicit canvas)
+        if req.model.canvas == "auto":
+            feedback.say("--canvas: the segments share one architecture, so each draws its own frames (no canvas)")
+        req = replace(req, model=replace(req.model, canvas="off"))
     p0 = plan(first, req, n_frames=nominal)
     dev = resolve_device(req.train.device)  # under torchrun, "cuda" is this rank's own GPU (world_from_env)
     check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)

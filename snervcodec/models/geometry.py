@@ -112,6 +112,13 @@ def crop_frames(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return x[..., :height, :width]
 
 
+def crop_windows(x: torch.Tensor, offsets: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Frame i of (N, C, Hc, Wc) canvases: the ``height x width`` window at ``offsets[i]`` (row,
+    column), for canvases that hold a camera's motion (:mod:`~..video.canvas`)."""
+    return torch.stack([x[i, :, int(oy):int(oy) + height, int(ox):int(ox) + width]
+                        for i, (oy, ox) in enumerate(offsets.tolist())])
+
+
 def default_n_rb(params: float) -> int:
     """N_RB for a decoder of about ``params`` parameters, following the paper's size table
     (0.35M -> 2, 0.75M -> 3, 1.57M -> 4, 3M -> 6, 4.55M -> 8, 5.9M -> 10)."""

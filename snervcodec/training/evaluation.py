@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from ..device import autocast
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
-from ..models.geometry import crop_frames
+from ..models.geometry import crop_frames, crop_windows
 from .data import Fixed
 from .result import FitResult
 
@@ -36,7 +36,7 @@ class Evaluation:
         for i in range(0, len(sel), chunk):
             idx = sel[i:i + chunk].to(self.device)
             b, out, _, _ = self._forward(idx, fixed, dec, quant)
-            rec = crop_frames(out.frame.clamp(0, 1), self.height, self.width)
+            rec = self.crop(out.frame.clamp(0, 1), idx)
             ref = self._reference(idx, b)
             psnrs.append(psnr_per_frame(rec, ref).cpu())
             if with_msssim:
@@ -72,9 +72,16 @@ class Evaluation:
         return float(psnr_per_frame(mean.expand_as(ref), ref).mean())
 
 
+    def crop(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Frames ``idx`` at their original size out of the network's (padded) grid: their windows
+        of a canvas, or the top-left corner."""
+        if self.windows is None:
+            return crop_frames(x, self.height, self.width)
+        return crop_windows(x, self.windows[idx.cpu()], self.height, self.width)
+
     def _reference(self, idx: torch.Tensor, b) -> torch.Tensor:
         if self.reference is None:
-            return crop_frames(b.frame, self.height, self.width)
+            return self.crop(b.frame, idx)
         return self.reference[idx].float().mul_(1.0 / 255.0)
 
 

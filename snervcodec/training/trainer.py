@@ -21,6 +21,7 @@ from ..models.config import ModelConfig
 from ..models.geometry import Geometry
 from ..models.registry import build_decoder, build_encoder
 from ..models.synthesis import synthesize
+from ..video.canvas import Canvas
 from .config import TrainConfig, batch_lr_scale, resolve_batch_size
 from .data import Fixed, FrameSet, reference_frames
 from .evaluation import Evaluation
@@ -41,15 +42,23 @@ class Trainer(Evaluation):
     def __init__(self, frames: np.ndarray, cfg: ModelConfig, geo: Geometry, tcfg: TrainConfig,
                  device: str | torch.device = "auto", pad_mode: str = "replicate", ll_range_bits: int | None = None,
                  train_frames: Sequence[int] | None = None, known: np.ndarray | None = None,
-                 reference: np.ndarray | None = None):
+                 reference: np.ndarray | None = None, canvas: Canvas | None = None):
         """``train_frames``: train on these frames only (interpolation: the others are held out;
         SNeRV(T)'s neighbours still come from the whole clip). ``known`` (T, H, W) bool: pixels the
         loss may see (in-painting). ``reference``: frames :meth:`evaluate` compares against
-        (default ``frames``; in-painting passes the unmasked originals)."""
+        (default ``frames``; in-painting passes the unmasked originals). ``canvas``: the network
+        draws this canvas (``geo`` is the canvas's), each frame's loss over its own window, and is
+        measured on the windows (:mod:`~..video.canvas`)."""
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.precision = resolve_precision(tcfg.precision, self.device)
         self.cfg, self.geo, self.tcfg = cfg, geo, tcfg
         self.height, self.width = frames.shape[1:3]
+        self.windows = None  # (T, 2) offsets of the frames on the canvas, or None
+        if canvas is not None:
+            if known is not None or reference is not None:
+                raise ConfigError("a canvas is trained on its frames' windows (no in-painting mask or reference)")
+            reference, (frames, known) = frames, canvas.paint(frames)
+            self.windows = torch.from_numpy(canvas.offsets)
         torch.manual_seed(tcfg.seed)
         self.data = FrameSet(frames, geo, self.device, uses_dwt=cfg.uses_dwt, pad_mode=pad_mode,
                              ll_range_bits=ll_range_bits, temporal=cfg.temporal, known=known)
@@ -57,7 +66,7 @@ class Trainer(Evaluation):
         self.train_idx = torch.arange(n) if train_frames is None else torch.as_tensor(list(train_frames)).long()
         if len(self.train_idx) == 0 or int(self.train_idx.min()) < 0 or int(self.train_idx.max()) >= n:
             raise ConfigError("train_frames must be a non-empty subset of the clip's frames")
-        self.reference = reference_frames(reference, frames.shape, self.device)
+        self.reference = reference_frames(reference, frames.shape if canvas is None else reference.shape, self.device)
         cl = tcfg.channels_last and self.device.type != "mps"
         self.channels_last = cl
         self.encoder = on_device(build_encoder(cfg), self.device, cl)

@@ -1,0 +1,106 @@
+"""Encoding with a canvas (``--canvas auto``): the camera's pan drawn once, frames as its windows."""
+
+import numpy as np
+import pytest
+import torch
+
+from snervcodec.codec import CompressionConfig, decode, encode, info, parse_stream
+from snervcodec.errors import ConfigError
+from snervcodec.metrics import psnr_per_frame
+from snervcodec.models.choose import model_config
+from snervcodec.training import Trainer, make_train_config
+from snervcodec.video import write_video
+from snervcodec.video.canvas import plan_canvas
+
+TINY = dict(c1=8, n_rb=0, epochs=2, device="cpu", precision="fp32", progress=False)
+
+
+@pytest.fixture(scope="module")
+def pan(carphone_path):
+    """12 windows of 32x48 panning (1, 3) pixels a frame over one carphone frame."""
+    from snervcodec.video import read_video
+
+    scene = read_video(carphone_path, frames="0:1", size="72x88").frames[0]
+    return np.stack([scene[k:k + 32, 3 * k:3 * k + 48] for k in range(12)])
+
+
+def _psnr(a, b):
+    a, b = (torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255 for x in (a, b))
+    return float(psnr_per_frame(a, b).mean())
+
+
+def test_a_pan_is_drawn_on_a_canvas(pan):
+    res = encode(pan, canvas="auto", **TINY)
+    ps = parse_stream(res.stream)
+    assert ps.version == (1, 7) and ps.header.canvas == 1
+    assert (ps.header.height, ps.header.width) == (32, 48)
+    assert ps.header.height + ps.header.pad_h >= 32 + 11 and ps.header.width + ps.header.pad_w >= 48 + 33
+    assert ps.offsets.tolist() == [[k, 3 * k] for k in range(12)]
+    dec = decode(res.stream)
+    assert dec.frames.shape == pan.shape
+    assert res.psnr == pytest.approx(_psnr(dec.frames, pan), abs=1e-3)  # measured on the decoded windows
+    assert info(res.stream)["canvas"]["travel"] == [11, 33]
+    part = decode(res.stream, frames="5:7").frames  # random access: the windows of frames 5 and 6
+    assert np.array_equal(part, dec.frames[5:7])
+
+
+def test_the_default_draws_a_pan_on_a_canvas_and_a_still_camera_not(pan):
+    assert parse_stream(encode(pan, **TINY).stream).header.canvas == 1  # the rdo default: auto
+    assert parse_stream(encode(pan, canvas="off", **TINY).stream).header.canvas == 0
+    still = np.repeat(pan[:1], 6, axis=0)
+    ps = parse_stream(encode(still, canvas="auto", **TINY).stream)
+    assert ps.header.canvas == 0 and ps.version[1] < 7
+
+
+def test_canvas_is_for_the_rdo_pipeline(pan):
+    with pytest.raises(ConfigError, match="rdo pipeline"):
+        encode(pan, canvas="auto", compression=CompressionConfig(pipeline="paper"), **TINY)
+    with pytest.raises(ConfigError, match="canvas mode"):
+        encode(pan, canvas="on", **TINY)
+
+
+def test_segments_draw_their_frames(pan, tmp_path):
+    src = tmp_path / "pan.y4m"
+    write_video(src, pan, 25)
+    lines = []
+    res = encode(src, tmp_path / "s.snv", segment_frames=6, canvas="auto", log=lines.append, **TINY)
+    assert any("--canvas" in line for line in lines)
+    assert res.psnr > 0 and decode(tmp_path / "s.snv").frames.shape == pan.shape
+
+
+def test_trainer_measures_the_windows(pan):
+    """The loss sees each frame's window only, and evaluation compares the windows with the frames."""
+    from snervcodec.models.geometry import crop_windows
+    from snervcodec.models.synthesis import synthesize
+
+    canvas = plan_canvas(pan)
+    cfg, geo = model_config("snerv-b", canvas.height, canvas.width, c1=8, n_rb=0)
+    tr = Trainer(pan, cfg, geo, make_train_config(None, epochs=1, precision="fp32"), device="cpu", canvas=canvas)
+    assert tuple(tr.data.frames.shape[-2:]) == geo.padded_hw and tr.data.known is not None
+    idx = torch.arange(12)
+    b = tr.data.batch(idx)
+    with torch.no_grad():
+        out = synthesize(tr.decoder.eval(), cfg, tr.encoder.eval()(b.ll_norm), b.ll_min, b.ll_max).frame
+    rec = crop_windows(out.clamp(0, 1), torch.from_numpy(canvas.offsets), 32, 48)
+    ref = torch.from_numpy(pan).permute(0, 3, 1, 2).float() / 255
+    assert tr.evaluate(with_msssim=False)["psnr"] == pytest.approx(float(psnr_per_frame(rec, ref).mean()), abs=1e-4)
+
+
+def test_where_a_canvas_does_not_fit_the_frames_are_drawn(pan, monkeypatch):
+    """A canvas too large for memory, or whose smallest network does not fit the rate, falls back to
+    the frames (an encode that worked without a canvas still works)."""
+    import snervcodec.codec.plan as plan_mod
+    from snervcodec.errors import BudgetError
+
+    monkeypatch.setattr(plan_mod, "frames_that_fit", lambda pixels, device: 6)  # 12 frames: too many
+    assert parse_stream(encode(pan, canvas="auto", **TINY).stream).header.canvas == 0
+    monkeypatch.undo()
+    network = plan_mod._network
+
+    def no_canvas_budget(req, h, w, t, canvas):
+        if canvas is not None:
+            raise BudgetError("too small")
+        return network(req, h, w, t, canvas)
+
+    monkeypatch.setattr(plan_mod, "_network", no_canvas_budget)
+    assert parse_stream(encode(pan, canvas="auto", **TINY).stream).header.canvas == 0
