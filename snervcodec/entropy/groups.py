@@ -35,13 +35,21 @@ class GroupEntropyModel(nn.Module):
         if target_bits is not None:
             step = torch.maximum(step, 2 * math.e * flat.abs().mean(1).clamp_min(1e-8) / 2 ** target_bits)
         self.log_step = nn.Parameter(step.log())
+        # the coder's exact steps once :meth:`shift_codes` put them on its grid (exp(log(step)) misses a grid
+        # step by an ulp for most codes, and a value the last phase trained onto a rounding boundary then
+        # rounds one way in training and the other in the file); empty: the learned exp(log_step)
+        self.register_buffer("grid_step", torch.zeros(0), persistent=False)
         self.numel = x.numel()  # values in the group (for embeddings: the whole clip's)
         # the rate model's start: a geometric law fitted to the symbols at those steps by moments
         mean_abs = float((flat.abs() / step[:, None]).round().mean())
         self.log_a = nn.Parameter(torch.tensor(math.log(math.log1p(1.0 / max(mean_abs, 1e-2)))))
 
+    def step_values(self) -> torch.Tensor:
+        """The steps the quantiser uses: exactly the coder's grid steps while snapped, else the learned ones."""
+        return self.grid_step if self.grid_step.numel() else self.log_step.exp()
+
     def steps(self, ndim: int) -> torch.Tensor:
-        s = self.log_step.exp()
+        s = self.step_values()
         if self.axis is None:
             return s.reshape((1,) * ndim)
         shape = [1] * ndim
@@ -65,14 +73,19 @@ class GroupEntropyModel(nn.Module):
 
     @torch.no_grad()
     def scale_steps(self, octaves: float) -> None:
-        """Steps x 2^octaves."""
+        """Steps x 2^octaves (off the grid again)."""
         self.log_step.add_(octaves * math.log(2.0))
+        self.grid_step = self.grid_step.new_zeros(0)
 
     @torch.no_grad()
     def shift_codes(self, n: int) -> None:
-        """Steps snapped to the grid and moved ``n`` codes (what the coder writes for a shift of ``n``)."""
+        """Steps snapped to the grid and moved ``n`` codes (what the coder writes for a shift of ``n``); the
+        quantiser then uses the grid's steps exactly, until the steps move again (a phase that trains at
+        fixed steps leaves ``log_step`` out of its optimiser)."""
         k = np.clip(code_for_step(self.log_step.detach().exp().cpu().double().numpy()) + n, 0, K_MAX)
-        self.log_step.copy_(torch.from_numpy(step_from_code(k)).to(self.log_step).log())
+        exact = torch.from_numpy(step_from_code(k)).to(self.log_step)
+        self.log_step.copy_(exact.log())
+        self.grid_step = exact
 
     @torch.no_grad()
     def symbols(self, x: torch.Tensor, steps: torch.Tensor | None = None) -> torch.Tensor:

@@ -88,7 +88,7 @@ class WeightEntropyModel(nn.Module):
         params = dict(decoder.named_parameters())
         orders = [memory_order(params[n]) for n in self.names]
         flat = torch.cat([params[n].permute(o).reshape(-1) for n, o in zip(self.names, orders)])
-        steps = expand_segments(torch.cat([g.log_step for g in self.groups]).exp(), self.step_index, self.step_counts)
+        steps = expand_segments(torch.cat([g.step_values() for g in self.groups]), self.step_index, self.step_counts)
         mask = self._flat_mask(masks, flat, orders)
         xq, y = fake_quant(flat, steps.to(flat.dtype), self.bits, mode, mask)
         bits = self._rate(y.float(), orders)
