@@ -120,6 +120,17 @@ LEVERS: dict[str, dict] = {
     "px8-ch2": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": 576, "emb_channels": 2},
     # the network draws a canvas holding the camera's motion, each frame a window of it (video/canvas.py)
     "px16-canvas": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto"},
+    # an over-budget file trims the symbols that cost least by each weight's sensitivity (codec/rdo.py)
+    "canvas-sens": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
+                    "trim": "sensitivity"},
+    # the decoder sized for other bits a parameter than the rule's (2.5 up to 0.1 bpp, 3.5 from 0.2): a smaller
+    # decoder coded finer, or a larger one coded coarser (codec/ratecontrol.py rdo_bits_per_param)
+    "canvas-bpp1.8": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
+                      "bits_per_param": 1.8},
+    "canvas-bpp3.5": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
+                      "bits_per_param": 3.5},
+    "canvas-bpp5": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
+                    "bits_per_param": 5.0},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},
@@ -127,7 +138,7 @@ LEVERS: dict[str, dict] = {
                             "phase_shares": (0.5, 0.25, 0.25)},
 }
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
-DEFAULT_LEVER = "px16-canvas"
+DEFAULT_LEVER = "canvas-sens"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 
 
@@ -154,7 +165,7 @@ def _encode_options(lever: str) -> tuple:
 
     opts = dict(LEVERS[lever])
     compression = CompressionConfig(pipeline=opts.pop("pipeline", "rdo"), entropy=opts.pop("entropy", "laplace"),
-                                    bits_per_param=opts.pop("bits_per_param", 0.0))
+                                    bits_per_param=opts.pop("bits_per_param", 0.0), trim=opts.pop("trim", "margin"))
     opts.setdefault("emb_cells", 8)
     opts.setdefault("tune", "paper")
     opts.setdefault("mse_start", 0.0)
@@ -222,6 +233,8 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
             "seed": seed, "bpp": m["bpp"], "psnr": m["rgb_psnr"], "ms_ssim": m["ms_ssim"],
             "float_psnr": res.float_psnr, "encode_seconds": round(enc_s, 1), "decode_seconds": round(dec_s, 2),
             "decoder_params": res.model.get("decoder_params"), "segments": res.segments, "history": res.history,
+            "trimmed_symbols": res.compression.get("trimmed_symbols"), "step_shift": res.compression.get("step_shift"),
+            "final_shift": res.compression.get("final_shift"),
             "code": code_digest(), "machine": machine_info()}
 
 

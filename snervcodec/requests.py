@@ -124,6 +124,9 @@ class CompressionConfig:
     lam: float = 0.0  # rdo: the rate weight lambda; 0 = automatic (from the bpp target, or DEFAULT_LAMBDA)
     entropy: str = "laplace"  # rdo: "laplace" (one learned law per group) or "context" (NVRC-style, format 1.6)
     bits_per_param: float = 0.0  # rdo with a bpp: size the decoder for this many bits a parameter; 0 = the rule
+    # rdo: an over-budget file trims the symbols that cost least by each weight's "sensitivity" (the default) or
+    # by their "margin" past the rounding boundary alone (before 2026-12-05)
+    trim: str = "sensitivity"
 
     def validate(self) -> "CompressionConfig":
         if self.pipeline not in PIPELINES:
@@ -136,6 +139,8 @@ class CompressionConfig:
             raise ConfigError(f"unknown entropy model {self.entropy!r} (one of {', '.join(ENTROPY_MODELS)})")
         if self.entropy != "laplace" and self.pipeline != "rdo":
             raise ConfigError("--entropy context applies to the rdo pipeline only")
+        if self.trim not in ("sensitivity", "margin"):
+            raise ConfigError(f"unknown trim {self.trim!r} (sensitivity, margin)")
         if self.bits_per_param and not 1.0 <= self.bits_per_param <= 16.0:
             raise ConfigError(f"bits per parameter must be in [1, 16] (0: the rule), got {self.bits_per_param}")
         if self.bits_per_param and self.pipeline != "rdo":

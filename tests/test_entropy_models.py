@@ -313,6 +313,39 @@ def test_trimming_lands_a_budget_by_moving_the_cheapest_symbols():
     assert moved == n
 
 
+@pytest.mark.parametrize("entropy", ["laplace", "context"])
+def test_trimming_by_sensitivity_spares_the_weights_the_clip_depends_on(entropy):
+    """With each weight's sensitivity (Evaluation.sensitivity), the landing moves the symbols that cost
+    the clip least: output channels and tensors the distortion depends on strongly keep their symbols,
+    those it barely depends on give them up, where the steps alone would take from all of them."""
+    from snervcodec.codec.ratecontrol import trim_to_budget
+    from snervcodec.entropy.weights_axis import AxisWeightModel
+
+    net = _net()
+    wq = (AxisWeightModel if entropy == "context" else WeightEntropyModel)(net, 8, target_bits=3.0)
+    full = wq.compress(net)
+    budget = 0.95 * 4 * len(full.payload.words)
+    size = lambda c: 4 * len(c.payload.words)  # noqa: E731
+
+    def moved(coded, name, channels=slice(None)):
+        return int((coded.state[name][channels] != full.state[name][channels]).sum())
+
+    _, by_steps = trim_to_budget(net, wq, budget, size)
+    assert moved(by_steps, "0.weight", slice(0, 4)) > 0 and moved(by_steps, "2.weight") > 0
+    sens = {name: torch.ones_like(p) for name, p in net.named_parameters()}
+    sens["0.weight"][:4] = 1e6  # the first kernel's first four output channels, and the last kernel
+    sens["2.weight"][:] = 1e6
+    n, by_sens = trim_to_budget(net, wq, budget, size, sens)
+    assert size(by_sens) <= budget and n > 0
+    assert moved(by_sens, "0.weight", slice(0, 4)) == 0 and moved(by_sens, "2.weight") == 0
+    assert sum(moved(by_sens, name) for name in full.state) == n  # exactly the count reported
+    # weights without any sensitivity still rank by their margins, as with the steps alone
+    costs = wq.trim_costs(net, 0, {name: torch.zeros_like(p) for name, p in net.named_parameters()})
+    assert np.allclose(costs * 1e30, wq.trim_costs(net), rtol=1e-9)
+    with pytest.raises(ValueError, match="no sensitivity"):
+        wq.trim_costs(net, 0, {"0.weight": sens["0.weight"]})
+
+
 @pytest.mark.parametrize("segmented", [True, False])
 def test_segment_sums_and_their_expansion(monkeypatch, segmented):
     """The flat network's per-step expansion and per-group sums (and their gradients), with the

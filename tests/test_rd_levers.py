@@ -58,6 +58,8 @@ def test_the_default_lever_plans_what_a_plain_encode_plans(levers, bpp, hw, pan)
         return planned(opts, compression.pipeline)
 
     assert lever(levers.DEFAULT_LEVER) == planned({})
+    assert levers._encode_options(levers.DEFAULT_LEVER)[0] == CompressionConfig()  # the coder's defaults too
+    assert levers._encode_options("px16-canvas")[0] != CompressionConfig()  # the trim before the sensitivity's
     assert lever("paper-emb32") != planned({})  # the comparison can fail
     if pan:
         assert planned({})[3] == (hw[0], hw[1] + 63 * pan)

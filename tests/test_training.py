@@ -170,6 +170,34 @@ def test_training_on_a_subset_and_evaluating_held_out_frames(tiny_clip, model):
         Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1), device="cpu", train_frames=[7])
 
 
+def test_sensitivity_sums_every_frames_squared_gradient_and_trains_nothing(tiny_clip):
+    """Evaluation.sensitivity: per decoder weight, the squared gradient of each frame's MSE summed over
+    the frames; the network, its gradients and its modes are left as they were."""
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training.loss import fusion_loss
+
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=1)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32"), device="cpu")
+    tr.run(progress=False)
+    emb, _ = tr.encode_all()
+    dec = tr.decoder
+    before = {n: p.detach().clone() for n, p in dec.named_parameters()}
+    grads = {n: None if p.grad is None else p.grad.clone() for n, p in dec.named_parameters()}
+    modes = tr.encoder.training, dec.training
+    with torch.no_grad():  # measuring needs its gradients wherever it is called from
+        one = tr.sensitivity(dec, (emb, None), frames=1)
+    every = tr.sensitivity(dec, (emb, None))
+    b, out, _, _ = tr._forward(torch.tensor([0]), tr._to_device((emb, None)), dec)
+    g0 = torch.autograd.grad(fusion_loss(out.frame, b.frame, None, "psnr"), list(dec.parameters()))
+    for (name, _), g in zip(dec.named_parameters(), g0):  # frame 0 alone: its gradient squared
+        assert torch.allclose(one[name], g.square(), rtol=1e-4, atol=1e-12)
+    assert all(torch.all(every[n] >= one[n]) for n in before) and any(torch.any(every[n] > one[n]) for n in before)
+    for n, p in dec.named_parameters():  # neither the weights nor their gradients move
+        assert torch.equal(before[n], p) and (p.grad is None if grads[n] is None else torch.equal(grads[n], p.grad))
+    assert (tr.encoder.training, dec.training) == modes
+
+
 def test_every_phase_goes_through_one_step(tiny_clip, monkeypatch):
     """fit and fine-tune share Trainer.step; the fine-tune moves only the decoder, on the fixed
     embeddings, and keeps pruned weights exactly zero."""

@@ -17,7 +17,7 @@ import torch.nn as nn
 from ..bitstream.stream import decoder_shapes
 from ..compress.prune import global_magnitude_mask
 from ..errors import BudgetError
-from ..entropy.weights import CodedWeights, WeightEntropyModel
+from ..entropy.weights import CodedWeights, Sensitivity, WeightEntropyModel
 from ..models import ModelConfig, decoder_params, size_for_budget
 from ..models.choose import grid_finisher
 from ..models.geometry import Geometry
@@ -263,14 +263,15 @@ def search_shift(decoder: nn.Module, model: WeightEntropyModel, target_bytes: fl
 
 
 def trim_to_budget(decoder: nn.Module, model: WeightEntropyModel, target_bytes: float,
-                   size_of: Callable[[CodedWeights], int]) -> tuple[int, CodedWeights]:
+                   size_of: Callable[[CodedWeights], int],
+                   sensitivity: Sensitivity | None = None) -> tuple[int, CodedWeights]:
     """(count, coded weights): the fewest symbols moved one level toward zero, cheapest distortion
-    per bit first (:meth:`~..entropy.weights.WeightEntropyModel.trim_costs`), that fit ``target_bytes``;
-    bisection on the count."""
-    costs = model.trim_costs(decoder)
+    per bit first (:meth:`~..entropy.weights.WeightEntropyModel.trim_costs`, weighted by each
+    weight's ``sensitivity`` where given), that fit ``target_bytes``; bisection on the count."""
+    costs = model.trim_costs(decoder, 0, sensitivity)
 
     def coded(n: int) -> CodedWeights:  # a threshold just above the n-th cheapest moves the n cheapest
-        return model.compress(decoder, 0, float(np.nextafter(costs[n - 1], np.inf)) if n else None)
+        return model.compress(decoder, 0, float(np.nextafter(costs[n - 1], np.inf)) if n else None, sensitivity)
 
     lo, hi = 0, len(costs)  # lo: over budget; hi: fits (every nonzero symbol moved)
     best = coded(hi)

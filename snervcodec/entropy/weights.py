@@ -29,6 +29,9 @@ from .groups import GroupEntropyModel, quantize_group, rate_a, step_codes, steps
 from .laws import LN2, _log_p0, geometric_bits_np, laplace_table, model_bits
 
 
+Sensitivity = dict[str, torch.Tensor]  # decoder tensor name -> a tensor of its shape (Evaluation.sensitivity)
+
+
 @dataclass
 class CodedWeights:
     """Weights as coded: the payload, the dequantised state the decoder will see, and rate figures."""
@@ -125,7 +128,7 @@ class WeightEntropyModel(nn.Module):
     def numel(self) -> int:
         return sum(g.numel for g in self.groups)
 
-    def trim_costs(self, decoder: nn.Module, shift: int = 0) -> np.ndarray:
+    def trim_costs(self, decoder: nn.Module, shift: int = 0, sensitivity: Sensitivity | None = None) -> np.ndarray:
         """Every weight symbol's :func:`_trim_costs`, sorted: the thresholds :meth:`compress`'s
         ``trim`` can take (rate-distortion-optimised quantisation, as video encoders' RDOQ)."""
         params = {n: p.detach().float().cpu() for n, p in decoder.named_parameters()}
@@ -133,7 +136,7 @@ class WeightEntropyModel(nn.Module):
         for i, (name, g) in enumerate(zip(self.names, self.groups)):
             k = step_codes(g, shift)
             sym = quantize_group(params[name], g, k)
-            c = _trim_costs(params[name], g, k, sym, self.symbol_decays(i, k)).ravel()
+            c = _trim_costs(params[name], g, k, sym, self.symbol_decays(i, k), _of(sensitivity, name)).ravel()
             out.append(c[np.isfinite(c)])
         return np.sort(np.concatenate(out)) if out else np.zeros(0)
 
@@ -141,11 +144,12 @@ class WeightEntropyModel(nn.Module):
         """The decay of group ``i``'s law at step codes ``k`` (one for all its symbols)."""
         return rate_a(self.groups[i], k)
 
-    def compress(self, decoder: nn.Module, shift: int = 0, trim: float | None = None) -> CodedWeights:
+    def compress(self, decoder: nn.Module, shift: int = 0, trim: float | None = None,
+                 sensitivity: Sensitivity | None = None) -> CodedWeights:
         """Quantise every decoder tensor with its learned steps (``shift`` codes coarser or finer) and
         code them all in one word stream. Pruned weights are exact zeros and stay symbol 2^(bits-1).
-        ``trim``: every symbol whose :func:`_trim_costs` is below it moves one level toward zero (the
-        rate lands without moving the steps the network was trained on)."""
+        ``trim``: every symbol whose :func:`_trim_costs` (under ``sensitivity``) is below it moves one
+        level toward zero (the rate lands without moving the steps the network was trained on)."""
         enc = ChunkEncoder()
         params = {n: p.detach().float().cpu() for n, p in decoder.named_parameters()}
         tensors, state = [], {}
@@ -156,7 +160,7 @@ class WeightEntropyModel(nn.Module):
             sym = quantize_group(x, g, k)
             a = rate_a(g, k)
             if trim is not None:
-                move = _trim_costs(x, g, k, sym, a) < trim
+                move = _trim_costs(x, g, k, sym, a, _of(sensitivity, name)) < trim
                 sym = np.where(move, sym - np.sign(sym - offset(g.bits)), sym).astype(sym.dtype)
             model, k_model = laplace_table(sym, g.bits, a), fit_model(k)
             enc.encode(k, k_model)
@@ -175,15 +179,31 @@ class WeightEntropyModel(nn.Module):
         return CodedWeights(StepCodedWeights(tensors, words), state, stats)
 
 
-def _trim_costs(x: torch.Tensor, g: GroupEntropyModel, k: np.ndarray, sym: np.ndarray, a) -> np.ndarray:
-    """Distortion per bit saved of moving each symbol one level toward zero (inf for zeros): how far
-    past its rounding boundary the value lies, in steps (the learned steps equalise the steps'
-    weight in the loss), over the bits the geometric law saves, ``a / ln 2`` for any nonzero symbol
-    (``a``: a decay, or one per symbol)."""
-    y = (x.double() / steps_like(x, g, k).double()).numpy()
+def _trim_costs(x: torch.Tensor, g: GroupEntropyModel, k: np.ndarray, sym: np.ndarray, a,
+                sensitivity: torch.Tensor | None = None) -> np.ndarray:
+    """Distortion per bit saved of moving each symbol one level toward zero (inf for zeros), over the
+    bits the geometric law saves, ``a / ln 2`` for any nonzero symbol (``a``: a decay, or one per
+    symbol). The distortion: how far past its rounding boundary the value lies, in steps (moving
+    ``q`` to ``q - 1`` adds ``2 margin`` squared steps of error to the value), times the squared step
+    and the weight's ``sensitivity`` where given (the empirical Fisher of the clip's MSE, a stand-in
+    for its curvature in that weight: :meth:`~..training.evaluation.Evaluation.sensitivity`; floored
+    at a tiny value, so that weights with none still rank by margin); without it every squared step
+    weighs alike."""
+    steps = steps_like(x, g, k).double()
+    y = (x.double() / steps).numpy()
     q = sym.astype(np.int64) - offset(g.bits)
     margin = np.abs(y) - (np.abs(q) - 0.5)
+    if sensitivity is not None:
+        margin = margin * np.maximum((sensitivity.double() * steps.square()).numpy(), 1e-30)
     return np.where(q != 0, margin * math.log(2.0) / np.maximum(a, 1e-9), np.inf)
+
+
+def _of(sensitivity: Sensitivity | None, name: str) -> torch.Tensor | None:
+    if sensitivity is None:
+        return None
+    if name not in sensitivity:
+        raise ValueError(f"no sensitivity for decoder tensor {name}")
+    return sensitivity[name].detach().float().cpu()
 
 
 def coded_symbols(gw: StepCodedWeights, shapes: dict[str, tuple[int, ...]]):

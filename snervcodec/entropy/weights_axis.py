@@ -24,7 +24,7 @@ from .axis import OFFSET_LIMIT, axis_law, class_histograms, classed_bits, encode
 from .coder import ChunkEncoder, fit_model
 from .groups import quantize_group, rate_a, step_codes
 from .laws import model_bits
-from .weights import CodedWeights, WeightEntropyModel, _trim_costs
+from .weights import CodedWeights, Sensitivity, WeightEntropyModel, _of, _trim_costs
 
 
 def initial_offsets(x: torch.Tensor, steps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,7 +100,8 @@ class AxisWeightModel(WeightEntropyModel):
         *_, a, cls = self.group_law(i, k)
         return a[cls]
 
-    def compress(self, decoder: nn.Module, shift: int = 0, trim: float | None = None) -> CodedWeights:
+    def compress(self, decoder: nn.Module, shift: int = 0, trim: float | None = None,
+                 sensitivity: Sensitivity | None = None) -> CodedWeights:
         """:meth:`~.weights.WeightEntropyModel.compress` with axis laws (a DECA section): per tensor its
         step codes, its row and column classes, then its symbols class by class under one law per
         class refitted to them (the estimate is the coded rate). A tensor keeps both axes' classes, one
@@ -114,7 +115,7 @@ class AxisWeightModel(WeightEntropyModel):
             sym = quantize_group(x, g, k)
             _, rows, cols, a_learned, cls_learned = self.group_law(i, k)
             if trim is not None:
-                move = _trim_costs(x, g, k, sym, a_learned[cls_learned]) < trim
+                move = _trim_costs(x, g, k, sym, a_learned[cls_learned], _of(sensitivity, name)) < trim
                 sym = np.where(move, sym - np.sign(sym - offset(g.bits)), sym).astype(sym.dtype)
             k_model = fit_model(k)
             enc.encode(k, k_model)

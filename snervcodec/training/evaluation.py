@@ -1,10 +1,12 @@
 """The measuring face of a :class:`~.trainer.Trainer`: PSNR and MS-SSIM of the model as it is,
-the embeddings of every frame, and the fit's :class:`~.result.FitResult`. Measuring trains nothing
-(no gradients; the modules' train/eval modes are restored); the training loop is in ``trainer.py``.
+each weight's sensitivity, the embeddings of every frame, and the fit's :class:`~.result.FitResult`.
+Measuring trains nothing (gradients only where the sensitivity needs them, never kept; the modules'
+train/eval modes are restored); the training loop is in ``trainer.py``.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Sequence
 
 import torch
@@ -14,7 +16,24 @@ from ..device import autocast
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
 from ..models.geometry import crop_frames, crop_windows
 from .data import Fixed
+from .loss import fusion_loss
 from .result import FitResult
+
+
+SENSITIVITY_FRAMES = 64  # frames Evaluation.sensitivity reads at most: a 64-frame dev clip whole, one pass
+
+
+@contextmanager
+def _eval_mode(*modules: nn.Module):
+    """The modules in eval mode, each put back in its own mode after."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
 
 
 class Evaluation:
@@ -27,27 +46,46 @@ class Evaluation:
         whole clip), against the reference frames; with the encoder's embeddings or ``fixed`` ones,
         and this trainer's decoder or another."""
         dec = decoder or self.decoder
-        was_training = self.encoder.training, dec.training
-        self.encoder.eval()
-        dec.eval()
         psnrs, msssims = [], []
         sel = torch.arange(self.data.n) if frames is None else torch.as_tensor(list(frames)).long()
         fixed = self._to_device(fixed)
-        for i in range(0, len(sel), chunk):
-            idx = sel[i:i + chunk].to(self.device)
-            b, out, _, _ = self._forward(idx, fixed, dec, quant)
-            rec = self.crop(out.frame.clamp(0, 1), idx)
-            ref = self._reference(idx, b)
-            psnrs.append(psnr_per_frame(rec, ref).cpu())
-            if with_msssim:
-                msssims.append(ms_ssim_per_frame(rec, ref)[0].cpu())
-        self.encoder.train(was_training[0])
-        dec.train(was_training[1])
+        with _eval_mode(self.encoder, dec):
+            for i in range(0, len(sel), chunk):
+                idx = sel[i:i + chunk].to(self.device)
+                b, out, _, _ = self._forward(idx, fixed, dec, quant)
+                rec = self.crop(out.frame.clamp(0, 1), idx)
+                ref = self._reference(idx, b)
+                psnrs.append(psnr_per_frame(rec, ref).cpu())
+                if with_msssim:
+                    msssims.append(ms_ssim_per_frame(rec, ref)[0].cpu())
         res = {"psnr": float(torch.cat(psnrs).mean())}
         if with_msssim:
             res["ms_ssim"] = float(torch.cat(msssims).mean())
         return res
 
+    @torch.enable_grad()
+    def sensitivity(self, decoder: nn.Module, fixed: Fixed | None = None,
+                    frames: int = SENSITIVITY_FRAMES) -> dict[str, torch.Tensor]:
+        """How much the clip's distortion moves with each weight of ``decoder`` (the network as coded:
+        its weights are the coded values): every frame's MSE gradient squared, summed over the frames
+        (the diagonal of the empirical Fisher, a stand-in for the curvature; at most ``frames`` evenly
+        spaced ones), with ``fixed`` embeddings (default the encoder's). It prices a change of each weight
+        where the learned steps alone price them all alike: landing a file 1% over budget with it cost
+        0.07 dB where the steps alone cost 0.97
+        (docs/design-notes.md "Landing the rate: trimming by sensitivity").
+        Float32 on the CPU, by parameter name; nothing is trained or accumulated."""
+        params = dict(decoder.named_parameters())
+        total = {n: torch.zeros(p.shape, dtype=torch.float32, device=p.device) for n, p in params.items()}
+        fixed = self._to_device(fixed)
+        with _eval_mode(self.encoder, decoder):
+            for i in torch.linspace(0, self.data.n - 1, min(self.data.n, frames)).round().long().unique():
+                b, out, _, _ = self._forward(i.view(1).to(self.device), fixed, decoder)
+                loss = fusion_loss(out.frame, b.frame, b.known, "psnr")  # the frame's MSE: what PSNR measures
+                grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+                for name, g in zip(params, grads):
+                    if g is not None:
+                        total[name] += g.float().square()
+        return {name: t.cpu() for name, t in total.items()}
 
     def clip_psnr(self) -> float:
         """The model's PSNR over the clip as it is now: the last phase's own last evaluation when it
@@ -88,16 +126,15 @@ class Evaluation:
     @torch.no_grad()
     def encode_all(self, chunk: int = 8) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Embeddings of every frame (and SNeRV(T)'s temporal embeddings), float32 on the CPU."""
-        self.encoder.eval()
         outs, touts = [], []
-        for i in range(0, self.data.n, chunk):
-            idx = torch.arange(i, min(i + chunk, self.data.n), device=self.device)
-            with autocast(self.device, self.precision):
-                emb, temb = self._embed(self.data.batch(idx), idx, None)
-            outs.append(emb.float())
-            if temb is not None:
-                touts.append(temb.float())
-        self.encoder.train()
+        with _eval_mode(self.encoder):
+            for i in range(0, self.data.n, chunk):
+                idx = torch.arange(i, min(i + chunk, self.data.n), device=self.device)
+                with autocast(self.device, self.precision):
+                    emb, temb = self._embed(self.data.batch(idx), idx, None)
+                outs.append(emb.float())
+                if temb is not None:
+                    touts.append(temb.float())
         temb = torch.cat(touts).contiguous().cpu() if touts else None
         return torch.cat(outs).contiguous().cpu(), temb
 
