@@ -129,8 +129,6 @@ LEVERS: dict[str, dict] = {
                       "bits_per_param": 1.8},
     "canvas-bpp3.5": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
                       "bits_per_param": 3.5},
-    "canvas-bpp5": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
-                    "bits_per_param": 5.0},
     # with mixed quantisation: a longer noise phase (40/45/15), a longer straight-through one (50/25/25)
     "openfit-mixed-fit40": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.4, 0.45, 0.15)},
