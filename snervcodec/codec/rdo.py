@@ -25,7 +25,7 @@ from ..bitstream.container import SECTION_FRAMING_BYTES
 from ..bitstream.stream import build_stream, header_bytes
 from ..compress.prune import global_magnitude_mask
 from ..entropy.models import EntropyModels
-from ..entropy.weights import CodedWeights
+from ..entropy.weights import CodedWeights, Sensitivity
 from ..training.phases import rdo_phases
 from .pipelines import CodedEmbeddingSet, EncodeState, Step, Train, measure_float, register
 from .plan import EncodePlan
@@ -107,7 +107,7 @@ def land_before_last_phase(s: EncodeState) -> None:
     s.rate.aim(target, emb_bits)
 
 
-def _sensitivity(s: EncodeState, coded: CodedWeights) -> dict:
+def _sensitivity(s: EncodeState, coded: CodedWeights) -> Sensitivity:
     """Each coded weight's sensitivity (:meth:`~..training.evaluation.Evaluation.sensitivity`), measured
     on the network as coded, with the coded embeddings."""
     net = copy.deepcopy(s.trainer.decoder)

@@ -75,7 +75,8 @@ class GroupEntropyModel(nn.Module):
     def scale_steps(self, octaves: float) -> None:
         """Steps x 2^octaves (off the grid again)."""
         self.log_step.add_(octaves * math.log(2.0))
-        self.grid_step = self.grid_step.new_zeros(0)
+        if self.grid_step.numel():
+            self.grid_step = self.grid_step.new_zeros(0)
 
     @torch.no_grad()
     def shift_codes(self, n: int) -> None:
