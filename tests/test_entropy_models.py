@@ -190,6 +190,23 @@ def test_step_shift_moves_every_code_by_the_shift():
     assert smaller < wq.compress(net).stats["coded_bits"]
 
 
+@pytest.mark.parametrize("shift", [-150, -40, 30])
+def test_a_code_shift_moves_the_law_with_the_steps(shift):
+    """After shift_codes (the landing before the last phase) training prices the weights as the coder
+    does: the law follows the steps, as the coder rescales it for a shifted step. Without it, scene-cut
+    landed 176 codes finer at 0.05 bpp and the last phase priced its weights at 1.9x what was coded."""
+    net = _net()
+    wq = WeightEntropyModel(net, 8, target_bits=3.0)
+    before = wq.compress(net, shift)
+    wq.shift_codes(shift)
+    after = wq.compress(net)
+    assert np.array_equal(after.payload.words, before.payload.words)
+    assert after.stats["estimated_bits"] == pytest.approx(before.stats["estimated_bits"], rel=1e-6)
+    _, trained = wq(net, "ste")
+    symbols = after.stats["estimated_bits"] - after.stats["step_code_bits"]
+    assert float(trained.detach()) == pytest.approx(symbols, rel=1e-4)
+
+
 def test_snapped_steps_quantise_in_training_exactly_as_the_coder_does():
     """After shift_codes (the landing before the last phase) training quantises with the coder's grid steps
     exactly: exp(log(step)) misses them by an ulp for most codes, and a weight the last phase trained onto a
@@ -280,6 +297,22 @@ def test_predicted_embeddings_code_to_the_estimated_bits():
     assert stats["estimated_bits"] == pytest.approx(est, rel=1e-4)
     assert stats["coded_bits"] == pytest.approx(stats["estimated_bits"], rel=0.02)
     assert stats["coded_bits"] < 0.7 * stats["unpredicted_coded_bits"]
+
+
+@pytest.mark.parametrize("chunk_frames", [1, 8])
+def test_clip_bits_are_what_the_coder_writes(chunk_frames):
+    """EmbeddingEntropyModel.clip_bits (what rate control steers by while the encoder trains) prices the
+    clip's rounded symbols under laws refit to them, as compress does, whatever laws training learned."""
+    x = _random_walk()
+    g = EmbeddingEntropyModel(x, 6, target_bits=3.0, chunk_frames=chunk_frames)
+    with torch.no_grad():
+        g.log_a.fill_(-3.0)  # laws far from the symbols' (as a noisy phase leaves them)
+        g.log_a_delta.fill_(-3.0)
+    steered = g.clip_bits(x)
+    assert float(g.log_a) == -3.0  # the learned laws stay
+    _, _, stats = g.compress(x, None, chunk_frames)
+    assert steered == pytest.approx(stats["estimated_bits"], rel=0.01)
+    assert stats["coded_bits"] == pytest.approx(steered, rel=0.03, abs=64)
 
 
 def test_without_chunks_embeddings_are_priced_alone():

@@ -305,6 +305,38 @@ def test_rate_control_at_fixed_steps_moves_lambda_within_the_epoch(tiny_clip):
         tr.run_phase(Phase(name="qat-noise", epochs=1, lr=1e-4, quant="noise"))
 
 
+def test_rate_control_reads_the_embeddings_the_coder_would_write(tiny_clip):
+    """While the encoder trains, rate control steers by the bits the coder would write for the encoder as
+    it stands (one pass over the clip, the laws refit as the coder refits them), not by the batches'
+    estimates summed over the epoch (each frame then predicted from a neighbour the encoder gave many
+    steps earlier: 2-3x the coded bits on the dev set's scene-cut)."""
+    import copy
+
+    from snervcodec.models.choose import model_config
+    from snervcodec.training import Trainer
+    from snervcodec.training.phases import Phase
+    from snervcodec.codec.ratecontrol import RateController
+    from snervcodec.entropy.models import EntropyModels
+
+    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=0)
+    tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32"), device="cpu")
+    emb, _ = tr.encode_all()
+    models = tr.attach(EntropyModels(tr.decoder, emb, None, 8, 6, 3.0, 3.0, chunk_frames=4))
+    rate, seen = RateController(0.5, 1e6), []
+    real_follow = rate.follow
+
+    def follow(estimate, groups, move_steps=True):
+        coded = copy.deepcopy(models.emb).compress(tr.encode_all()[0], None, 4)[2]  # refits its laws
+        seen.append((estimate, float(tr._wbits) + coded["estimated_bits"]))
+        real_follow(estimate, groups, move_steps)
+
+    rate.follow = follow
+    tr.run_phase(Phase(name="qat-noise", epochs=3, lr=1e-3, quant="noise"), rate=rate)
+    assert len(seen) == 2  # after every epoch but the last
+    for estimate, expected in seen:
+        assert estimate == pytest.approx(expected, rel=1e-3)  # (the coder snaps the steps to its grid)
+
+
 def test_the_fits_last_evaluation_is_the_float_psnr(tiny_clip, monkeypatch):
     """The pipelines reuse the fit's last evaluation as the float PSNR instead of measuring the same
     model again; once a step follows, or when only some frames trained, they measure."""

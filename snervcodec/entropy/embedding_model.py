@@ -17,7 +17,7 @@ from ..compress.quant import LLRange, QTensor, dequantize
 from ..compress.stepcodes import offset, step_from_code
 from .chunks import QuantEmbeddings, code_embeddings
 from .groups import GroupEntropyModel, quantize_group, step_codes
-from .laws import geometric_bits_per_frame, ml_log_a
+from .laws import geometric_bits, geometric_bits_per_frame, ml_log_a
 
 
 class EmbeddingEntropyModel(GroupEntropyModel):
@@ -46,12 +46,31 @@ class EmbeddingEntropyModel(GroupEntropyModel):
         Training fits them to noise-relaxed symbols, which are broader than the rounded ones (the
         weights' laws get this from the straight-through phase; the embeddings are fixed before it),
         so the tables coded and the bits estimated are those of the symbols written."""
+        log_a, log_a_delta = self._ml_laws(self.symbols(x.float().to(self.log_step.device)))
+        self.log_a.copy_(log_a)
+        if log_a_delta is not None:
+            self.log_a_delta.copy_(log_a_delta)
+
+    @torch.no_grad()
+    def clip_bits(self, x: torch.Tensor) -> float:
+        """The bits :meth:`compress` would write for the clip's embeddings ``x`` (T, C, h, w): their
+        rounded symbols under laws refit to them, as :meth:`fit_laws` refits before coding. What rate
+        control steers by while the encoder trains. (For the context model, whose coder keeps the
+        smaller of its coding and this one, an upper bound.)"""
         q = self.symbols(x.float().to(self.log_step.device))
-        head = ~self._later(torch.arange(len(q), device=q.device)) if self.predicts else \
-            torch.ones(len(q), dtype=torch.bool, device=q.device)
-        self.log_a.copy_(ml_log_a(q[head]))
-        if self.predicts:
-            self.log_a_delta.copy_(ml_log_a((q[1:] - q[:-1])[~head[1:]]))
+        log_a, log_a_delta = (a.to(q.device) if a is not None else None for a in self._ml_laws(q))
+        if log_a_delta is None:
+            return float(geometric_bits(q, log_a))
+        later = self._later(torch.arange(len(q), device=q.device))
+        return float(geometric_bits(q[~later], log_a) + geometric_bits((q[1:] - q[:-1])[later[1:]], log_a_delta))
+
+    def _ml_laws(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(log decay of the chunk heads, of the predicted frames' differences or None without
+        prediction): the maximum-likelihood laws of the clip's symbols ``q`` as format 1.4 codes them."""
+        if not self.predicts:
+            return ml_log_a(q), None
+        later = self._later(torch.arange(len(q), device=q.device))
+        return ml_log_a(q[~later]), ml_log_a((q[1:] - q[:-1])[later[1:]])
 
     @property
     def predicts(self) -> bool:

@@ -82,9 +82,12 @@ class GroupEntropyModel(nn.Module):
     def shift_codes(self, n: int) -> None:
         """Steps snapped to the grid and moved ``n`` codes (what the coder writes for a shift of ``n``); the
         quantiser then uses the grid's steps exactly, until the steps move again (a phase that trains at
-        fixed steps leaves ``log_step`` out of its optimiser)."""
+        fixed steps leaves ``log_step`` out of its optimiser). The law follows the steps, as the coder's
+        :func:`rate_a` rescales it for a shifted step: without it, the last phase priced scene-cut's
+        weights, landed 176 codes finer, at 1.9x what the coder spends, and its lambda climbed 48-fold."""
         k = np.clip(code_for_step(self.log_step.detach().exp().cpu().double().numpy()) + n, 0, K_MAX)
         exact = torch.from_numpy(step_from_code(k)).to(self.log_step)
+        self.log_a.add_((exact.log() - self.log_step).mean())
         self.log_step.copy_(exact.log())
         self.grid_step = exact
 

@@ -80,7 +80,7 @@ class Trainer(Evaluation):
         self.models: nn.Module | None = None  # the entropy models quantised phases train (entropy.EntropyModels)
         self._rate = None  # the running quantised phase's rate controller (codec.ratecontrol.RateController)
         self._qmasks: dict[str, torch.Tensor] | None = None
-        self._wbits = self._ebits = None  # the last step's weight bits; the epoch's embedding bits
+        self._wbits = None  # the last measured step's estimate of the weights' bits
         self.psnr_now: float | None = None  # the phase's last evaluation (every frame), until a step follows
         self.restarts = 0  # fresh initialisations after a stalled MSE opening (STALL_RESTARTS at most)
         self.warm = False  # True: started from given weights (--warm-start), which a stall check keeps
@@ -144,9 +144,6 @@ class Trainer(Evaluation):
             total = loss + self._rate.lam * (wbits / (self.data.n * pixels) + ebits / (len(idx) * pixels))
             if measure:
                 self._wbits = self.models.weights.coded_bits
-            if fixed is None:
-                e = self.models.emb.coded_bits + (self.models.temb.coded_bits if self.models.temb is not None else 0.0)
-                self._ebits = e + (self._ebits if self._ebits is not None else 0.0)
         opt.zero_grad(set_to_none=True)
         total.backward()
         if mask is not None:
@@ -211,7 +208,7 @@ class Trainer(Evaluation):
         try:
             while (timed or epoch < phase.epochs) and not clock.done:
                 perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
-                loss_sum, self._ebits, self.psnr_now = torch.zeros((), device=self.device), None, None
+                loss_sum, self.psnr_now = torch.zeros((), device=self.device), None
                 for s in range(steps):
                     done = clock.fraction if timed else it / max(total, 1)
                     f = lr_at(done, phase.warmup, phase.span) if timed \
@@ -298,18 +295,25 @@ class Trainer(Evaluation):
         self.encoder.train(phase.train_encoder)
         return self._to_device(fixed), params, opt
 
-    def estimated_bits(self, fixed_bits: float = 0.0) -> float:
-        """The rate model's bits of the rounded symbols: decoder weights (last measured step) plus the
-        embeddings (the epoch's batches cover every frame once), or ``fixed_bits`` for fixed ones."""
+    def estimated_bits(self, fixed_bits: float | None = None) -> float:
+        """The estimated bits of the rounded symbols: the decoder weights' (last measured step) plus
+        ``fixed_bits`` for fixed embeddings, or else what the coder would write for the embeddings of
+        the encoder as it stands (one pass over the clip; :meth:`~..entropy.embedding_model.
+        EmbeddingEntropyModel.clip_bits`). Summing the batches' estimates over an epoch instead, each
+        frame predicted from a neighbour the encoder gave many steps earlier, priced scene-cut's
+        embeddings at 2-3x their coded bits (0.05 bpp, 20 epochs), and rate control starved the network."""
         w = float(self._wbits) if self._wbits is not None else 0.0
-        return w + (float(self._ebits) if self._ebits is not None else fixed_bits)
+        if fixed_bits is not None:
+            return w + fixed_bits
+        m, (emb, temb) = self.models, self.encode_all()
+        return w + m.emb.clip_bits(emb) + (m.temb.clip_bits(temb) if m.temb is not None else 0.0)
 
     def _follow_rate(self, embeddings: bool, move_steps: bool) -> None:
         """Hand the rate controller the estimate and the groups it may move (the embeddings' only
         while the encoder trains; no steps at all in a phase at fixed steps)."""
         m = self.models
         groups = [m.weights] + ([g for g in (m.emb, m.temb) if g is not None] if embeddings else [])
-        self._rate.follow(self.estimated_bits(self._rate.fixed_bits), groups, move_steps)
+        self._rate.follow(self.estimated_bits(None if embeddings else self._rate.fixed_bits), groups, move_steps)
 
     def _optimiser(self, phase: Phase, mask: PruneMask | None) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
         """(the network parameters the phase clips, an Adam over them and, in quantised phases, over
@@ -348,7 +352,7 @@ class Trainer(Evaluation):
         self.psnr_now = psnr if last else None
         if quant is not None:
             rec["lambda"] = self._rate.lam
-            rec["estimated_bits"] = round(self.estimated_bits(), 1)
+            rec["estimated_bits"] = round(self.estimated_bits(self._rate.fixed_bits if fixed is not None else None), 1)
         self.history.append(rec)
         if on_eval:
             on_eval(rec)
