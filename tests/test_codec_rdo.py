@@ -67,6 +67,51 @@ def test_rdo_bpp_lands_within_5_percent(clip):
     assert "step_shift" in res.compression
 
 
+def test_the_step_shift_search_lands_in_the_window_it_is_given():
+    """search_shift: the file size falls as the shift grows; a shift inside [low x target, target], or
+    the smallest that fits when none lands there."""
+    from snervcodec.codec.ratecontrol import search_shift
+
+    class Shifts:  # "compresses" to the shift itself
+        def compress(self, decoder, shift):
+            return shift
+
+    def size(shift):
+        return 1000 - 7 * shift
+
+    shift, coded = search_shift(None, Shifts(), 975.0, size, 0, low=955 / 975)
+    assert 955 <= size(shift) <= 975 and coded == shift
+    shift, _ = search_shift(None, Shifts(), 1200.0, size, 0)  # the default window: [96%, 100%] of the target
+    assert shift < 0 and 0.96 * 1200 <= size(shift) <= 1200
+    assert search_shift(None, Shifts(), 975.0, lambda s: 1000 - 50 * s, 0, low=0.999)[0] == 1
+
+
+def test_the_file_lands_where_the_last_phase_aims(clip, monkeypatch):
+    """Before the last phase the step shift puts the file inside the rate window and at most
+    LAST_PHASE_AIM of the budget, where the phase steers it (landed at the top of the window, the phase
+    started over its target, ended over budget, and trimming cost the dev set up to 0.76 dB)."""
+    import snervcodec.codec.rdo as rdo_module
+    from snervcodec.codec.ratecontrol import RATE_TOLERANCE
+
+    land, seen = rdo_module.land_before_last_phase, []
+
+    def size(s):
+        return len(rdo_module._stream(s, s.models.weights.compress(rdo_module.cpu_copy(s.trainer.decoder), 0)))
+
+    def spy(s):
+        s.plan.target_bytes = size(s)  # the noise phase ended exactly at the budget: inside the whole window
+        land(s)
+        seen.append((size(s), s.plan.target_bytes, s.rate.target))
+
+    monkeypatch.setattr(rdo_module, "land_before_last_phase", spy)
+    res = encode(clip, bpp=8.0, epochs=6, device="cpu", precision="fp32", progress=False)
+    (landed, budget, target), = seen
+    assert (1 - 0.9 * RATE_TOLERANCE) * budget <= landed <= rdo_module.LAST_PHASE_AIM * budget
+    assert res.compression["step_shift"] > 0  # coarser, into the phase's aim
+    assert target < 8 * rdo_module.LAST_PHASE_AIM * budget  # less what the stream adds to the estimate
+    assert (1 - RATE_TOLERANCE) * budget <= res.bytes <= budget
+
+
 def test_an_over_budget_file_trims_by_each_weights_sensitivity(clip, monkeypatch):
     """The last landing: a network that ends over budget (here a budget 3% under the size it ends at)
     trims symbols, those that cost the clip least by each coded weight's sensitivity (the default) or by

@@ -226,11 +226,12 @@ MAX_SHIFT = 256  # step-code shifts rate control may try (64 codes = one octave)
 
 
 def search_shift(decoder: nn.Module, model: WeightEntropyModel, target_bytes: float,
-                 size_of: Callable[[CodedWeights], int], coded0: CodedWeights) -> tuple[int, CodedWeights]:
+                 size_of: Callable[[CodedWeights], int], coded0: CodedWeights,
+                 low: float = 1 - RATE_TOLERANCE * 0.8) -> tuple[int, CodedWeights]:
     """The global step-code shift (coarser > 0, finer < 0) that puts the stream in the rate window
-    [(1 - 0.8 x tolerance) target, target]; the file size falls as the shift grows. Bisection on
-    integers; returns the smallest shift whose stream fits the budget when none lands in the window."""
-    lo_ok = (1 - RATE_TOLERANCE * 0.8) * target_bytes
+    [``low`` x target, target]; the file size falls as the shift grows. Bisection on integers; returns
+    the smallest shift whose stream fits the budget when none lands in the window."""
+    lo_ok = low * target_bytes
     cache = {0: (size_of(coded0), coded0)}
 
     def size(s: int) -> int:
