@@ -400,7 +400,7 @@ def report(args) -> None:
     curves = _curves_by_clip(rows_dir, {r["clip"] for r in rows}, args.out)
     summary = summarise(rows, curves)
     write_bytes_atomic(args.json or args.out / "rd_levers.json", json.dumps(
-        {"machine": machine_info(), "x264": curves, "summary": summary,
+        {"machine": machine_info(), **({"title": args.title} if args.title else {}), "x264": curves, "summary": summary,
          "rows": [{k: v for k, v in r.items() if k != "machine"} for r in rows]}, indent=1).encode())
     print(render(summary))
     print(learning_curves(rows))
@@ -514,6 +514,7 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path("results/rd_levers"))
     ap.add_argument("--json", type=Path, help="report: where the JSON goes (default: OUT/rd_levers.json); "
                                               "restore: the report to restore OUT from")
+    ap.add_argument("--title", help="report: what the study is, for its section of docs/results.md")
     args = ap.parse_args(argv)
     if args.action == "restore" and args.json is None:
         ap.error("restore needs --json (e.g. docs/results/rd_levers.json)")

@@ -212,8 +212,10 @@ def results_md(results: dict, md_path: Path, fig_dir: Path, note: str | None, co
                       "", f"![{name}: source, SNeRV, x264 crops]({rel}/crop-{name}.png)", ""]
     if dev:
         from rd_levers import dev_md
-        # one section per study: a row's key has no machine, so each machine's rows live in their own JSON
-        lines += [dev_md(d, heading="## Development set" + ("" if i == 0 else f" on another machine: "
+        # one section per study: a row's key has no machine or code, so each machine's rows, and a later code's,
+        # live in their own JSON (titled by `rd_levers.py report --title`)
+        lines += [dev_md(d, heading="## Development set" + (f": {d['title']}" if d.get("title") else "" if i == 0
+                                                            else f" on another machine: "
                                                             f"{d.get('machine', {}).get('cpu', '?')}"))
                   for i, d in enumerate(dev)]
     lines += ["## Every point", "",

@@ -167,6 +167,12 @@ def test_the_results_page_carries_the_dev_section(levers, tmp_path):
     assert text.count("## Development set") == 2 and "## Development set on another machine: Xeon with AMX" in text
     assert "training in bf16" in text and "training in fp32" in text and f"--dev {dev} --dev {amx}" in text
     assert text.index("## Development set on another") < text.index("## Every point")
+    # a later code's study on the same machine: titled by `report --title`
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps({**json.loads(amx.read_text()), "title": "rate control fixed"}))
+    assert _renderer().main([str(bench), "--md", str(md), "--dev", str(amx), "--dev", str(later)]) == 0
+    text = md.read_text()
+    assert "## Development set: rate control fixed" in text and text.count("## Development set") == 2
 
 
 def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatch):
@@ -180,9 +186,9 @@ def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatc
     src.write_text(json.dumps({"machine": {}, "x264": {"bikes": X264, "zoom": X264}, "summary": {}, "rows": rows}))
     out = tmp_path / "out"
     levers.main(["restore", "--json", str(src), "--out", str(out)])
-    levers.main(["report", "--out", str(out), "--json", str(tmp_path / "again.json")])
+    levers.main(["report", "--out", str(out), "--json", str(tmp_path / "again.json"), "--title", "a study"])
     again = json.loads((tmp_path / "again.json").read_text())
-    assert again["rows"] == rows and again["x264"] == {"bikes": X264, "zoom": X264}
+    assert again["rows"] == rows and again["x264"] == {"bikes": X264, "zoom": X264} and again["title"] == "a study"
     assert again["summary"] == json.loads(json.dumps(levers.summarise(rows, again["x264"])))
     assert again["summary"]["mixed-mse40@20"]["clips"]["zoom"]["bd_rate_x264_psnr"] is not None
     wanted = {"lever": "mixed-mse40", "settings": levers.LEVERS["mixed-mse40"], "clip": "zoom", "target_bpp": 0.1,
