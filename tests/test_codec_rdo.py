@@ -84,6 +84,8 @@ def test_the_step_shift_search_lands_in_the_window_it_is_given():
     shift, _ = search_shift(None, Shifts(), 1200.0, size, 0)  # the default window: [96%, 100%] of the target
     assert shift < 0 and 0.96 * 1200 <= size(shift) <= 1200
     assert search_shift(None, Shifts(), 975.0, lambda s: 1000 - 50 * s, 0, low=0.999)[0] == 1
+    # under the window, the doubling toward finer steps stops on a shift inside it (-1: 1,007 bytes)
+    assert search_shift(None, Shifts(), 1012.0, size, 0, low=1001.5 / 1012)[0] == -1
 
 
 def test_the_file_lands_where_the_last_phase_aims(clip, monkeypatch):

@@ -190,18 +190,23 @@ def test_step_shift_moves_every_code_by_the_shift():
     assert smaller < wq.compress(net).stats["coded_bits"]
 
 
+@pytest.mark.parametrize("model", ["laplace", "context"])
 @pytest.mark.parametrize("shift", [-150, -40, 30])
-def test_a_code_shift_moves_the_law_with_the_steps(shift):
+def test_a_code_shift_moves_the_law_with_the_steps(shift, model):
     """After shift_codes (the landing before the last phase) training prices the weights as the coder
     does: the law follows the steps, as the coder rescales it for a shifted step. Without it, scene-cut
     landed 176 codes finer at 0.05 bpp and the last phase priced its weights at 1.9x what was coded."""
+    from snervcodec.entropy.weights_axis import AxisWeightModel
+
     net = _net()
-    wq = WeightEntropyModel(net, 8, target_bits=3.0)
+    wq = (WeightEntropyModel if model == "laplace" else AxisWeightModel)(net, 8, target_bits=3.0)
     before = wq.compress(net, shift)
     wq.shift_codes(shift)
     after = wq.compress(net)
     assert np.array_equal(after.payload.words, before.payload.words)
     assert after.stats["estimated_bits"] == pytest.approx(before.stats["estimated_bits"], rel=1e-6)
+    if model == "context":  # (its coder refits a law per class: training's estimate is not its own)
+        return
     _, trained = wq(net, "ste")
     symbols = after.stats["estimated_bits"] - after.stats["step_code_bits"]
     assert float(trained.detach()) == pytest.approx(symbols, rel=1e-4)
@@ -299,19 +304,32 @@ def test_predicted_embeddings_code_to_the_estimated_bits():
     assert stats["coded_bits"] < 0.7 * stats["unpredicted_coded_bits"]
 
 
-@pytest.mark.parametrize("chunk_frames", [1, 8])
-def test_clip_bits_are_what_the_coder_writes(chunk_frames):
-    """EmbeddingEntropyModel.clip_bits (what rate control steers by while the encoder trains) prices the
-    clip's rounded symbols under laws refit to them, as compress does, whatever laws training learned."""
-    x = _random_walk()
-    g = EmbeddingEntropyModel(x, 6, target_bits=3.0, chunk_frames=chunk_frames)
+@pytest.mark.parametrize("model", ["laplace", "context"])
+@pytest.mark.parametrize("clip", ["walk", "walk-alone", "independent", "channel-scales"])
+def test_clip_bits_are_what_the_coder_writes(model, clip):
+    """clip_bits (what rate control steers by while the encoder trains) prices the clip's rounded symbols
+    as compress codes them, whatever laws training learned: laws refit to the symbols, prediction from
+    the previous frame or every frame alone, whichever the coder keeps (frames that do not predict each
+    other code alone); the context model's smallest coding."""
+    from snervcodec.entropy.embedding_context import ContextEmbeddingModel
+
+    torch.manual_seed(1)
+    x = _random_walk() if clip != "independent" else torch.randn(64, 16, 4, 8) * 0.5
+    if clip == "channel-scales":  # channels of very different spread: the context model's classes pay
+        x = x * 2.0 ** torch.linspace(-4, 1, 16).view(1, -1, 1, 1)
+    chunk = 1 if clip == "walk-alone" else 8
+    g = (EmbeddingEntropyModel if model == "laplace" else ContextEmbeddingModel)(x, 6, 3.0, chunk)
     with torch.no_grad():
         g.log_a.fill_(-3.0)  # laws far from the symbols' (as a noisy phase leaves them)
         g.log_a_delta.fill_(-3.0)
     steered = g.clip_bits(x)
     assert float(g.log_a) == -3.0  # the learned laws stay
-    _, _, stats = g.compress(x, None, chunk_frames)
-    assert steered == pytest.approx(stats["estimated_bits"], rel=0.01)
+    if model == "context":
+        assert steered <= EmbeddingEntropyModel.clip_bits(g, x)
+    _, _, stats = g.compress(x, None, chunk)
+    if clip == "independent":
+        assert stats.get("prediction", "none") == "none"
+    assert steered == pytest.approx(stats["estimated_bits"], rel=1e-4)
     assert stats["coded_bits"] == pytest.approx(steered, rel=0.03, abs=64)
 
 

@@ -305,7 +305,8 @@ def test_rate_control_at_fixed_steps_moves_lambda_within_the_epoch(tiny_clip):
         tr.run_phase(Phase(name="qat-noise", epochs=1, lr=1e-4, quant="noise"))
 
 
-def test_rate_control_reads_the_embeddings_the_coder_would_write(tiny_clip):
+@pytest.mark.parametrize("model", ["snerv-b", "snerv-t"])
+def test_rate_control_reads_the_embeddings_the_coder_would_write(tiny_clip, model):
     """While the encoder trains, rate control steers by the bits the coder would write for the encoder as
     it stands (one pass over the clip, the laws refit as the coder refits them), not by the batches'
     estimates summed over the epoch (each frame then predicted from a neighbour the encoder gave many
@@ -318,23 +319,29 @@ def test_rate_control_reads_the_embeddings_the_coder_would_write(tiny_clip):
     from snervcodec.codec.ratecontrol import RateController
     from snervcodec.entropy.models import EntropyModels
 
-    cfg, geo = model_config("snerv-b", *tiny_clip.shape[1:3], c1=8, n_rb=0)
+    cfg, geo = model_config(model, *tiny_clip.shape[1:3], c1=8, n_rb=0)
     tr = Trainer(tiny_clip, cfg, geo, make_train_config(epochs=1, precision="fp32"), device="cpu")
-    emb, _ = tr.encode_all()
-    models = tr.attach(EntropyModels(tr.decoder, emb, None, 8, 6, 3.0, 3.0, chunk_frames=4))
-    rate, seen = RateController(0.5, 1e6), []
-    real_follow = rate.follow
+    emb, temb = tr.encode_all()
+    assert (temb is not None) == (model == "snerv-t")
+    models = tr.attach(EntropyModels(tr.decoder, emb, temb, 8, 6, 3.0, 3.0, chunk_frames=4))
+    rate, seen, passes = RateController(0.5, 1e6), [], []
+    real_follow, real_encode = rate.follow, tr.encode_all
+    tr.encode_all = lambda: passes.append(1) or real_encode()
 
     def follow(estimate, groups, move_steps=True):
-        coded = copy.deepcopy(models.emb).compress(tr.encode_all()[0], None, 4)[2]  # refits its laws
-        seen.append((estimate, float(tr._wbits) + coded["estimated_bits"]))
+        emb, temb = real_encode()
+        coded = sum(copy.deepcopy(m).compress(e, None, 4)[2]["estimated_bits"]  # (compress refits its laws)
+                    for m, e in ((models.emb, emb), (models.temb, temb)) if m is not None)
+        seen.append((estimate, float(tr._wbits) + coded))
         real_follow(estimate, groups, move_steps)
 
     rate.follow = follow
-    tr.run_phase(Phase(name="qat-noise", epochs=3, lr=1e-3, quant="noise"), rate=rate)
+    tr.run_phase(Phase(name="qat-noise", epochs=3, lr=1e-3, quant="noise", eval_every=1), rate=rate)
     assert len(seen) == 2  # after every epoch but the last
+    assert len(passes) == 3  # one pass an epoch: the update and the epoch's evaluation share it
+    assert all("estimated_bits" in h for h in tr.history[-3:])
     for estimate, expected in seen:
-        assert estimate == pytest.approx(expected, rel=1e-3)  # (the coder snaps the steps to its grid)
+        assert estimate == pytest.approx(expected, rel=1e-4)
 
 
 def test_the_fits_last_evaluation_is_the_float_psnr(tiny_clip, monkeypatch):

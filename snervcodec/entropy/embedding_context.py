@@ -99,6 +99,22 @@ class ContextEmbeddingModel(EmbeddingEntropyModel):
                 self.coded_bits = own.sum().detach()
         return xq, bits
 
+    @torch.no_grad()
+    def clip_bits(self, x: torch.Tensor) -> float:
+        """The bits :meth:`compress` would write for the clip's embeddings ``x``: the smallest of its
+        codings' estimates, the context laws refit per class (with and without channel classes) and
+        format 1.4's (:meth:`EmbeddingEntropyModel.clip_bits`). The symbols only."""
+        qe = self.quantize(x, None)
+        sym = qe.qt.symbols.transpose(1, 0, 2, 3)
+        sym = sym.reshape(len(sym), sym.shape[1], -1)
+        context = integer_classes(self.col_offsets)[0]
+        best = super().clip_bits(x)
+        for channel in (integer_classes(self.row_offsets)[0], np.zeros(sym.shape[1], np.int64)):
+            coded, classes = coded_residuals(sym, qe.qt.bits, self.chunk_frames, self.predicts, channel, context)
+            _, a = fit_law(coded, classes, qe.qt.bits, (int(channel.max()) + 1, int(context.max()) + 1))
+            best = min(best, estimate_bits(coded, classes, a, qe.qt.bits))
+        return float(best)
+
     # ---- the coding face ----------------------------------------------------------------
     def compress(self, emb: torch.Tensor, ll_range: LLRange | None, chunk_frames: int
                  ) -> tuple[QuantEmbeddings, CodedEmbeddings, dict]:

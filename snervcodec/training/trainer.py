@@ -81,6 +81,7 @@ class Trainer(Evaluation):
         self._rate = None  # the running quantised phase's rate controller (codec.ratecontrol.RateController)
         self._qmasks: dict[str, torch.Tensor] | None = None
         self._wbits = None  # the last measured step's estimate of the weights' bits
+        self._steps_taken, self._emb_bits_at = 0, (-1, 0.0)  # the embeddings' estimate, by the step it was made at
         self.psnr_now: float | None = None  # the phase's last evaluation (every frame), until a step follows
         self.restarts = 0  # fresh initialisations after a stalled MSE opening (STALL_RESTARTS at most)
         self.warm = False  # True: started from given weights (--warm-start), which a stall check keeps
@@ -136,6 +137,7 @@ class Trainer(Evaluation):
         mixed quantisers train on noisy symbols' bits; rate control reads the last step's rounded ones).
         ``tune``: the distortion (default the run's)."""
         self.fns.begin_step()
+        self._steps_taken += 1
         b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure, step=True)
         loss = self.fns.loss(out, b, self.tcfg.loss_weights, tune or self.tcfg.tune)
         total = loss
@@ -305,8 +307,11 @@ class Trainer(Evaluation):
         w = float(self._wbits) if self._wbits is not None else 0.0
         if fixed_bits is not None:
             return w + fixed_bits
-        m, (emb, temb) = self.models, self.encode_all()
-        return w + m.emb.clip_bits(emb) + (m.temb.clip_bits(temb) if m.temb is not None else 0.0)
+        if self._emb_bits_at[0] != self._steps_taken:  # (rate control and the epoch's evaluation share one pass)
+            m, (emb, temb) = self.models, self.encode_all()
+            self._emb_bits_at = (self._steps_taken, m.emb.clip_bits(emb) + (m.temb.clip_bits(temb) if temb is not None
+                                                                             else 0.0))
+        return w + self._emb_bits_at[1]
 
     def _follow_rate(self, embeddings: bool, move_steps: bool) -> None:
         """Hand the rate controller the estimate and the groups it may move (the embeddings' only
