@@ -251,9 +251,8 @@ def search_shift(decoder: nn.Module, model: WeightEntropyModel, target_bytes: fl
         big, small = 0, -1
         while size(small) < lo_ok and small > -MAX_SHIFT:
             big, small = small, 2 * small
-    for end in (small, big):  # the bracket's end may be in the window already
-        if lo_ok <= size(end) <= target_bytes:
-            return end, cache[end][1]
+    if lo_ok <= size(small) <= target_bytes:  # doubling toward finer steps stopped inside the window
+        return small, cache[small][1]
     while big - small > 1:
         mid = (big + small) // 2
         if lo_ok <= size(mid) <= target_bytes:
