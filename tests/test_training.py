@@ -341,7 +341,7 @@ def test_rate_control_reads_the_embeddings_the_coder_would_write(tiny_clip, mode
     assert len(passes) == 3  # one pass an epoch: the update and the epoch's evaluation share it
     assert all("estimated_bits" in h for h in tr.history[-3:])
     for estimate, expected in seen:
-        assert estimate == pytest.approx(expected, rel=1e-4)
+        assert estimate == pytest.approx(expected, rel=1e-3)  # (the coder snaps the steps to its grid)
 
 
 def test_the_fits_last_evaluation_is_the_float_psnr(tiny_clip, monkeypatch):
