@@ -35,3 +35,8 @@ class EntropyModels(nn.Module):
         emb_model = ContextEmbeddingModel if context else EmbeddingEntropyModel
         self.emb = emb_model(emb, emb_bits, emb_target, chunk_frames)
         self.temb = emb_model(temb, emb_bits, emb_target, chunk_frames) if temb is not None else None
+
+    def clip_bits(self, emb: torch.Tensor, temb: torch.Tensor | None = None) -> float:
+        """What the coder would write for the clip's embeddings (and SNeRV(T)'s temporal ones): the
+        estimate rate control steers by while the encoder trains."""
+        return self.emb.clip_bits(emb) + (self.temb.clip_bits(temb) if self.temb is not None else 0.0)

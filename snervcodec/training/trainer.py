@@ -299,18 +299,14 @@ class Trainer(Evaluation):
 
     def estimated_bits(self, fixed_bits: float | None = None) -> float:
         """The estimated bits of the rounded symbols: the decoder weights' (last measured step) plus
-        ``fixed_bits`` for fixed embeddings, or else what the coder would write for the embeddings of
-        the encoder as it stands (one pass over the clip; :meth:`~..entropy.embedding_model.
-        EmbeddingEntropyModel.clip_bits`). Summing the batches' estimates over an epoch instead, each
-        frame predicted from a neighbour the encoder gave many steps earlier, priced scene-cut's
-        embeddings at 2-3x their coded bits (0.05 bpp, 20 epochs), and rate control starved the network."""
+        ``fixed_bits`` for fixed embeddings, or what the coder would write for the embeddings of the
+        encoder as it stands (:meth:`~..entropy.models.EntropyModels.clip_bits`, one pass a step;
+        docs/design-notes.md "Rate control steers by the rate the coder writes")."""
         w = float(self._wbits) if self._wbits is not None else 0.0
         if fixed_bits is not None:
             return w + fixed_bits
         if self._emb_bits_at[0] != self._steps_taken:  # (rate control and the epoch's evaluation share one pass)
-            m, (emb, temb) = self.models, self.encode_all()
-            self._emb_bits_at = (self._steps_taken, m.emb.clip_bits(emb) + (m.temb.clip_bits(temb) if temb is not None
-                                                                             else 0.0))
+            self._emb_bits_at = (self._steps_taken, self.models.clip_bits(*self.encode_all()))
         return w + self._emb_bits_at[1]
 
     def _follow_rate(self, embeddings: bool, move_steps: bool) -> None:
