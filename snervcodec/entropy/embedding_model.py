@@ -46,10 +46,10 @@ class EmbeddingEntropyModel(GroupEntropyModel):
         Training fits them to noise-relaxed symbols, which are broader than the rounded ones (the
         weights' laws get this from the straight-through phase; the embeddings are fixed before it),
         so the tables coded and the bits estimated are those of the symbols written."""
-        log_a, log_a_delta = self._ml_laws(self.symbols(x.float().to(self.log_step.device)))
-        self.log_a.copy_(log_a)
-        if log_a_delta is not None:
-            self.log_a_delta.copy_(log_a_delta)
+        heads, diffs = self._coded_parts(self.symbols(x.float().to(self.log_step.device)))
+        self.log_a.copy_(ml_log_a(heads))
+        if diffs is not None:
+            self.log_a_delta.copy_(ml_log_a(diffs))
 
     @torch.no_grad()
     def clip_bits(self, x: torch.Tensor) -> float:
@@ -59,20 +59,19 @@ class EmbeddingEntropyModel(GroupEntropyModel):
         encoder trains. Within 0.1% of the coder's own estimate where it predicts (it snaps the steps to
         its grid); an upper bound where it codes every frame alone, which it keeps when smaller. The
         symbols only: not the LL ranges or the tables."""
-        q = self.symbols(x.float().to(self.log_step.device))
-        log_a, log_a_delta = (a.to(q.device) if a is not None else None for a in self._ml_laws(q))
-        if log_a_delta is None:
-            return float(geometric_bits(q, log_a))
-        later = self._later(torch.arange(len(q), device=q.device))
-        return float(geometric_bits(q[~later], log_a) + geometric_bits((q[1:] - q[:-1])[later[1:]], log_a_delta))
+        heads, diffs = self._coded_parts(self.symbols(x.float().to(self.log_step.device)))
+        bits = geometric_bits(heads, ml_log_a(heads).to(heads.device))
+        if diffs is not None:
+            bits = bits + geometric_bits(diffs, ml_log_a(diffs).to(diffs.device))
+        return float(bits)
 
-    def _ml_laws(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(log decay of the chunk heads, of the predicted frames' differences or None without
-        prediction): the maximum-likelihood laws of the clip's symbols ``q`` as format 1.4 codes them."""
+    def _coded_parts(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the symbols coded under the head law, the predicted frames' differences or None without
+        prediction): format 1.4's coding of the clip's symbols ``q``, each part under a law of its own."""
         if not self.predicts:
-            return ml_log_a(q), None
+            return q, None
         later = self._later(torch.arange(len(q), device=q.device))
-        return ml_log_a(q[~later]), ml_log_a((q[1:] - q[:-1])[later[1:]])
+        return q[~later], (q[1:] - q[:-1])[later[1:]]
 
     @property
     def predicts(self) -> bool:
