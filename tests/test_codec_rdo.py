@@ -88,6 +88,32 @@ def test_the_step_shift_search_lands_in_the_window_it_is_given():
     assert search_shift(None, Shifts(), 1012.0, size, 0, low=1001.5 / 1012)[0] == -1
 
 
+def test_the_noise_phase_leaves_the_weights_a_share(clip, monkeypatch):
+    """The noise phase steers to NOISE_PHASE_AIM of the budget (less the stream's side information), under
+    the last phase's aim: the embeddings are coded at the steps it ends on, and the landing before the last
+    phase gives the rest to the weights."""
+    import snervcodec.codec.rdo as rdo_module
+
+    attach, land, targets = rdo_module.attach_entropy_models, rdo_module.land_before_last_phase, []
+
+    def spy_attach(s):
+        attach(s)
+        targets.append(s.rate.target / (8 * s.plan.target_bytes))
+
+    def spy_land(s):
+        land(s)
+        targets.append(s.rate.target / (8 * s.plan.target_bytes))
+
+    monkeypatch.setattr(rdo_module, "attach_entropy_models", spy_attach)
+    monkeypatch.setattr(rdo_module, "land_before_last_phase", spy_land)
+    res = encode(clip, bpp=8.0, epochs=6, device="cpu", precision="fp32", progress=False)
+    noise, last = targets
+    assert noise < rdo_module.NOISE_PHASE_AIM < rdo_module.LAST_PHASE_AIM and last < rdo_module.LAST_PHASE_AIM
+    # (both less the side information: the last phase's aim, measured on the landed stream, here 8%)
+    assert abs((last - noise) - (rdo_module.LAST_PHASE_AIM - rdo_module.NOISE_PHASE_AIM)) < 0.02
+    assert abs(res.bpp / 8.0 - 1) <= 0.05
+
+
 def test_the_file_lands_where_the_last_phase_aims(clip, monkeypatch):
     """Before the last phase the step shift puts the file inside the rate window and at most
     LAST_PHASE_AIM of the budget, where the phase steers it (landed at the top of the window, the phase
