@@ -93,8 +93,9 @@ def test_the_noise_phase_leaves_the_weights_a_share(clip, monkeypatch):
     the last phase's aim: the embeddings are coded at the steps it ends on, and the landing before the last
     phase gives the rest to the weights."""
     import snervcodec.codec.rdo as rdo_module
+    from snervcodec.codec.ratecontrol import RATE_TOLERANCE
 
-    attach, land, targets = rdo_module.attach_entropy_models, rdo_module.land_before_last_phase, []
+    attach, land, targets, budgets = rdo_module.attach_entropy_models, rdo_module.land_before_last_phase, [], []
 
     def spy_attach(s):
         attach(s)
@@ -103,15 +104,17 @@ def test_the_noise_phase_leaves_the_weights_a_share(clip, monkeypatch):
     def spy_land(s):
         land(s)
         targets.append(s.rate.target / (8 * s.plan.target_bytes))
+        budgets.append(s.plan.target_bytes)
 
     monkeypatch.setattr(rdo_module, "attach_entropy_models", spy_attach)
     monkeypatch.setattr(rdo_module, "land_before_last_phase", spy_land)
     res = encode(clip, bpp=8.0, epochs=6, device="cpu", precision="fp32", progress=False)
     noise, last = targets
     assert noise < rdo_module.NOISE_PHASE_AIM < rdo_module.LAST_PHASE_AIM and last < rdo_module.LAST_PHASE_AIM
-    # (both less the side information: the last phase's aim, measured on the landed stream, here 8%)
+    # both less what the stream adds beside the symbols (the noise phase's estimated, the last phase's measured
+    # on the landed stream; on this tiny clip about 8% of the budget): apart by the two aims
     assert abs((last - noise) - (rdo_module.LAST_PHASE_AIM - rdo_module.NOISE_PHASE_AIM)) < 0.02
-    assert abs(res.bpp / 8.0 - 1) <= 0.05
+    assert (1 - RATE_TOLERANCE) * budgets[0] <= res.bytes <= budgets[0]
 
 
 def test_the_file_lands_where_the_last_phase_aims(clip, monkeypatch):

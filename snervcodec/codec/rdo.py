@@ -69,6 +69,8 @@ def attach_entropy_models(s: EncodeState) -> None:
         side = header_bytes(s.header) + 3 * SECTION_FRAMING_BYTES + len(s.models.weights.names) * MODEL_SIDE_BYTES
         if p.canvas is not None:
             side += SECTION_FRAMING_BYTES + len(write_offsets(p.canvas.offsets))
+        # (negative where the side information passes 90% of the budget, at the smallest networks the planner
+        # accepts: the noise phase then coarsens its steps at every update, and the landing gives the weights the rest)
         target = 8 * (NOISE_PHASE_AIM * p.target_bytes - side)
     s.rate = RateController(cc.lam or DEFAULT_LAMBDA, target)
 
