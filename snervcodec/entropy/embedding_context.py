@@ -105,12 +105,9 @@ class ContextEmbeddingModel(EmbeddingEntropyModel):
         codings' estimates, the context laws refit per class (with and without channel classes) and
         format 1.4's (:meth:`EmbeddingEntropyModel.clip_bits`). The symbols only."""
         qe = self.quantize(x, None)
-        sym = qe.qt.symbols.transpose(1, 0, 2, 3)
-        sym = sym.reshape(len(sym), sym.shape[1], -1)
-        context = integer_classes(self.col_offsets)[0]
         best = super().clip_bits(x)
-        for channel in (integer_classes(self.row_offsets)[0], np.zeros(sym.shape[1], np.int64)):
-            coded, classes = coded_residuals(sym, qe.qt.bits, self.chunk_frames, self.predicts, channel, context)
+        for with_channels in (True, False):
+            _, coded, classes, channel, context = self._classed(qe, self.chunk_frames, with_channels)
             _, a = fit_law(coded, classes, qe.qt.bits, (int(channel.max()) + 1, int(context.max()) + 1))
             best = min(best, estimate_bits(coded, classes, a, qe.qt.bits))
         return float(best)
@@ -131,14 +128,21 @@ class ContextEmbeddingModel(EmbeddingEntropyModel):
             "context": sizes[0], "context_no_channel_classes": sizes[1], "format_1_4": sizes[2]}}
         return qe14, coded, stats
 
-    def _context_coded(self, qe: QuantEmbeddings, chunk_frames: int, with_channels: bool
-                       ) -> tuple[CodedEmbeddings, dict]:
+    def _classed(self, qe: QuantEmbeddings, chunk_frames: int, with_channels: bool) -> tuple:
+        """(the clip's (T, C, positions) symbols, the symbols as coded, their classes, the channel classes,
+        the context classes): what the coder codes and what the estimate prices."""
         sym = qe.qt.symbols.transpose(1, 0, 2, 3)  # (T, C, h, w)
         sym = sym.reshape(len(sym), sym.shape[1], -1)
         channel = integer_classes(self.row_offsets)[0] if with_channels else np.zeros(sym.shape[1], np.int64)
         context = integer_classes(self.col_offsets)[0]
+        coded, classes = coded_residuals(sym, qe.qt.bits, chunk_frames, self.predicts and chunk_frames > 1,
+                                         channel, context)
+        return sym, coded, classes, channel, context
+
+    def _context_coded(self, qe: QuantEmbeddings, chunk_frames: int, with_channels: bool
+                       ) -> tuple[CodedEmbeddings, dict]:
+        sym, coded, classes, channel, context = self._classed(qe, chunk_frames, with_channels)
         delta = self.predicts and chunk_frames > 1
-        coded, classes = coded_residuals(sym, qe.qt.bits, chunk_frames, delta, channel, context)
         law, a = fit_law(coded, classes, qe.qt.bits, (int(channel.max()) + 1, int(context.max()) + 1))
         ll = qe.ll_range
         ll_sym = ll.symbols if ll is not None else None
