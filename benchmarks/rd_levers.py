@@ -10,7 +10,10 @@ real file's bpp, encode and decode seconds, the float model's PSNR and the learn
 as ``<out>/rows/<key>.json`` as soon as it finishes, so a stopped run resumes where it stopped. The
 key is the lever's settings, the clip, the rate, the epochs and the seed; the row records the source
 digest it ran with. x264 (medium, the bench's "literature" profile) is swept once per clip, for the
-BD-rate of every lever with three rates and for "the bits x264 needs for our 0.1 bpp quality".
+BD-rate of every lever with three rates and for "the bits x264 needs for our 0.1 bpp quality"; x265 (the
+bench's "strong" profile: veryslow, tune psnr, one key frame, a QP sweep) where ``anchors`` swept it:
+
+    python benchmarks/rd_levers.py anchors --anchors x265 --clips dev   # BD-rates against x265 beside
 ``report`` writes ``<out>/rd_levers.json`` (every row and the per-lever summaries) and prints the
 tables: per clip, then the median and the worst clip of every lever; ``render_results.py --dev`` puts
 the same tables into docs/results.md (:func:`dev_md`).
@@ -138,6 +141,9 @@ LEVERS: dict[str, dict] = {
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "canvas-sens"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
+X265_QP = (14, 18, 22, 26, 30, 34, 38, 42, 46, 51)  # the strong profile's QPs: about 0.008-1 bpp on the set
+# each anchor: the bench's profile, the name of its quality number and the sweep
+ANCHORS = {"x264": ("literature", "crf", X264_CRF), "x265": ("strong", "qp", X265_QP)}
 
 
 def _key(obj: dict) -> str:
@@ -236,20 +242,39 @@ def _encode_row(clip, video, lever: str, bpp: float, epochs: int, seed: int) -> 
             "code": code_digest(), "machine": machine_info()}
 
 
-def _x264_curve(clip, video, rows_dir: Path) -> list[dict]:
+def _anchor_curve(clip, video, rows_dir: Path, codec: str = "x264") -> list[dict]:
+    """The clip's sweep of one anchor (:data:`ANCHORS`), encoded once and kept beside the rows."""
     from snervcodec.bench.anchors import encode_anchor
     from snervcodec.bench.quality import evaluate
 
-    path = _x264_path(rows_dir, clip.name, clip)
+    path = _anchor_path(rows_dir, clip.name, clip, codec)
     if path.exists():
         return json.loads(path.read_text())
+    profile, knob, sweep = ANCHORS[codec]
     curve = []
-    for crf in X264_CRF:
-        r = encode_anchor(video.frames, video.meta.fps, "x264", "literature", crf)
+    for q in sweep:
+        r = encode_anchor(video.frames, video.meta.fps, codec, profile, q)
         m = evaluate(r.frames, video.frames, r.bytes)
-        curve.append({"crf": crf, "bpp": m["bpp"], "psnr": m["rgb_psnr"], "ms_ssim": m["ms_ssim"]})
+        curve.append({knob: q, "bpp": m["bpp"], "psnr": m["rgb_psnr"], "ms_ssim": m["ms_ssim"]})
     write_bytes_atomic(path, json.dumps(curve, indent=1).encode())
     return curve
+
+
+def anchors(args) -> None:
+    """Sweep the anchors of ``--anchors`` on the clips (no encode of ours): x265 for the BD-rates beside x264's."""
+    unknown = [c for c in args.anchors if c not in ANCHORS]
+    if unknown:
+        raise SystemExit(f"unknown anchor(s) {', '.join(unknown)} (known: {', '.join(ANCHORS)})")
+    rows_dir = args.out / "rows"
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    for clip in _clips(args.clips, args.out):
+        video = clip.load()
+        for codec in args.anchors:
+            t0 = time.perf_counter()
+            curve = _anchor_curve(clip, video, rows_dir, codec)
+            print(f"{clip.name} {codec}: {len(curve)} points, {curve[0]['bpp']:.4f}-{curve[-1]['bpp']:.4f} bpp, "
+                  f"{min(p['psnr'] for p in curve):.2f}-{max(p['psnr'] for p in curve):.2f} dB "
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
 def run(args) -> None:
@@ -261,7 +286,7 @@ def run(args) -> None:
         raise SystemExit(f"unknown lever(s) {', '.join(unknown)} (known: {', '.join(LEVERS)})")
     for clip in _clips(args.clips, args.out):
         video = clip.load()
-        _x264_curve(clip, video, rows_dir)
+        _anchor_curve(clip, video, rows_dir)
         for epochs in args.epochs:
             for bpp in args.bpp:
                 for lever in levers:
@@ -293,9 +318,10 @@ def _x264_bits_for(curve: list[dict], psnr: float) -> tuple[float, str]:
     return pts[-1][1], ">"
 
 
-def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
+def summarise(rows: list[dict], curves: dict[str, list[dict]], x265: dict[str, list[dict]] | None = None) -> dict:
     """Per (lever, epochs, seed): per clip the points, the x264 ratio at 0.1 bpp, the BD-rates against
-    x264 (PSNR and MS-SSIM, where three rates exist), whether PSNR rises with the rate; then the
+    x264 (PSNR and MS-SSIM, where three rates exist; against x265 too where ``x265`` has the clip's
+    sweep), whether PSNR rises with the rate; then the
     median and worst clip, and the PSNR at 0.1 bpp against the default's (seed 0, same epochs) on the
     clips both have: a lever measured at one rate, or another seed of the default (the noise). A clip at
     another size (``NAME@HxW``) has its own row but stays out of the set's median and worst."""
@@ -325,17 +351,19 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]]) -> dict:
                 c["rises"] = all(b["psnr"] > a["psnr"] for a, b in zip(pts, pts[1:]))
                 if curve:
                     c["overlap"] = round(overlap_fraction([p["psnr"] for p in curve], [p["psnr"] for p in pts]), 2)
-                    warnings.simplefilter("ignore")  # the overlap is reported beside the figure
-                    for metric in ("psnr", "ms_ssim"):
+                warnings.simplefilter("ignore")  # the overlap is reported beside the figure
+                for codec, anchor in (("x264", curve), ("x265", (x265 or {}).get(clip))):
+                    for metric in ("psnr", "ms_ssim") if anchor else ():
                         try:
-                            c[f"bd_rate_x264_{metric}"] = round(bd_rate(  # percent
-                                [p["bpp"] for p in curve], [p[metric] for p in curve],
+                            c[f"bd_rate_{codec}_{metric}"] = round(bd_rate(  # percent
+                                [p["bpp"] for p in anchor], [p[metric] for p in anchor],
                                 [p["bpp"] for p in pts], [p[metric] for p in pts]), 1)
-                        except Exception as e:  # outside x264's sweep: say so, never a number
-                            c[f"bd_rate_x264_{metric}"] = f"n/a ({type(e).__name__})"
+                        except Exception as e:  # outside the anchor's sweep: say so, never a number
+                            c[f"bd_rate_{codec}_{metric}"] = f"n/a ({type(e).__name__})"
             clips[clip] = c
         agg = {}
-        for name, worst in (("bd_rate_x264_psnr", max), ("bd_rate_x264_ms_ssim", max), ("x264_ratio_at_0.1", min)):
+        for name, worst in (("bd_rate_x264_psnr", max), ("bd_rate_x264_ms_ssim", max), ("x264_ratio_at_0.1", min),
+                            ("bd_rate_x265_psnr", max), ("bd_rate_x265_ms_ssim", max)):
             vals = [c[name] for c in _in_set(clips).values() if isinstance(c.get(name), (int, float))]
             if vals:
                 agg[name] = {"median": round(statistics.median(vals), 3), "worst": worst(vals), "clips": len(vals)}
@@ -366,12 +394,15 @@ def _psnr_at(clip: dict, bpp: float) -> float | None:
     return next((p["psnr"] for p in clip["points"] if p["target_bpp"] == bpp), None)
 
 
-def _x264_path(rows_dir: Path, name: str, spec) -> Path:
-    """Where a clip's x264 sweep is kept (keyed on its name, its spec and the CRFs; the spec names its
-    file without the folder, so ``--out results/x`` and its absolute spelling find the same sweep)."""
+def _anchor_path(rows_dir: Path, name: str, spec, codec: str = "x264") -> Path:
+    """Where a clip's sweep of an anchor is kept (keyed on its name, its spec and the sweep; the spec
+    names its file without the folder, so ``--out results/x`` and its absolute spelling find the same
+    sweep)."""
     if getattr(spec, "path", None):
         spec = replace(spec, path=Path(spec.path).name)
-    return rows_dir / f"x264-{_key({'clip': name, 'crf': X264_CRF, 'spec': str(spec)})}.json"
+    profile, knob, sweep = ANCHORS[codec]
+    key = {"clip": name, knob: sweep, "spec": str(spec)} | ({"profile": profile} if codec != "x264" else {})
+    return rows_dir / f"{codec}-{_key(key)}.json"
 
 
 def _row_path(rows_dir: Path, row: dict) -> Path:
@@ -381,36 +412,39 @@ def _row_path(rows_dir: Path, row: dict) -> Path:
 
 
 def restore(args) -> None:
-    """Rows and x264 curves back from a report's JSON (the repository keeps docs/results/rd_levers.json;
+    """Rows and anchor curves back from a report's JSON (the repository keeps docs/results/rd_levers.json;
     OUT is not kept): a fresh checkout goes on with the study instead of re-encoding it."""
     rows_dir = args.out / "rows"
     rows_dir.mkdir(parents=True, exist_ok=True)
     data = json.loads(args.json.read_text())
-    for name, curve in data["x264"].items():
-        path = _x264_path(rows_dir, name, clip_spec(dev_clip(name), args.out))
-        write_bytes_atomic(path, json.dumps(curve, indent=1).encode())
+    for codec in ANCHORS:
+        for name, curve in data.get(codec, {}).items():
+            path = _anchor_path(rows_dir, name, clip_spec(dev_clip(name), args.out), codec)
+            write_bytes_atomic(path, json.dumps(curve, indent=1).encode())
     for row in data["rows"]:
         write_bytes_atomic(_row_path(rows_dir, row), json.dumps(row, indent=1).encode())
-    print(f"restored {len(data['rows'])} rows and {len(data['x264'])} x264 curves into {rows_dir}")
+    counts = ", ".join(f"{len(data.get(codec, {}))} {codec}" for codec in ANCHORS)
+    print(f"restored {len(data['rows'])} rows and the anchor curves ({counts}) into {rows_dir}")
 
 
 def report(args) -> None:
     rows_dir = args.out / "rows"
-    rows = [json.loads(p.read_text()) for p in sorted(rows_dir.glob("*.json")) if not p.name.startswith("x264-")]
-    curves = _curves_by_clip(rows_dir, {r["clip"] for r in rows}, args.out)
-    summary = summarise(rows, curves)
+    rows = [json.loads(p.read_text()) for p in sorted(rows_dir.glob("*.json"))
+            if not p.name.startswith(tuple(f"{codec}-" for codec in ANCHORS))]
+    curves = {codec: _curves_by_clip(rows_dir, {r["clip"] for r in rows}, args.out, codec) for codec in ANCHORS}
+    summary = summarise(rows, curves["x264"], curves["x265"])
     write_bytes_atomic(args.json or args.out / "rd_levers.json", json.dumps(
-        {"machine": machine_info(), **({"title": args.title} if args.title else {}), "x264": curves, "summary": summary,
+        {"machine": machine_info(), **({"title": args.title} if args.title else {}), **curves, "summary": summary,
          "rows": [{k: v for k, v in r.items() if k != "machine"} for r in rows]}, indent=1).encode())
     print(render(summary))
     print(learning_curves(rows))
 
 
-def _curves_by_clip(rows_dir: Path, names: set[str], out: Path) -> dict[str, list[dict]]:
+def _curves_by_clip(rows_dir: Path, names: set[str], out: Path, codec: str = "x264") -> dict[str, list[dict]]:
     curves = {}
     for n in sorted(names):
         clip = clip_spec(dev_clip(n), out)
-        p = _x264_path(rows_dir, n, clip)
+        p = _anchor_path(rows_dir, n, clip, codec)
         if p.exists():
             curves[n] = json.loads(p.read_text())
     return curves
@@ -420,8 +454,11 @@ def render(summary: dict, heading: str = "### ") -> str:
     """Per (lever, epochs): a table of the clips, then the median and worst clip."""
     lines = []
     for name, s in summary.items():
+        x265 = any("bd_rate_x265_psnr" in c for c in s["clips"].values())  # a column where x265 was swept
         lines += [f"{heading}{name}", "", "| clip | PSNR dB at 0.05 / 0.1 / 0.2 (real bpp) | float PSNR "
-                  "| x264 ratio at 0.1 | BD-rate vs x264 (PSNR / MS-SSIM) | encode s |", "|---|---|---|---|---|---|"]
+                  "| x264 ratio at 0.1 | BD-rate vs x264 (PSNR / MS-SSIM) | "
+                  + ("BD-rate vs x265 strong (PSNR / MS-SSIM) | " if x265 else "") + "encode s |",
+                  "|---|---|---|---|---|" + ("---|" if x265 else "") + "---|"]
         for clip, c in s["clips"].items():
             pts = " / ".join(f"{p['psnr']:.2f} ({p['bpp']:.3f})" for p in c["points"])
             fl = " / ".join(f"{p['float_psnr']:.2f}" for p in c["points"])
@@ -431,7 +468,8 @@ def render(summary: dict, heading: str = "### ") -> str:
             ratio = c.get("x264_ratio_at_0.1", "")
             if ratio != "" and not c.get("x264_ratio_exact", True):  # older reports: only bounds from below
                 ratio = f"{c.get('x264_ratio_bound', '<')} {ratio}"
-            lines.append(f"| {clip} | {pts} | {fl} | {ratio} | {bd} | {secs} |")
+            bd265 = f"{c.get('bd_rate_x265_psnr', '')} / {c.get('bd_rate_x265_ms_ssim', '')} | " if x265 else ""
+            lines.append(f"| {clip} | {pts} | {fl} | {ratio} | {bd} | {bd265}{secs} |")
         for metric, a in s["across"].items():
             lines.append(f"\n{metric}: median {a['median']}, worst {a['worst']} over {a['clips']} clips")
         lines.append("")
@@ -450,10 +488,12 @@ def across_md(summary: dict) -> list[str]:
         a = s["across"].get(name)
         return f"{a['median']:{fmt}}{unit} / {a['worst']:{fmt}}{unit} ({a['clips']})" if a else ""
 
+    x265 = any("bd_rate_x265_psnr" in s["across"] for s in summary.values())  # columns where x265 was swept
     lines = ["| lever | epochs | settings | whole curves | PSNR rises | BD-rate vs x264, PSNR: median / worst "
-             "(clips) | MS-SSIM: median / worst | x264 ratio at 0.1: median / worst | PSNR at 0.1 vs the "
-             "default, dB: median / worst |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "(clips) | MS-SSIM: median / worst | x264 ratio at 0.1: median / worst | "
+             + ("BD-rate vs x265 strong, PSNR: median / worst | MS-SSIM: median / worst | " if x265 else "")
+             + "PSNR at 0.1 vs the default, dB: median / worst |",
+             "|---|---|---|---|---|---|---|---|" + ("---|---|" if x265 else "") + "---|"]
     for s in summary.values():
         settings = ", ".join(f"{k}={v}" for k, v in s.get("settings", {}).items())
         rises = sum(bool(c.get("rises")) for c in _in_set(s["clips"]).values())
@@ -463,8 +503,13 @@ def across_md(summary: dict) -> list[str]:
         lines.append(f"| {name} | {s['epochs']} | {settings} | {_curves(s)} of {len(_in_set(s['clips']))} | "
                      f"{rises if _curves(s) else ''} | {mw(s, 'bd_rate_x264_psnr', '+.0f', '%')} | "
                      f"{mw(s, 'bd_rate_x264_ms_ssim', '+.0f', '%')} | {mw(s, 'x264_ratio_at_0.1', '.2f')} | "
-                     f"{mw(s, 'psnr_at_0.1_vs_default', '+.2f')} |")
+                     + (f"{mw(s, 'bd_rate_x265_psnr', '+.0f', '%')} | {mw(s, 'bd_rate_x265_ms_ssim', '+.0f', '%')} | "
+                        if x265 else "") + f"{mw(s, 'psnr_at_0.1_vs_default', '+.2f')} |")
     return lines
+
+
+X265_NOTE = (", and x265 strong beside it (veryslow, tune psnr, one key frame, a QP sweep: `rd_levers.py "
+             "anchors --anchors x265`)")
 
 
 def dev_md(dev: dict, min_curves: int = 4, heading: str = "## Development set") -> str:
@@ -476,7 +521,8 @@ def dev_md(dev: dict, min_curves: int = 4, heading: str = "## Development set") 
     lines = [heading, "",
              "`python benchmarks/rd_levers.py run --levers L --clips dev --bpp 0.05,0.1,0.2 --epochs E`, one encode "
              "a row, then `report`; RGB PSNR and MS-SSIM of the decoded file, bpp of the real file; x264 medium "
-             f"(CRF sweep) as the anchor; BD-rates pchip over the quality both cover; measured on {machine}. "
+             f"(CRF sweep) as the anchor{X265_NOTE if dev.get('x265') else ''}; BD-rates pchip over the quality "
+             f"both cover; measured on {machine}. "
              "x264 ratio: the bits x264 needs for our quality at 0.1 bpp, over ours (`<`: below x264's sweep, "
              "an upper bound; `>`: above it, a lower bound). A lever's settings change the recipe it was first "
              "measured against (paper loss, 8 embedding cells, no MSE opening).", "",
@@ -504,13 +550,15 @@ def learning_curves(rows: list[dict]) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["run", "report", "restore"])
+    ap.add_argument("action", choices=["run", "report", "restore", "anchors"])
     ap.add_argument("--levers", default="baseline")
     ap.add_argument("--clips", default="dev", help="'dev' (all) or names, comma-separated; NAME@HxW: that clip "
                     "at another frame size (kept out of the set's median)")
     ap.add_argument("--bpp", type=lambda s: [float(x) for x in s.split(",")], default=[0.05, 0.1, 0.2])
     ap.add_argument("--epochs", type=lambda s: [int(x) for x in s.split(",")], default=[20])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--anchors", type=lambda s: s.split(","), default=["x265"],
+                    help="anchors: the codecs to sweep (x264, x265; comma-separated)")
     ap.add_argument("--out", type=Path, default=Path("results/rd_levers"))
     ap.add_argument("--json", type=Path, help="report: where the JSON goes (default: OUT/rd_levers.json); "
                                               "restore: the report to restore OUT from")
@@ -518,7 +566,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.action == "restore" and args.json is None:
         ap.error("restore needs --json (e.g. docs/results/rd_levers.json)")
-    {"run": run, "report": report, "restore": restore}[args.action](args)
+    {"run": run, "report": report, "restore": restore, "anchors": anchors}[args.action](args)
 
 
 if __name__ == "__main__":

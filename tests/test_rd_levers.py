@@ -176,20 +176,23 @@ def test_the_results_page_carries_the_dev_section(levers, tmp_path):
 
 
 def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatch):
-    """A report's JSON restores the rows and x264 curves: the report made from them is the same, and
+    """A report's JSON restores the rows and anchor curves: the report made from them is the same, and
     `run` finds a restored row where it would write it (so it does not encode it again)."""
     monkeypatch.setattr(levers, "clip_spec", lambda entry, out: f"{entry.name} under {out}")  # no clip is made
     rows = _rows("mixed-mse40", "bikes", [27.0, 30.0, 33.0]) + _rows("mixed-mse40", "zoom", [25.0, 28.0, 31.0])
     for r in rows:
         r["settings"] = levers.LEVERS["mixed-mse40"]
     src = tmp_path / "report.json"
-    src.write_text(json.dumps({"machine": {}, "x264": {"bikes": X264, "zoom": X264}, "summary": {}, "rows": rows}))
+    src.write_text(json.dumps({"machine": {}, "x264": {"bikes": X264, "zoom": X264}, "x265": {"zoom": X265},
+                               "summary": {}, "rows": rows}))
     out = tmp_path / "out"
     levers.main(["restore", "--json", str(src), "--out", str(out)])
     levers.main(["report", "--out", str(out), "--json", str(tmp_path / "again.json"), "--title", "a study"])
     again = json.loads((tmp_path / "again.json").read_text())
     assert again["rows"] == rows and again["x264"] == {"bikes": X264, "zoom": X264} and again["title"] == "a study"
-    assert again["summary"] == json.loads(json.dumps(levers.summarise(rows, again["x264"])))
+    assert again["x265"] == {"zoom": X265}
+    assert again["summary"] == json.loads(json.dumps(levers.summarise(rows, again["x264"], again["x265"])))
+    assert "bd_rate_x265_psnr" in again["summary"]["mixed-mse40@20"]["clips"]["zoom"]
     assert again["summary"]["mixed-mse40@20"]["clips"]["zoom"]["bd_rate_x264_psnr"] is not None
     wanted = {"lever": "mixed-mse40", "settings": levers.LEVERS["mixed-mse40"], "clip": "zoom", "target_bpp": 0.1,
               "epochs": 20, "seed": 0}
@@ -256,14 +259,80 @@ def test_a_clip_at_another_size_has_its_row_but_stays_out_of_the_sets_median(lev
 
 
 def test_a_clips_x264_sweep_is_found_however_the_output_folder_is_spelled(levers, tmp_path, monkeypatch):
-    """The sweep is keyed on the clip's file name, not on the folder a run was given (relative or absolute)."""
+    """The sweep is keyed on the clip's file name, not on the folder a run was given (relative or absolute);
+    x264's key is the one its sweeps were kept under before x265 joined it, and x265's is another."""
     from snervcodec.bench.runner import ClipSpec
 
     monkeypatch.chdir(tmp_path)
     here = ClipSpec("zoom", "out/devset/zoom-abc.y4m")
     there = ClipSpec("zoom", str(tmp_path / "out/devset/zoom-abc.y4m"))
-    assert levers._x264_path(tmp_path, "zoom", here) == levers._x264_path(tmp_path, "zoom", there)
+    assert levers._anchor_path(tmp_path, "zoom", here) == levers._anchor_path(tmp_path, "zoom", there)
     other = ClipSpec("zoom", "out/devset/zoom-def.y4m")  # other frames, another digest: another sweep
-    assert levers._x264_path(tmp_path, "zoom", other) != levers._x264_path(tmp_path, "zoom", here)
-    assert levers._x264_path(tmp_path, "zoom", ClipSpec("zoom", "a/zoom-abc.y4m", size="96x128")) != \
-        levers._x264_path(tmp_path, "zoom", here)
+    assert levers._anchor_path(tmp_path, "zoom", other) != levers._anchor_path(tmp_path, "zoom", here)
+    assert levers._anchor_path(tmp_path, "zoom", ClipSpec("zoom", "a/zoom-abc.y4m", size="96x128")) != \
+        levers._anchor_path(tmp_path, "zoom", here)
+    old = levers._key({"clip": "zoom", "crf": levers.X264_CRF, "spec": str(ClipSpec("zoom", "zoom-abc.y4m"))})
+    assert levers._anchor_path(tmp_path, "zoom", here) == tmp_path / f"x264-{old}.json"
+    x265 = levers._anchor_path(tmp_path, "zoom", here, "x265")
+    assert x265.name.startswith("x265-") and x265.stem[5:] != old
+
+
+X265 = [{"qp": q, "bpp": 0.01 * 1.5 ** i, "psnr": 24.0 + 2.0 * i, "ms_ssim": 0.84 + 0.02 * i}
+        for i, q in enumerate((46, 42, 38, 34, 30, 26))]
+
+
+def test_x265_stands_beside_x264_where_its_sweep_exists(levers):
+    """A clip with an x265 sweep gets BD-rates against it (PSNR and MS-SSIM), the group their median
+    and worst, and the tables a column for them; without any, the tables are as before."""
+    from snervcodec.bench.bdrate import bd_rate
+
+    rows = _rows("good", "a", [26.0, 29.0, 31.0]) + _rows("good", "b", [25.0, 27.5, 30.5])
+    s = levers.summarise(rows, {"a": X264, "b": X264}, {"a": X265})
+    a, b = s["good@20"]["clips"]["a"], s["good@20"]["clips"]["b"]
+    want = bd_rate([p["bpp"] for p in X265], [p["psnr"] for p in X265], [0.0485, 0.097, 0.194], [26.0, 29.0, 31.0])
+    assert a["bd_rate_x265_psnr"] == pytest.approx(round(want, 1)) and a["bd_rate_x265_psnr"] > a["bd_rate_x264_psnr"]
+    assert "bd_rate_x265_ms_ssim" in a and "bd_rate_x265_psnr" not in b  # (MS-SSIM outside the sweep: n/a)
+    assert s["good@20"]["across"]["bd_rate_x265_psnr"] == {"median": a["bd_rate_x265_psnr"],
+                                                          "worst": a["bd_rate_x265_psnr"], "clips": 1}
+    table = levers.render(s)
+    assert "BD-rate vs x265 strong (PSNR / MS-SSIM)" in table
+    assert f"| {a['bd_rate_x265_psnr']} / {a['bd_rate_x265_ms_ssim']} | " in table
+    across = levers.across_md(s)
+    assert "BD-rate vs x265 strong, PSNR: median / worst" in across[0] and across[1].count("|") == across[2].count("|")
+    assert f"{a['bd_rate_x265_psnr']:+.0f}% / {a['bd_rate_x265_psnr']:+.0f}% (1)" in across[2]
+    plain = levers.summarise(rows, {"a": X264, "b": X264})
+    assert "x265" not in levers.render(plain) and "x265" not in levers.across_md(plain)[0]
+    assert "x265 strong beside it" in levers.dev_md({"machine": {}, "summary": s, "x265": {"a": X265}})
+    assert "x265" not in levers.dev_md({"machine": {}, "summary": plain})
+
+
+def test_anchors_sweeps_each_clip_once_with_the_benchs_profile(levers, tmp_path, monkeypatch):
+    """`anchors --anchors x265` encodes the strong profile's QP sweep once per clip and keeps it where the
+    report reads it; a second run encodes nothing; an unknown codec is refused."""
+    from snervcodec.bench import anchors as bench_anchors
+    from snervcodec.bench.runner import ClipSpec
+
+    frames = np.zeros((2, 8, 8, 3), np.uint8)
+
+    class Clip(ClipSpec):
+        def load(self):
+            return type("V", (), {"frames": frames, "meta": type("M", (), {"fps": 25})()})()
+
+    monkeypatch.setattr(levers, "_clips", lambda names, out: [Clip("zoom", "zoom-abc.y4m")])
+    calls = []
+
+    def fake(frames_, fps, codec, profile, q):
+        calls.append((codec, profile, q))
+        return type("R", (), {"frames": frames_, "bytes": 100 + q})()
+
+    monkeypatch.setattr(bench_anchors, "encode_anchor", fake)
+    monkeypatch.setattr("snervcodec.bench.quality.evaluate",
+                        lambda dec, ref, n: {"bpp": n / 1000, "rgb_psnr": 30.0, "ms_ssim": 0.9})
+    levers.main(["anchors", "--anchors", "x265", "--clips", "zoom", "--out", str(tmp_path)])
+    assert calls == [("x265", "strong", q) for q in levers.X265_QP]
+    curve = json.loads(levers._anchor_path(tmp_path / "rows", "zoom", Clip("zoom", "zoom-abc.y4m"), "x265").read_text())
+    assert [p["qp"] for p in curve] == list(levers.X265_QP) and curve[0]["bpp"] == (100 + levers.X265_QP[0]) / 1000
+    levers.main(["anchors", "--anchors", "x265", "--clips", "zoom", "--out", str(tmp_path)])
+    assert len(calls) == len(levers.X265_QP)
+    with pytest.raises(SystemExit, match="unknown anchor"):
+        levers.main(["anchors", "--anchors", "x266", "--clips", "zoom", "--out", str(tmp_path)])
