@@ -4,6 +4,7 @@
     python benchmarks/rd_levers.py report --json docs/results/rd_levers.json   # tables from every row so far
     python benchmarks/rd_levers.py restore --json docs/results/rd_levers.json  # a fresh checkout goes on
     python benchmarks/rd_levers.py run --levers L --clips pan-fast@192x384,carphone@144x256  # other sizes
+    python benchmarks/rd_levers.py anchors --anchors x265 --clips dev  # x265 strong's sweeps, beside x264's
 
 Each encode is one row (RGB PSNR and MS-SSIM of the decoded stream against the decoded input, the
 real file's bpp, encode and decode seconds, the float model's PSNR and the learning curve), stored
@@ -11,10 +12,8 @@ as ``<out>/rows/<key>.json`` as soon as it finishes, so a stopped run resumes wh
 key is the lever's settings, the clip, the rate, the epochs and the seed; the row records the source
 digest it ran with. x264 (medium, the bench's "literature" profile) is swept once per clip, for the
 BD-rate of every lever with three rates and for "the bits x264 needs for our 0.1 bpp quality"; x265 (the
-bench's "strong" profile: veryslow, tune psnr, one key frame, a QP sweep) where ``anchors`` swept it:
-
-    python benchmarks/rd_levers.py anchors --anchors x265 --clips dev   # BD-rates against x265 beside
-``report`` writes ``<out>/rd_levers.json`` (every row and the per-lever summaries) and prints the
+bench's "strong" profile: veryslow, tune psnr, one key frame, a QP sweep) gives BD-rates beside them where
+``anchors`` swept it. ``report`` writes ``<out>/rd_levers.json`` (every row and the per-lever summaries) and prints the
 tables: per clip, then the median and the worst clip of every lever; ``render_results.py --dev`` puts
 the same tables into docs/results.md (:func:`dev_md`).
 
@@ -138,13 +137,16 @@ LEVERS: dict[str, dict] = {
     "openfit-mixed-ste25": {**_MIXED, "lr_schedule": "open-fit", "qat_proxy": "mixed",
                             "phase_shares": (0.5, 0.25, 0.25)},
 }
-# the default with a longer straight-through phase (50/25/25): at 100 epochs the noise phase ends 2-5 dB below the
-# float fit and the last phase wins 1.5-3 dB of it back; measured at 20 epochs, 0.1 bpp (design notes, "Phase shares")
+# the default with a longer straight-through phase (50/25/25): at 100 epochs and 0.1 bpp the noise phase ends 2-5 dB
+# below the float fit and the last phase wins 1-3 dB of it back; measured at 20 epochs, 0.1 bpp (design notes,
+# "Phase shares")
 LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0.25)}
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "canvas-sens"
 X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
-X265_QP = (14, 18, 22, 26, 30, 34, 38, 42, 46, 51)  # the strong profile's QPs: about 0.008-1 bpp on the set
+# x265 strong's QPs here: the bench's coarse sweep (22-51, refined there around its points) from 14, so that one
+# fixed sweep covers the set's 100-epoch qualities (up to 46 dB on flat-drift)
+X265_QP = (14, 18, 22, 26, 30, 34, 38, 42, 46, 51)
 # each anchor: the bench's profile, the name of its quality number and the sweep
 ANCHORS = {"x264": ("literature", "crf", X264_CRF), "x265": ("strong", "qp", X265_QP)}
 
@@ -275,7 +277,8 @@ def anchors(args) -> None:
         for codec in args.anchors:
             t0 = time.perf_counter()
             curve = _anchor_curve(clip, video, rows_dir, codec)
-            print(f"{clip.name} {codec}: {len(curve)} points, {curve[0]['bpp']:.4f}-{curve[-1]['bpp']:.4f} bpp, "
+            print(f"{clip.name} {codec}: {len(curve)} points, {min(p['bpp'] for p in curve):.4f}-"
+                  f"{max(p['bpp'] for p in curve):.4f} bpp, "
                   f"{min(p['psnr'] for p in curve):.2f}-{max(p['psnr'] for p in curve):.2f} dB "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
@@ -352,10 +355,11 @@ def summarise(rows: list[dict], curves: dict[str, list[dict]], x265: dict[str, l
                     c["x264_ratio_bound"] = bound
             if len(pts) >= 3:
                 c["rises"] = all(b["psnr"] > a["psnr"] for a, b in zip(pts, pts[1:]))
-                if curve:
-                    c["overlap"] = round(overlap_fraction([p["psnr"] for p in curve], [p["psnr"] for p in pts]), 2)
                 warnings.simplefilter("ignore")  # the overlap is reported beside the figure
                 for codec, anchor in (("x264", curve), ("x265", (x265 or {}).get(clip))):
+                    if anchor:  # (x264's key stays "overlap", as in the reports before x265)
+                        c["overlap" if codec == "x264" else f"overlap_{codec}"] = round(overlap_fraction(
+                            [p["psnr"] for p in anchor], [p["psnr"] for p in pts]), 2)
                     for metric in ("psnr", "ms_ssim") if anchor else ():
                         try:
                             c[f"bd_rate_{codec}_{metric}"] = round(bd_rate(  # percent
@@ -420,10 +424,10 @@ def restore(args) -> None:
     rows_dir = args.out / "rows"
     rows_dir.mkdir(parents=True, exist_ok=True)
     data = json.loads(args.json.read_text())
+    specs = {name: clip_spec(dev_clip(name), args.out) for codec in ANCHORS for name in data.get(codec, {})}
     for codec in ANCHORS:
         for name, curve in data.get(codec, {}).items():
-            path = _anchor_path(rows_dir, name, clip_spec(dev_clip(name), args.out), codec)
-            write_bytes_atomic(path, json.dumps(curve, indent=1).encode())
+            write_bytes_atomic(_anchor_path(rows_dir, name, specs[name], codec), json.dumps(curve, indent=1).encode())
     for row in data["rows"]:
         write_bytes_atomic(_row_path(rows_dir, row), json.dumps(row, indent=1).encode())
     counts = ", ".join(f"{len(data.get(codec, {}))} {codec}" for codec in ANCHORS)
@@ -434,22 +438,25 @@ def report(args) -> None:
     rows_dir = args.out / "rows"
     rows = [json.loads(p.read_text()) for p in sorted(rows_dir.glob("*.json"))
             if not p.name.startswith(tuple(f"{codec}-" for codec in ANCHORS))]
-    curves = {codec: _curves_by_clip(rows_dir, {r["clip"] for r in rows}, args.out, codec) for codec in ANCHORS}
+    curves = _curves_by_clip(rows_dir, {r["clip"] for r in rows}, args.out)
     summary = summarise(rows, curves["x264"], curves["x265"])
+    kept = {codec: c for codec, c in curves.items() if c or codec == "x264"}  # (no empty "x265" in older studies)
     write_bytes_atomic(args.json or args.out / "rd_levers.json", json.dumps(
-        {"machine": machine_info(), **({"title": args.title} if args.title else {}), **curves, "summary": summary,
+        {"machine": machine_info(), **({"title": args.title} if args.title else {}), **kept, "summary": summary,
          "rows": [{k: v for k, v in r.items() if k != "machine"} for r in rows]}, indent=1).encode())
     print(render(summary))
     print(learning_curves(rows))
 
 
-def _curves_by_clip(rows_dir: Path, names: set[str], out: Path, codec: str = "x264") -> dict[str, list[dict]]:
-    curves = {}
+def _curves_by_clip(rows_dir: Path, names: set[str], out: Path) -> dict[str, dict[str, list[dict]]]:
+    """Per anchor, the swept clips' curves among ``names``."""
+    curves: dict = {codec: {} for codec in ANCHORS}
     for n in sorted(names):
         clip = clip_spec(dev_clip(n), out)
-        p = _anchor_path(rows_dir, n, clip, codec)
-        if p.exists():
-            curves[n] = json.loads(p.read_text())
+        for codec in ANCHORS:
+            p = _anchor_path(rows_dir, n, clip, codec)
+            if p.exists():
+                curves[codec][n] = json.loads(p.read_text())
     return curves
 
 
@@ -457,7 +464,7 @@ def render(summary: dict, heading: str = "### ") -> str:
     """Per (lever, epochs): a table of the clips, then the median and worst clip."""
     lines = []
     for name, s in summary.items():
-        x265 = any("bd_rate_x265_psnr" in c for c in s["clips"].values())  # a column where x265 was swept
+        x265 = any("overlap_x265" in c for c in s["clips"].values())  # a column where x265 was swept
         lines += [f"{heading}{name}", "", "| clip | PSNR dB at 0.05 / 0.1 / 0.2 (real bpp) | float PSNR "
                   "| x264 ratio at 0.1 | BD-rate vs x264 (PSNR / MS-SSIM) | "
                   + ("BD-rate vs x265 strong (PSNR / MS-SSIM) | " if x265 else "") + "encode s |",
@@ -471,7 +478,8 @@ def render(summary: dict, heading: str = "### ") -> str:
             ratio = c.get("x264_ratio_at_0.1", "")
             if ratio != "" and not c.get("x264_ratio_exact", True):  # older reports: only bounds from below
                 ratio = f"{c.get('x264_ratio_bound', '<')} {ratio}"
-            bd265 = f"{c.get('bd_rate_x265_psnr', '')} / {c.get('bd_rate_x265_ms_ssim', '')} | " if x265 else ""
+            bd265 = f"{c.get('bd_rate_x265_psnr', '')} / {c.get('bd_rate_x265_ms_ssim', '')}" + (
+                f" (overlap {c['overlap_x265']:.0%})" if "overlap_x265" in c else "") + " | " if x265 else ""
             lines.append(f"| {clip} | {pts} | {fl} | {ratio} | {bd} | {bd265}{secs} |")
         for metric, a in s["across"].items():
             lines.append(f"\n{metric}: median {a['median']}, worst {a['worst']} over {a['clips']} clips")
@@ -484,14 +492,20 @@ def _curves(s: dict) -> int:
     return sum(len(c["points"]) >= 3 for c in _in_set(s["clips"]).values())
 
 
+def _has_x265(summary: dict) -> bool:
+    """Whether any group has a BD-rate against x265 across the set (a clip's sweep and three rates)."""
+    return any(k.startswith("bd_rate_x265_") for s in summary.values() for k in s["across"])
+
+
 def across_md(summary: dict) -> list[str]:
     """One line per lever and epoch budget: how many clips, on how many PSNR rises with the rate, and
-    the median and worst clip against x264 (BD-rate in PSNR and MS-SSIM, the x264 ratio at 0.1 bpp)."""
+    the median and worst clip against x264 (BD-rate in PSNR and MS-SSIM, the x264 ratio at 0.1 bpp) and,
+    where swept, against x265 strong (BD-rate in PSNR and MS-SSIM)."""
     def mw(s, name, fmt, unit=""):
         a = s["across"].get(name)
         return f"{a['median']:{fmt}}{unit} / {a['worst']:{fmt}}{unit} ({a['clips']})" if a else ""
 
-    x265 = any("bd_rate_x265_psnr" in s["across"] for s in summary.values())  # columns where x265 was swept
+    x265 = _has_x265(summary)  # columns where x265 was swept
     lines = ["| lever | epochs | settings | whole curves | PSNR rises | BD-rate vs x264, PSNR: median / worst "
              "(clips) | MS-SSIM: median / worst | x264 ratio at 0.1: median / worst | "
              + ("BD-rate vs x265 strong, PSNR: median / worst | MS-SSIM: median / worst | " if x265 else "")
@@ -524,8 +538,8 @@ def dev_md(dev: dict, min_curves: int = 4, heading: str = "## Development set") 
     lines = [heading, "",
              "`python benchmarks/rd_levers.py run --levers L --clips dev --bpp 0.05,0.1,0.2 --epochs E`, one encode "
              "a row, then `report`; RGB PSNR and MS-SSIM of the decoded file, bpp of the real file; x264 medium "
-             f"(CRF sweep) as the anchor{X265_NOTE if dev.get('x265') else ''}; BD-rates pchip over the quality "
-             f"both cover; measured on {machine}. "
+             f"(CRF sweep) as the anchor{X265_NOTE if _has_x265(dev['summary']) else ''}; BD-rates pchip over the "
+             f"quality both cover; measured on {machine}. "
              "x264 ratio: the bits x264 needs for our quality at 0.1 bpp, over ours (`<`: below x264's sweep, "
              "an upper bound; `>`: above it, a lower bound). A lever's settings change the recipe it was first "
              "measured against (paper loss, 8 embedding cells, no MSE opening).", "",
@@ -561,7 +575,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=lambda s: [int(x) for x in s.split(",")], default=[20])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--anchors", type=lambda s: s.split(","), default=["x265"],
-                    help="anchors: the codecs to sweep (x264, x265; comma-separated)")
+                    help="the anchors action's codecs to sweep, comma-separated (x264, x265; default x265)")
     ap.add_argument("--out", type=Path, default=Path("results/rd_levers"))
     ap.add_argument("--json", type=Path, help="report: where the JSON goes (default: OUT/rd_levers.json); "
                                               "restore: the report to restore OUT from")

@@ -13,7 +13,8 @@ page can be regenerated and never drifts from the measurements:
   stream nearest 0.1 bpp, encodes x264 (``literature``) at the CRF whose bpp is nearest, and writes
   ``crop-<clip>.png``; without it, existing crop PNGs are kept and linked.
 - ``--dev docs/results/rd_levers.json``: a development-set section (``rd_levers.dev_md``: each lever
-  across the ten clips, median and worst clip against x264, and per clip the levers with whole curves);
+  across the ten clips, median and worst clip against x264 (and x265 strong where swept), and per clip the
+  levers with whole curves);
   ``--dev`` again for another machine's study (docs/results/rd_levers_amx.json), a section of its own.
 - ``--readme README.md``: replaces the text between ``<!-- results:headline:start -->`` and
   ``<!-- results:headline:end -->`` with a headline table and writes ``rd-headline.png``.

@@ -175,24 +175,26 @@ def test_the_results_page_carries_the_dev_section(levers, tmp_path):
     assert "## Development set: rate control fixed" in text and text.count("## Development set") == 2
 
 
-def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatch):
+@pytest.mark.parametrize("with_x265", [True, False])
+def test_restore_puts_back_what_report_and_run_read(levers, tmp_path, monkeypatch, with_x265):
     """A report's JSON restores the rows and anchor curves: the report made from them is the same, and
-    `run` finds a restored row where it would write it (so it does not encode it again)."""
+    `run` finds a restored row where it would write it (so it does not encode it again); a study without
+    x265 (every one before it) restores and reports as before, with no x265 in its JSON."""
     monkeypatch.setattr(levers, "clip_spec", lambda entry, out: f"{entry.name} under {out}")  # no clip is made
     rows = _rows("mixed-mse40", "bikes", [27.0, 30.0, 33.0]) + _rows("mixed-mse40", "zoom", [25.0, 28.0, 31.0])
     for r in rows:
         r["settings"] = levers.LEVERS["mixed-mse40"]
     src = tmp_path / "report.json"
-    src.write_text(json.dumps({"machine": {}, "x264": {"bikes": X264, "zoom": X264}, "x265": {"zoom": X265},
-                               "summary": {}, "rows": rows}))
+    src.write_text(json.dumps({"machine": {}, "x264": {"bikes": X264, "zoom": X264}, "summary": {}, "rows": rows}
+                              | ({"x265": {"zoom": X265}} if with_x265 else {})))
     out = tmp_path / "out"
     levers.main(["restore", "--json", str(src), "--out", str(out)])
     levers.main(["report", "--out", str(out), "--json", str(tmp_path / "again.json"), "--title", "a study"])
     again = json.loads((tmp_path / "again.json").read_text())
     assert again["rows"] == rows and again["x264"] == {"bikes": X264, "zoom": X264} and again["title"] == "a study"
-    assert again["x265"] == {"zoom": X265}
-    assert again["summary"] == json.loads(json.dumps(levers.summarise(rows, again["x264"], again["x265"])))
-    assert "bd_rate_x265_psnr" in again["summary"]["mixed-mse40@20"]["clips"]["zoom"]
+    assert again.get("x265") == ({"zoom": X265} if with_x265 else None)
+    assert again["summary"] == json.loads(json.dumps(levers.summarise(rows, again["x264"], again.get("x265"))))
+    assert ("bd_rate_x265_psnr" in again["summary"]["mixed-mse40@20"]["clips"]["zoom"]) == with_x265
     assert again["summary"]["mixed-mse40@20"]["clips"]["zoom"]["bd_rate_x264_psnr"] is not None
     wanted = {"lever": "mixed-mse40", "settings": levers.LEVERS["mixed-mse40"], "clip": "zoom", "target_bpp": 0.1,
               "epochs": 20, "seed": 0}
@@ -282,27 +284,53 @@ X265 = [{"qp": q, "bpp": 0.01 * 1.5 ** i, "psnr": 24.0 + 2.0 * i, "ms_ssim": 0.8
 
 
 def test_x265_stands_beside_x264_where_its_sweep_exists(levers):
-    """A clip with an x265 sweep gets BD-rates against it (PSNR and MS-SSIM), the group their median
-    and worst, and the tables a column for them; without any, the tables are as before."""
+    """A clip with an x265 sweep gets BD-rates against it (PSNR and MS-SSIM) and its overlap, the group
+    their median and worst, and the tables a column under each header; without any, the tables are as
+    before."""
     from snervcodec.bench.bdrate import bd_rate
 
-    rows = _rows("good", "a", [26.0, 29.0, 31.0]) + _rows("good", "b", [25.0, 27.5, 30.5])
-    s = levers.summarise(rows, {"a": X264, "b": X264}, {"a": X265})
-    a, b = s["good@20"]["clips"]["a"], s["good@20"]["clips"]["b"]
-    want = bd_rate([p["bpp"] for p in X265], [p["psnr"] for p in X265], [0.0485, 0.097, 0.194], [26.0, 29.0, 31.0])
-    assert a["bd_rate_x265_psnr"] == pytest.approx(round(want, 1)) and a["bd_rate_x265_psnr"] > a["bd_rate_x264_psnr"]
-    assert "bd_rate_x265_ms_ssim" in a and "bd_rate_x265_psnr" not in b  # (MS-SSIM outside the sweep: n/a)
-    assert s["good@20"]["across"]["bd_rate_x265_psnr"] == {"median": a["bd_rate_x265_psnr"],
-                                                          "worst": a["bd_rate_x265_psnr"], "clips": 1}
-    table = levers.render(s)
-    assert "BD-rate vs x265 strong (PSNR / MS-SSIM)" in table
-    assert f"| {a['bd_rate_x265_psnr']} / {a['bd_rate_x265_ms_ssim']} | " in table
-    across = levers.across_md(s)
-    assert "BD-rate vs x265 strong, PSNR: median / worst" in across[0] and across[1].count("|") == across[2].count("|")
-    assert f"{a['bd_rate_x265_psnr']:+.0f}% / {a['bd_rate_x265_psnr']:+.0f}% (1)" in across[2]
-    plain = levers.summarise(rows, {"a": X264, "b": X264})
+    rows = _rows("good", "a", [26.0, 29.0, 31.0]) + _rows("good", "b", [25.0, 27.5, 30.5]) \
+        + _rows("good", "c", [25.0, 27.0, 29.0])
+    for r in rows:
+        r["ms_ssim"] = 0.8 + (r["psnr"] - 20.0) / 100  # inside the sweeps' MS-SSIM, so both BD-rates are numbers
+    cheaper = [p | {"bpp": p["bpp"] * 0.7} for p in X265]  # x265 on clip b needs less: a worse clip for us
+    s = levers.summarise(rows, {"a": X264, "b": X264, "c": X264}, {"a": X265, "b": cheaper})
+    clips = s["good@20"]["clips"]
+    a, b = clips["a"], clips["b"]
+    for clip, sweep in ((a, X265), (b, cheaper)):
+        for metric in ("psnr", "ms_ssim"):
+            want = bd_rate([p["bpp"] for p in sweep], [p[metric] for p in sweep],
+                           [p["bpp"] for p in clip["points"]], [p[metric] for p in clip["points"]])
+            assert clip[f"bd_rate_x265_{metric}"] == pytest.approx(round(want, 1)), metric
+        assert 0 < clip["overlap_x265"] <= 1
+    assert b["bd_rate_x265_psnr"] > a["bd_rate_x265_psnr"] > a["bd_rate_x264_psnr"]
+    assert not any(k.endswith("x265") or "x265_" in k for k in clips["c"])  # c: no sweep, no figure
+    across = s["good@20"]["across"]
+    for metric in ("psnr", "ms_ssim"):
+        vals = [a[f"bd_rate_x265_{metric}"], b[f"bd_rate_x265_{metric}"]]
+        assert across[f"bd_rate_x265_{metric}"] == {"median": round(sum(vals) / 2, 3), "worst": max(vals), "clips": 2}
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    table = [ln for ln in levers.render(s).splitlines() if ln.startswith("|")]
+    head = cells(table[0])
+    assert len(cells(table[1])) == len(head) and all(len(cells(ln)) == len(head) for ln in table[2:])
+    col = head.index("BD-rate vs x265 strong (PSNR / MS-SSIM)")
+    row_b = next(cells(ln) for ln in table if ln.startswith("| b |"))
+    assert row_b[col].startswith(f"{b['bd_rate_x265_psnr']} / {b['bd_rate_x265_ms_ssim']} (overlap ")
+    assert next(cells(ln) for ln in table if ln.startswith("| c |"))[col] == "/"  # c: an empty cell
+    md = levers.across_md(s)
+    head = cells(md[0])
+    assert len(cells(md[1])) == len(head) == len(cells(md[2]))
+    line = cells(md[2])
+    assert line[head.index("BD-rate vs x265 strong, PSNR: median / worst")] == \
+        f"{across['bd_rate_x265_psnr']['median']:+.0f}% / {across['bd_rate_x265_psnr']['worst']:+.0f}% (2)"
+    assert line[head.index("BD-rate vs x265 strong, PSNR: median / worst") + 1] == \
+        f"{across['bd_rate_x265_ms_ssim']['median']:+.0f}% / {across['bd_rate_x265_ms_ssim']['worst']:+.0f}% (2)"
+    plain = levers.summarise(rows, {"a": X264, "b": X264, "c": X264})
     assert "x265" not in levers.render(plain) and "x265" not in levers.across_md(plain)[0]
-    assert "x265 strong beside it" in levers.dev_md({"machine": {}, "summary": s, "x265": {"a": X265}})
+    assert "x265 strong beside it" in levers.dev_md({"machine": {}, "summary": s})
     assert "x265" not in levers.dev_md({"machine": {}, "summary": plain})
 
 
