@@ -143,7 +143,8 @@ LEVERS: dict[str, dict] = {
 LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0.25)}
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "canvas-sens"
-X264_CRF = (18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
+# from CRF 6: the preset's points reach 43-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
+X264_CRF = (6, 10, 14, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 # x265 strong's QPs here: the bench's coarse sweep (22-51, refined there around its points) from 14, so that one
 # fixed sweep covers the set's 100-epoch qualities (up to 46 dB on flat-drift)
 X265_QP = (14, 18, 22, 26, 30, 34, 38, 42, 46, 51)
