@@ -145,9 +145,9 @@ LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0
 DEFAULT_LEVER = "canvas-sens"
 # from CRF 6: the preset's points reach 43-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
 X264_CRF = (6, 10, 14, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
-# x265 strong's QPs here: the bench's coarse sweep (22-51, refined there around its points) from 14, so that one
-# fixed sweep covers the set's 100-epoch qualities (up to 46 dB on flat-drift)
-X265_QP = (14, 18, 22, 26, 30, 34, 38, 42, 46, 51)
+# x265 strong's QPs here: the bench's coarse sweep (22-51, refined there around its points) from 18; finer steps
+# gain little RGB PSNR in 4:2:0 (x264 on pan-fast: 38.25 dB at CRF 18, 39.36 at CRF 6)
+X265_QP = (18, 22, 26, 30, 34, 38, 42, 46, 51)
 # each anchor: the bench's profile, the name of its quality number and the sweep
 ANCHORS = {"x264": ("literature", "crf", X264_CRF), "x265": ("strong", "qp", X265_QP)}
 
