@@ -143,7 +143,7 @@ LEVERS: dict[str, dict] = {
 LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0.25)}
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "canvas-sens"
-# from CRF 6: the preset's points reach 43-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
+# from CRF 6: the preset's points reach 42-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
 X264_CRF = (6, 10, 14, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 # x265 strong's QPs here: the bench's coarse sweep (22-51, refined there around its points) from 18; finer steps
 # gain little RGB PSNR in 4:2:0 (x264 on pan-fast: 38.25 dB at CRF 18, 39.36 at CRF 6)
