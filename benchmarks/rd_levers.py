@@ -145,6 +145,7 @@ LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0
 # smaller decoder coded finer, which gained on four clips at 100 epochs before the sensitivity trim (design notes,
 # "Bits per parameter"); at 0.2 bpp the rule's own 3.5 bits, so the same decoder as the default
 LEVERS["canvas-sens-bpp3.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 3.5}
+LEVERS["canvas-sens-bpp4.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 4.5}  # smaller still, finer still
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
 DEFAULT_LEVER = "canvas-sens"
 # from CRF 6: the preset's points reach 42-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
