@@ -7,7 +7,7 @@ import pytest
 
 bjontegaard = pytest.importorskip("bjontegaard")
 
-from snervcodec.bench.bdrate import OverlapWarning, bd_psnr, bd_rate  # noqa: E402
+from snervcodec.bench.bdrate import OverlapWarning, bd_psnr, bd_rate, overlap_fraction  # noqa: E402
 
 CURVES = [
     # (rate_anchor, psnr_anchor, rate_test, psnr_test): JVET-style 4-point curves and others
@@ -49,3 +49,9 @@ def test_small_overlap_warns():
         bd_rate([1, 2, 4, 8], [30, 32, 34, 36], [1, 2, 4, 8], [35, 37, 39, 41])
     with pytest.raises(ValueError):
         bd_rate([1, 2, 4, 8], [30, 31, 32, 33], [1, 2, 4, 8], [40, 41, 42, 43])
+
+
+def test_overlap_fraction_is_the_shared_share_and_never_negative():
+    assert overlap_fraction([30, 32, 34, 36], [30, 32, 34, 36]) == pytest.approx(1.0)
+    assert overlap_fraction([30, 32, 34, 36], [34, 36, 38, 40]) == pytest.approx(0.2)  # 34-36 of 30-40
+    assert overlap_fraction([30, 31, 32, 33], [40, 41, 42, 43]) == 0.0  # one curve wholly above: no share

@@ -267,6 +267,44 @@ def test_rdo_plans_more_bits_per_parameter_above_a_tenth_of_a_bit():
     assert sizes[1] > 1.9 * sizes[0] and 1.3 * sizes[1] < sizes[2] < 1.7 * sizes[1]
 
 
+def test_a_longer_fit_plans_a_smaller_decoder_coded_finer():
+    """The rule's floor follows the fit's length: 2.5 bits a parameter for fits up to 20 epochs, rising in log
+    epochs to 3.5 at the default preset's 100 (and no further); from 0.2 bpp every length gets 3.5. A plan
+    sizes the decoder for the epochs it will train (``steps`` turned into epochs first); --bits-per-param
+    still rules at any length, and the paper pipeline's table ignores the length."""
+    import numpy as np
+
+    from snervcodec.codec.plan import plan
+    from snervcodec.codec.ratecontrol import RDO_BITS_PER_PARAM, RDO_MAX_BITS_PER_PARAM, rdo_bits_per_param
+    from snervcodec.models import decoder_params
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+
+    assert rdo_bits_per_param(0.1, 20) == rdo_bits_per_param(0.05, 3) == rdo_bits_per_param(0.1) == RDO_BITS_PER_PARAM
+    assert RDO_BITS_PER_PARAM < rdo_bits_per_param(0.1, 30) < rdo_bits_per_param(0.1, 60) < RDO_MAX_BITS_PER_PARAM
+    assert rdo_bits_per_param(0.1, 44.72) == pytest.approx(3.0, abs=1e-3)  # half-way in log epochs
+    assert rdo_bits_per_param(0.05, 100) == rdo_bits_per_param(0.1, 1200) == RDO_MAX_BITS_PER_PARAM
+    assert rdo_bits_per_param(0.14, 20) < rdo_bits_per_param(0.14, 60) == RDO_MAX_BITS_PER_PARAM
+    assert rdo_bits_per_param(0.2, 20) == rdo_bits_per_param(0.2, 100) == RDO_MAX_BITS_PER_PARAM
+
+    frames = np.zeros((32, 144, 256, 3), np.uint8)  # planned only
+    video = VideoRequest.of(frames).load()
+
+    def planned(epochs=None, steps=None, bits=0.0, pipeline="rdo", bpp=0.1):
+        opts = {"steps": steps} if steps else {}
+        req = EncodeRequest(VideoRequest.of(frames), ModelRequest(), TrainRequest(None, epochs, "cpu", "fp32", 0, opts),
+                            CompressionConfig(pipeline=pipeline, bits_per_param=bits), bpp=bpp)
+        p = plan(video, req)
+        return p.bits_per_param, decoder_params(p.cfg)
+
+    short, long = planned(20), planned(100)
+    assert short[0] == RDO_BITS_PER_PARAM and long[0] == RDO_MAX_BITS_PER_PARAM
+    assert 0.6 * short[1] < long[1] < 0.8 * short[1]  # about 2.5 / 3.5 of the short fit's decoder
+    assert planned(steps=100 * 32) == long  # 100 epochs of 32 frames, asked as steps
+    assert planned(20, bits=3.0) == planned(100, bits=3.0)
+    assert planned(20, bpp=0.2) == planned(100, bpp=0.2)
+    assert planned(20, pipeline="paper")[1] == planned(100, pipeline="paper")[1]
+
+
 def test_bits_per_param_overrides_the_sizing_rule():
     """--bits-per-param B sizes the rdo decoder for B bits a parameter at any rate: 3.5 bits at 0.1 bpp
     plans about 2.5/3.5 of the rule's decoder, and the plan starts its steps there; checked ranges."""

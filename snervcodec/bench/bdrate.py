@@ -95,4 +95,6 @@ def bd_psnr(rate_anchor, dist_anchor, rate_test, dist_test, method: Method = "pc
 
 
 def overlap_fraction(dist_anchor, dist_test) -> float:
-    return _overlap(np.asarray(dist_anchor, float), np.asarray(dist_test, float))[2]
+    """The share of the two curves' joint quality range that both cover: 1 where they span the same
+    range, 0 where they do not meet (a curve wholly above the other's)."""
+    return max(0.0, _overlap(np.asarray(dist_anchor, float), np.asarray(dist_test, float))[2])

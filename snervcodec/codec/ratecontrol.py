@@ -35,6 +35,11 @@ RDO_BITS_PER_PARAM = 2.5  # carphone 0.1 bpp, 10 epochs, every phase at 4e-3: 2.
 # at 0.2 bpp (740K / 543K parameters; the 740K decoder at the 543K one's learning rate: 29.13 dB)
 RDO_BITS_PER_PARAM_KNEE_BPP = 0.1
 RDO_MAX_BITS_PER_PARAM = 3.5
+# A long fit wants a smaller decoder coded finer: from the fit of RDO_SHORT_FIT_EPOCHS (2.5 bits up to the
+# knee) the rule's floor rises in log epochs to RDO_MAX_BITS_PER_PARAM at RDO_LONG_FIT_EPOCHS, the default
+# preset's (dev set, 0.05 and 0.1 bpp, 100 epochs: design notes "Bits per parameter follow the fit's length")
+RDO_SHORT_FIT_EPOCHS = 20
+RDO_LONG_FIT_EPOCHS = 100
 RDO_BITS_PER_EMB_SYMBOL = 3.5  # the embeddings' first steps; and their cost coded frame by frame
 # ... and predicted from the previous frame in chunks (format 1.4, priced so in training): carphone,
 # 120 frames, 0.05 / 0.1 bpp, 20 epochs: 1.49 / 1.63 bits per symbol (LL ranges included)
@@ -72,22 +77,32 @@ def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c:
     return n_frames * per_frame + n_sections * (n_chunks * CHUNK_INDEX_BITS + EMB_SECTION_SIDE_BITS)
 
 
-def rdo_bits_per_param(bpp: float | None) -> float:
-    """Bits per decoder parameter the rdo pipeline plans for at ``bpp``: what sizes its network and
-    starts its steps. The rate control then moves the steps to whatever lands the budget."""
+def rdo_bits_per_param(bpp: float | None, epochs: int | None = None) -> float:
+    """Bits per decoder parameter the rdo pipeline plans for at ``bpp`` and a fit of ``epochs`` (None: a
+    short one): what sizes its network and starts its steps. The rate control then moves the steps to
+    whatever lands the budget. More bits (a smaller decoder) with the rate, and with the fit's length:
+    a long fit's rounding costs a large decoder at coarse steps more than a smaller one loses in drawing."""
+    if epochs is None or epochs <= RDO_SHORT_FIT_EPOCHS:
+        floor = RDO_BITS_PER_PARAM
+    else:
+        longer = min(1.0, math.log(epochs / RDO_SHORT_FIT_EPOCHS)
+                     / math.log(RDO_LONG_FIT_EPOCHS / RDO_SHORT_FIT_EPOCHS))
+        floor = RDO_BITS_PER_PARAM + longer * (RDO_MAX_BITS_PER_PARAM - RDO_BITS_PER_PARAM)
     if bpp is None or bpp <= RDO_BITS_PER_PARAM_KNEE_BPP:
-        return RDO_BITS_PER_PARAM
-    return min(RDO_MAX_BITS_PER_PARAM, RDO_BITS_PER_PARAM + math.log2(bpp / RDO_BITS_PER_PARAM_KNEE_BPP))
+        return floor
+    return min(RDO_MAX_BITS_PER_PARAM, floor + math.log2(bpp / RDO_BITS_PER_PARAM_KNEE_BPP))
 
 
-def planned_bits_per_param(cc: CompressionConfig, bpp: float | None) -> float:
-    """What the rdo decoder is sized for: ``--bits-per-param`` when given, else the rule."""
-    return cc.bits_per_param or rdo_bits_per_param(bpp)
+def planned_bits_per_param(cc: CompressionConfig, bpp: float | None, epochs: int | None = None) -> float:
+    """What the rdo decoder is sized for: ``--bits-per-param`` when given, else the rule for a fit of
+    ``epochs``."""
+    return cc.bits_per_param or rdo_bits_per_param(bpp, epochs)
 
 
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
                uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None,
-               emb_channels: int | None = None, frame_hw: tuple[int, int] | None = None) -> ModelConfig:
+               emb_channels: int | None = None, frame_hw: tuple[int, int] | None = None,
+               epochs: int | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
 
     Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
@@ -98,6 +113,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     parameters, for ``n_frames`` frames) and paid per parameter like the rest of the decoder.
     ``emb_channels`` fixes the embedding's channels instead of the ladder's 16, 8, 4. ``frame_hw``:
     the frames' size where ``geo`` is a canvas's (video/canvas.py): the budget is the frames' pixels.
+    ``epochs``: the fit's length, which the rdo pipeline's bits per parameter follow (None: a short fit).
     """
     temporal = temporal or {}
     finish = grid_finisher(name, n_frames, grid_share) or (lambda c: c)
@@ -106,7 +122,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     if cc.pipeline == "rdo":
-        bpp_param = planned_bits_per_param(cc, bpp)
+        bpp_param = planned_bits_per_param(cc, bpp, epochs)
     smallest_bits = math.inf
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
