@@ -252,8 +252,8 @@ def test_embeddings_predicted_from_the_previous_frame(carphone_path):
 
 
 def test_rdo_plans_more_bits_per_parameter_above_a_tenth_of_a_bit():
-    """Up to 0.1 bpp the rdo network is sized for 2.5 bits a parameter, then one more bit per
-    doubling of the rate up to 3.5: at 0.2 bpp the decoder grows 1.5x from 0.1, not 2x."""
+    """For a short fit, up to 0.1 bpp the rdo network is sized for 2.5 bits a parameter, then one more bit
+    per doubling of the rate up to 3.5: at 0.2 bpp the decoder grows 1.5x from 0.1, not 2x."""
     from snervcodec.codec.ratecontrol import (RDO_BITS_PER_PARAM, RDO_MAX_BITS_PER_PARAM, plan_model,
                                               rdo_bits_per_param)
     from snervcodec.models import decoder_params
@@ -270,8 +270,8 @@ def test_rdo_plans_more_bits_per_parameter_above_a_tenth_of_a_bit():
 def test_a_longer_fit_plans_a_smaller_decoder_coded_finer():
     """The rule's floor follows the fit's length: 2.5 bits a parameter for fits up to 20 epochs, rising in log
     epochs to 3.5 at the default preset's 100 (and no further); from 0.2 bpp every length gets 3.5. A plan
-    sizes the decoder for the epochs it will train (``steps`` turned into epochs first); --bits-per-param
-    still rules at any length, and the paper pipeline's table ignores the length."""
+    sizes the decoder for the steps a frame it will train (``steps`` turned into epochs first, epochs over
+    the batch size); --bits-per-param still rules at any length, and the paper pipeline's table ignores it."""
     import numpy as np
 
     from snervcodec.codec.plan import plan
@@ -289,8 +289,8 @@ def test_a_longer_fit_plans_a_smaller_decoder_coded_finer():
     frames = np.zeros((32, 144, 256, 3), np.uint8)  # planned only
     video = VideoRequest.of(frames).load()
 
-    def planned(epochs=None, steps=None, bits=0.0, pipeline="rdo", bpp=0.1):
-        opts = {"steps": steps} if steps else {}
+    def planned(epochs=None, steps=None, bits=0.0, pipeline="rdo", bpp=0.1, batch=None):
+        opts = {k: v for k, v in (("steps", steps), ("batch_size", batch)) if v}
         req = EncodeRequest(VideoRequest.of(frames), ModelRequest(), TrainRequest(None, epochs, "cpu", "fp32", 0, opts),
                             CompressionConfig(pipeline=pipeline, bits_per_param=bits), bpp=bpp)
         p = plan(video, req)
@@ -300,6 +300,9 @@ def test_a_longer_fit_plans_a_smaller_decoder_coded_finer():
     assert short[0] == RDO_BITS_PER_PARAM and long[0] == RDO_MAX_BITS_PER_PARAM
     assert 0.6 * short[1] < long[1] < 0.8 * short[1]  # about 2.5 / 3.5 of the short fit's decoder
     assert planned(steps=100 * 32) == long  # 100 epochs of 32 frames, asked as steps
+    assert planned(steps=20 * 32) == short  # (unresolved, the preset's 100 epochs would plan the long one)
+    assert planned(100, batch=8) == short  # 100 epochs at batch 8: 12.5 steps a frame
+    assert planned(45, steps=None)[0] == pytest.approx(3.0, abs=0.01)
     assert planned(20, bits=3.0) == planned(100, bits=3.0)
     assert planned(20, bpp=0.2) == planned(100, bpp=0.2)
     assert planned(20, pipeline="paper")[1] == planned(100, pipeline="paper")[1]

@@ -15,7 +15,7 @@ from ..models import ModelConfig, decoder_params
 from ..models.geometry import Geometry, rdo_emb_cells
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
-from ..training.config import resolve_epochs
+from ..training.config import resolve_batch_size, resolve_epochs
 from ..training.memory import check_training_memory, frames_that_fit
 from ..training.phases import RDO_LR_SCHEDULE, RDO_MSE_START, RDO_QAT_PROXY, RDO_TUNE, rdo_lr
 from ..device import resolve_device
@@ -73,12 +73,13 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     cc, m = req.compression, req.model
     h, w = video.frames.shape[1:3]
     dev_type = resolve_device(req.train.device).type
-    epochs = resolve_epochs(req.train.config(m.name), t, dev_type).epochs  # the rdo decoder's size follows it
-    cfg, geo = _network(req, h, w, t, canvas, epochs)
+    length = _steps_per_frame(req.train.config(m.name), t, dev_type)  # the rdo decoder's size follows it
+    cfg, geo = _network(req, h, w, t, canvas, length)
     # the rdo recipe's own peak learning rate, distortion, schedule and noise-phase quantiser
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE, "mse_start": RDO_MSE_START,
                 "lr_schedule": RDO_LR_SCHEDULE, "qat_proxy": RDO_QAT_PROXY} if cc.pipeline == "rdo" else {}
     tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, dev_type)
+    assert _steps_per_frame(tcfg, t, dev_type) == length, "the recipe's defaults moved the fit's length"
     if cc.pipeline == "paper" and tcfg.tune != "paper":
         raise ConfigError(f"--tune {tcfg.tune} is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     if cc.pipeline == "paper" and tcfg.mse_start:
@@ -89,15 +90,22 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames, canvas),
                     cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
-    return EncodePlan(cfg, geo, tcfg, cc, target, planned_bits_per_param(cc, req.bpp, epochs), canvas)
+    return EncodePlan(cfg, geo, tcfg, cc, target, planned_bits_per_param(cc, req.bpp, length), canvas)
+
+
+def _steps_per_frame(tc: TrainConfig, t: int, device_type: str) -> float:
+    """The fit's length as the optimiser steps each of ``t`` frames gets (its epochs at batch 1): what
+    the rdo sizing rule follows. Under a time limit, the length the epochs allow, not the clock."""
+    tc = resolve_epochs(tc, t, device_type)
+    return tc.epochs / resolve_batch_size(tc, device_type)
 
 
 def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None,
-             epochs: int) -> tuple[ModelConfig, Geometry]:
+             length: float) -> tuple[ModelConfig, Geometry]:
     """The architecture for ``h x w`` frames, or for the ``canvas`` that holds them: its geometry is
     the canvas's, with the frame's embedding cells (the values a frame pays for stay the same) and,
     with a bpp, the decoder sized for the frames' bits (a canvas's pixels are not paid for) and a fit
-    of ``epochs``."""
+    of ``length`` steps a frame."""
     cc, m = req.compression, req.model
     n_rb = m.n_rb
     if n_rb is None and m.c1 is None and cc.pipeline == "rdo":
@@ -107,7 +115,7 @@ def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None,
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
         cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share, m.emb_channels,
-                         (h, w) if canvas is not None else None, epochs)
+                         (h, w) if canvas is not None else None, length)
     return cfg, geo
 
 

@@ -35,9 +35,10 @@ RDO_BITS_PER_PARAM = 2.5  # carphone 0.1 bpp, 10 epochs, every phase at 4e-3: 2.
 # at 0.2 bpp (740K / 543K parameters; the 740K decoder at the 543K one's learning rate: 29.13 dB)
 RDO_BITS_PER_PARAM_KNEE_BPP = 0.1
 RDO_MAX_BITS_PER_PARAM = 3.5
-# A long fit wants a smaller decoder coded finer: from the fit of RDO_SHORT_FIT_EPOCHS (2.5 bits up to the
+# A long fit wants a smaller decoder coded finer: from a fit of RDO_SHORT_FIT_EPOCHS (2.5 bits up to the
 # knee) the rule's floor rises in log epochs to RDO_MAX_BITS_PER_PARAM at RDO_LONG_FIT_EPOCHS, the default
-# preset's (dev set, 0.05 and 0.1 bpp, 100 epochs: design notes "Bits per parameter follow the fit's length")
+# preset's; epochs at batch 1, i.e. steps a frame (dev set, 0.05 and 0.1 bpp, 100 epochs on a CPU: design
+# notes "Bits per parameter follow the fit's length")
 RDO_SHORT_FIT_EPOCHS = 20
 RDO_LONG_FIT_EPOCHS = 100
 RDO_BITS_PER_EMB_SYMBOL = 3.5  # the embeddings' first steps; and their cost coded frame by frame
@@ -77,11 +78,12 @@ def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c:
     return n_frames * per_frame + n_sections * (n_chunks * CHUNK_INDEX_BITS + EMB_SECTION_SIDE_BITS)
 
 
-def rdo_bits_per_param(bpp: float | None, epochs: int | None = None) -> float:
-    """Bits per decoder parameter the rdo pipeline plans for at ``bpp`` and a fit of ``epochs`` (None: a
-    short one): what sizes its network and starts its steps. The rate control then moves the steps to
-    whatever lands the budget. More bits (a smaller decoder) with the rate, and with the fit's length:
-    a long fit's rounding costs a large decoder at coarse steps more than a smaller one loses in drawing."""
+def rdo_bits_per_param(bpp: float | None, epochs: float | None = None) -> float:
+    """Bits per decoder parameter the rdo pipeline plans for at ``bpp`` and a fit of ``epochs`` at batch 1
+    (steps a frame; None: a short fit): what sizes its network and starts its steps. The rate control then
+    moves the steps to whatever lands the budget. More bits (a smaller decoder) with the rate, and with the
+    fit's length: a long fit's rounding costs a large decoder at coarse steps more than a smaller one
+    loses in drawing."""
     if epochs is None or epochs <= RDO_SHORT_FIT_EPOCHS:
         floor = RDO_BITS_PER_PARAM
     else:
@@ -93,16 +95,16 @@ def rdo_bits_per_param(bpp: float | None, epochs: int | None = None) -> float:
     return min(RDO_MAX_BITS_PER_PARAM, floor + math.log2(bpp / RDO_BITS_PER_PARAM_KNEE_BPP))
 
 
-def planned_bits_per_param(cc: CompressionConfig, bpp: float | None, epochs: int | None = None) -> float:
+def planned_bits_per_param(cc: CompressionConfig, bpp: float | None, epochs: float | None = None) -> float:
     """What the rdo decoder is sized for: ``--bits-per-param`` when given, else the rule for a fit of
-    ``epochs``."""
+    ``epochs`` at batch 1."""
     return cc.bits_per_param or rdo_bits_per_param(bpp, epochs)
 
 
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
                uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None,
                emb_channels: int | None = None, frame_hw: tuple[int, int] | None = None,
-               epochs: int | None = None) -> ModelConfig:
+               epochs: float | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
 
     Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
@@ -113,7 +115,8 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     parameters, for ``n_frames`` frames) and paid per parameter like the rest of the decoder.
     ``emb_channels`` fixes the embedding's channels instead of the ladder's 16, 8, 4. ``frame_hw``:
     the frames' size where ``geo`` is a canvas's (video/canvas.py): the budget is the frames' pixels.
-    ``epochs``: the fit's length, which the rdo pipeline's bits per parameter follow (None: a short fit).
+    ``epochs``: the fit's length at batch 1 (steps a frame), which the rdo pipeline's bits per parameter
+    follow (None: a short fit).
     """
     temporal = temporal or {}
     finish = grid_finisher(name, n_frames, grid_share) or (lambda c: c)
