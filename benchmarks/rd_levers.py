@@ -72,7 +72,7 @@ LEVERS: dict[str, dict] = {
     # the recipe's peak learning rate (4e-3 at these decoder sizes), half and one and a half of it
     "mixed-mse40-lr2e-3": {**_MIXED, "lr": 2e-3},
     "mixed-mse40-lr6e-3": {**_MIXED, "lr": 6e-3},
-    # the rate-sizing rule: a smaller decoder coded finer (the rule gives 2.5 bits up to 0.1 bpp)
+    # the rate-sizing rule: a smaller decoder coded finer (the rule then gave 2.5 bits up to 0.1 bpp at any length)
     "mixed-mse40-bits3.5": {**_MIXED, "bits_per_param": 3.5},
     # the quantised phases fine-tune at a quarter of the fit's peak learning rate instead of re-training at it
     "mixed-mse40-qlr25": {**_MIXED, "qat_lr": 0.25},
@@ -125,8 +125,8 @@ LEVERS: dict[str, dict] = {
     # an over-budget file trims the symbols that cost least by each weight's sensitivity (codec/rdo.py)
     "canvas-sens": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
                     "trim": "sensitivity"},
-    # the decoder sized for other bits a parameter than the rule's (2.5 up to 0.1 bpp, 3.5 from 0.2): a smaller
-    # decoder coded finer, or a larger one coded coarser (codec/ratecontrol.py rdo_bits_per_param)
+    # the decoder sized for other bits a parameter than the rule's (20 epochs: 2.5 up to 0.1 bpp, 3.5 from 0.2): a
+    # smaller decoder coded finer, or a larger one coded coarser (codec/ratecontrol.py rdo_bits_per_param)
     "canvas-bpp1.8": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
                       "bits_per_param": 1.8},
     "canvas-bpp3.5": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
@@ -141,12 +141,14 @@ LEVERS: dict[str, dict] = {
 # below the float fit and the last phase wins 1-3 dB of it back; measured at 20 epochs, 0.1 bpp (design notes,
 # "Phase shares")
 LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0.25)}
-# the default with its decoder sized for 3.5 bits a parameter at every rate (the rule gives 2.5 up to 0.1 bpp): a
-# smaller decoder coded finer, which gained on four clips at 100 epochs before the sensitivity trim (design notes,
-# "Bits per parameter"); at 0.2 bpp the rule's own 3.5 bits, so the same decoder as the default
+# the default of 2885d66 with its decoder sized for 3.5 bits a parameter at every rate (its rule gave 2.5 up to 0.1
+# bpp): a smaller decoder coded finer. At 100 epochs it won on the set, and the rule gives it to fits of 100 epochs
+# since 2026-12-06 (design notes, "Bits per parameter follow the fit's length"); 4.5 bits: smaller still
 LEVERS["canvas-sens-bpp3.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 3.5}
-LEVERS["canvas-sens-bpp4.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 4.5}  # smaller still, finer still
-# The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan).
+LEVERS["canvas-sens-bpp4.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 4.5}
+# The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan). Its rows
+# stand for the code they ran: results/rd_amx_aim's at 100 epochs are 2885d66's (2.5 bits up to 0.1 bpp), which
+# is why each state of the default keeps a study of its own (results/rd_amx_long: the rule by the fit's length).
 DEFAULT_LEVER = "canvas-sens"
 # from CRF 6: the preset's points reach 42-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
 X264_CRF = (6, 10, 14, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
