@@ -74,7 +74,8 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     h, w = video.frames.shape[1:3]
     dev_type = resolve_device(req.train.device).type
     length = _steps_per_frame(req.train.config(m.name), t, dev_type)  # the rdo decoder's size follows it
-    cfg, geo = _network(req, h, w, t, canvas, length)
+    bits = planned_bits_per_param(cc, req.bpp, length)
+    cfg, geo = _network(req, h, w, t, canvas, bits)
     # the rdo recipe's own peak learning rate, distortion, schedule and noise-phase quantiser
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE, "mse_start": RDO_MSE_START,
                 "lr_schedule": RDO_LR_SCHEDULE, "qat_proxy": RDO_QAT_PROXY} if cc.pipeline == "rdo" else {}
@@ -90,7 +91,7 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames, canvas),
                     cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
-    return EncodePlan(cfg, geo, tcfg, cc, target, planned_bits_per_param(cc, req.bpp, length), canvas)
+    return EncodePlan(cfg, geo, tcfg, cc, target, bits, canvas)
 
 
 def _steps_per_frame(tc: TrainConfig, t: int, device_type: str) -> float:
@@ -101,11 +102,11 @@ def _steps_per_frame(tc: TrainConfig, t: int, device_type: str) -> float:
 
 
 def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None,
-             length: float) -> tuple[ModelConfig, Geometry]:
+             bits_per_param: float) -> tuple[ModelConfig, Geometry]:
     """The architecture for ``h x w`` frames, or for the ``canvas`` that holds them: its geometry is
     the canvas's, with the frame's embedding cells (the values a frame pays for stay the same) and,
-    with a bpp, the decoder sized for the frames' bits (a canvas's pixels are not paid for) and a fit
-    of ``length`` steps a frame."""
+    with a bpp, the decoder sized for the frames' bits (a canvas's pixels are not paid for), at
+    ``bits_per_param`` in the rdo pipeline."""
     cc, m = req.compression, req.model
     n_rb = m.n_rb
     if n_rb is None and m.c1 is None and cc.pipeline == "rdo":
@@ -114,8 +115,9 @@ def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None,
     cfg, geo = m.config(hh, ww, n_rb, t, rdo_emb_cells(h, w) if cc.pipeline == "rdo" else None)
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
-        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share, m.emb_channels,
-                         (h, w) if canvas is not None else None, length)
+        sized = replace(cc, bits_per_param=bits_per_param) if cc.pipeline == "rdo" else cc
+        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, sized, cfg.uses_dwt, tf, m.grid_share, m.emb_channels,
+                         (h, w) if canvas is not None else None)
     return cfg, geo
 
 

@@ -103,8 +103,7 @@ def planned_bits_per_param(cc: CompressionConfig, bpp: float | None, epochs: flo
 
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
                uses_dwt: bool, temporal: dict | None = None, grid_share: float | None = None,
-               emb_channels: int | None = None, frame_hw: tuple[int, int] | None = None,
-               epochs: float | None = None) -> ModelConfig:
+               emb_channels: int | None = None, frame_hw: tuple[int, int] | None = None) -> ModelConfig:
     """Size the decoder so that weights + embeddings + side information fit ``bpp``.
 
     Tries the paper's architecture first (16 embedding channels, minimum width 12); for budgets too
@@ -115,8 +114,8 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     parameters, for ``n_frames`` frames) and paid per parameter like the rest of the decoder.
     ``emb_channels`` fixes the embedding's channels instead of the ladder's 16, 8, 4. ``frame_hw``:
     the frames' size where ``geo`` is a canvas's (video/canvas.py): the budget is the frames' pixels.
-    ``epochs``: the fit's length at batch 1 (steps a frame), which the rdo pipeline's bits per parameter
-    follow (None: a short fit).
+    The rdo pipeline sizes for ``cc.bits_per_param``, else the rule for a short fit (the plan passes the
+    rule's answer for its fit's length).
     """
     temporal = temporal or {}
     finish = grid_finisher(name, n_frames, grid_share) or (lambda c: c)
@@ -125,7 +124,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     if cc.pipeline == "rdo":
-        bpp_param = planned_bits_per_param(cc, bpp, epochs)
+        bpp_param = planned_bits_per_param(cc, bpp)
     smallest_bits = math.inf
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
