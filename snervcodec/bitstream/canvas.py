@@ -1,9 +1,11 @@
-"""Section CNVS (format 1.7): where each frame's window lies on the canvas the network draws
-(bitstream/SPEC.md 4.5; :mod:`~..video.canvas`).
+"""Sections CNVS (format 1.7) and CNVW (1.8): where each frame lies on the canvas the network draws
+(bitstream/SPEC.md 4.5, 4.6; :mod:`~..video.canvas`, :mod:`~..video.warp`).
 
-    per frame, rows then columns: zigzag varint of its offset minus the previous frame's (frame 0: minus 0)
+    CNVS, per frame, rows then columns: zigzag varint of its offset minus the previous frame's (frame 0: minus 0)
+    CNVW, per frame, a, b, ty, tx: zigzag varint of each minus its prediction from the two frames before
 
-A pan moves the window by a constant step, which costs one byte an axis a frame.
+A pan moves the window by a constant step, which costs one byte an axis a frame; a steady zoom or turn
+changes a warp's values at a steady rate, which the prediction takes out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError
+from ..video.warp import MAX_WARP, corner_positions
 from .bytesio import Reader, Writer
 
 
@@ -48,5 +51,45 @@ def read_offsets(payload: bytes, n_frames: int, max_row: int, max_col: int) -> n
             raise FormatError(f"CNVS: frame {k}'s window at ({oy}, {ox}) leaves the network's grid "
                               f"(rows 0..{max_row}, columns 0..{max_col})")
         out[k] = oy, ox
+    r.expect_end()
+    return out
+
+
+def _predicted(prev: list[np.ndarray], k: int) -> np.ndarray:
+    """CNVW's prediction of frame ``k``'s warp: 0, then the last frame's, then a straight line through
+    the last two."""
+    if k == 0:
+        return np.zeros(4, np.int64)
+    return prev[-1] if k == 1 else 2 * prev[-1] - prev[-2]
+
+
+def write_warps(warps: np.ndarray) -> bytes:
+    """CNVW payload of (T, 4) warps (a, b, ty, tx)."""
+    w = Writer()
+    done: list[np.ndarray] = []
+    for k, v in enumerate(np.asarray(warps, np.int64)):
+        for d in (v - _predicted(done, k)).tolist():
+            w.varint(_zigzag(d))
+        done.append(v)
+    return w.getvalue()
+
+
+def read_warps(payload: bytes, n_frames: int, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> np.ndarray:
+    """(T, 4) warps from a CNVW payload: ``|a|, |b| <= MAX_WARP``, not both 0, and every frame's view
+    inside the network's ``grid_hw`` (its corner pixels at rows 0..H-1, columns 0..W-1); every byte is used."""
+    if len(payload) < 4 * n_frames:
+        raise FormatError(f"CNVW: {len(payload)} bytes cannot place {n_frames} frames")
+    r = Reader(payload, "CNVW")
+    out = np.empty((n_frames, 4), np.int64)
+    done: list[np.ndarray] = []
+    for k in range(n_frames):
+        v = _predicted(done, k) + np.array([_unzigzag(r.varint()) for _ in range(4)], np.int64)
+        if np.abs(v[:2]).max() > MAX_WARP or not v[:2].any():
+            raise FormatError(f"CNVW: frame {k}'s scale and turn ({v[0]}, {v[1]}) outside the format's range")
+        pos = corner_positions(v[None], *frame_hw)[0]
+        if pos.min() < 0 or pos[:, 0].max() > grid_hw[0] - 1 or pos[:, 1].max() > grid_hw[1] - 1:
+            raise FormatError(f"CNVW: frame {k}'s view leaves the network's {grid_hw[0]}x{grid_hw[1]} grid")
+        out[k] = v
+        done.append(v)
     r.expect_end()
     return out

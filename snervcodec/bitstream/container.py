@@ -11,22 +11,24 @@ from dataclasses import dataclass
 
 from ..errors import FormatError
 from .bytesio import Reader, Writer
-from .header import CANVAS_MINOR, StreamHeader
+from .header import WARP_MINOR, StreamHeader
 
 MAGIC = b"\x89SNV"
 # Format 1.6: axis-law weights (DECA) and context-coded embeddings (1.5: grid encodings, model id 5;
-# 1.7: a canvas, section CNVS)
+# 1.7: a canvas, section CNVS; 1.8: a canvas of warped views, section CNVW)
 CONTEXT_MINOR = 6
-FORMAT_VERSION = (1, CANVAS_MINOR)  # the newest this code reads; a writer uses the lowest minor its stream needs
+FORMAT_VERSION = (1, WARP_MINOR)  # the newest this code reads; a writer uses the lowest minor its stream needs
 MAX_HEADER_LEN = 4096
 # Framing around the header (magic, version, flags, length; CRC) and around each section (tag,
 # length; CRC): rate control counts these instead of repeating the numbers.
 HEADER_FRAMING_BYTES = 4 + 2 + 2 + 4 + 4
 SECTION_FRAMING_BYTES = 4 + 4 + 4
-CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB", b"DECG", b"DECA", b"CNVS")  # TEMB (1.1): SNeRV(T) only;
-# DECG (1.2): step-coded weights; DECA (1.6): step-coded weights with axis laws; CNVS (1.7): a canvas
-# SPEC.md 3: the weights (DECW, DECG or DECA), then EMBD, then TEMB, then CNVS; optional sections may sit anywhere
-SECTION_RANK = {b"DECW": 0, b"DECG": 0, b"DECA": 0, b"EMBD": 1, b"TEMB": 2, b"CNVS": 3}
+CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB", b"DECG", b"DECA", b"CNVS", b"CNVW")  # TEMB (1.1): SNeRV(T) only;
+# DECG (1.2): step-coded weights; DECA (1.6): step-coded weights with axis laws; CNVS (1.7): a canvas;
+# CNVW (1.8): a canvas of warped views
+# SPEC.md 3: the weights (DECW, DECG or DECA), then EMBD, then TEMB, then CNVS or CNVW; optional sections anywhere
+SECTION_RANK = {b"DECW": 0, b"DECG": 0, b"DECA": 0, b"EMBD": 1, b"TEMB": 2, b"CNVS": 3, b"CNVW": 3}
+CANVAS_SECTIONS = {1: b"CNVS", 2: b"CNVW"}  # by the header's canvas field
 WEIGHT_SECTIONS = (b"DECW", b"DECG", b"DECA")
 
 
@@ -136,7 +138,7 @@ def read_container(data: bytes, model_kind) -> Container:
     r.pos = fr.header_end
     temporal = model_kind(header.model_id)[1]
     required = (b"EMBD", b"TEMB") if temporal else (b"EMBD",)
-    required += (b"CNVS",) if header.canvas else ()
+    required += (CANVAS_SECTIONS[header.canvas],) if header.canvas else ()
     known = required + (b"DECW",) + ((b"DECG",) if minor >= 2 else ()) + ((b"DECA",) if minor >= CONTEXT_MINOR else ())
     sizes = {"header": r.pos}
     sections: dict[bytes, bytes] = {}

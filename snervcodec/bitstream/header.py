@@ -61,9 +61,11 @@ GRID_FIELDS: tuple[Field, ...] = (
 )
 GRIDS_MINOR = 5
 # Appended in format 1.7 (present when minor >= 7): 1 = the network draws a canvas larger than the
-# frame, and section CNVS places each frame's window on it (the padding may then exceed a cell).
-CANVAS_FIELDS: tuple[Field, ...] = (Field("canvas", "u8", 0, 1),)
+# frame, and section CNVS places each frame's window on it (the padding may then exceed a cell);
+# 2 (format 1.8) = each frame is a warped view of the canvas that section CNVW places.
+CANVAS_FIELDS: tuple[Field, ...] = (Field("canvas", "u8", 0, 2),)
 CANVAS_MINOR = 7
+WARP_MINOR = 8
 MAX_GRID_VALUES = 1 << 22  # all grids of a stream together
 STRIDE_RANGE = (1, 8)
 KERNEL_RANGE = (1, 15)
@@ -95,12 +97,14 @@ class StreamHeader:
     t_scale: int = 0  # 1.1: UB2 grid / temporal embedding grid (0: no temporal embeddings)
     t_channels: int = 0  # 1.1: channels of each (backward, forward) temporal embedding
     grids: tuple[tuple[int, int, int, int], ...] = ()  # 1.5: (T, H, W, C) per block; () = no grids
-    canvas: int = 0  # 1.7: 1 = frames are windows of the network's canvas (section CNVS)
+    canvas: int = 0  # 1.7: 1 = frames are windows of the network's canvas (section CNVS); 1.8: 2 = warped views (CNVW)
 
     @property
     def minor_version(self) -> int:
         """Streams without temporal embeddings stay byte-identical to format 1.0; grids need 1.5, a
-        canvas 1.7."""
+        canvas 1.7, a canvas of warped views 1.8."""
+        if self.canvas == 2:
+            return WARP_MINOR
         if self.canvas:
             return CANVAS_MINOR
         return GRIDS_MINOR if self.grids else 1 if self.t_scale or self.t_channels else 0
@@ -236,6 +240,8 @@ class StreamHeader:
         if minor >= CANVAS_MINOR:
             for f in CANVAS_FIELDS:
                 vals[f.name] = _read_field(r, f)
+            if vals["canvas"] == 2 and minor < WARP_MINOR:
+                raise FormatError(f"header: canvas 2 (warped views) in a 1.{minor} stream (it needs 1.{WARP_MINOR})")
         return cls(**vals)
 
     def pretty(self) -> list[tuple[str, str]]:

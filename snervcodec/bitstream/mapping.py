@@ -15,7 +15,8 @@ from .header import StreamHeader
 def header_for(cfg: ModelConfig, geo: Geometry, n_frames: int, fps: Fraction, pix_fmt: str,
                chunk_frames: int, canvas: Canvas | None = None) -> StreamHeader:
     """The header of ``cfg`` on ``geo``; with a ``canvas`` (``geo`` is then the canvas's), the frame
-    is the canvas's window size and the padding reaches to the network's whole grid (format 1.7)."""
+    is the canvas's window size and the padding reaches to the network's whole grid (format 1.7; warped
+    views 1.8)."""
     fps = Fraction(fps).limit_denominator((1 << 31) - 1)
     height, width, pad_h, pad_w = geo.height, geo.width, geo.pad_h, geo.pad_w
     if canvas is not None:
@@ -27,7 +28,8 @@ def header_for(cfg: ModelConfig, geo: Geometry, n_frames: int, fps: Fraction, pi
         lower_width=cfg.lower_width, width=width, height=height, pad_w=pad_w, pad_h=pad_h,
         n_frames=n_frames, fps_num=fps.numerator, fps_den=fps.denominator, chunk_frames=chunk_frames,
         strides=tuple(cfg.strides), kernels=tuple(cfg.kernels), pix_fmt=(pix_fmt or "")[:32],
-        t_scale=cfg.t_scale, t_channels=cfg.t_channels, grids=tuple(cfg.grids), canvas=int(canvas is not None),
+        t_scale=cfg.t_scale, t_channels=cfg.t_channels, grids=tuple(cfg.grids),
+        canvas=0 if canvas is None else 1 if canvas.warps is None else 2,
     )
 
 

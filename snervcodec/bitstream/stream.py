@@ -12,7 +12,7 @@ import torch
 
 from ..errors import ConfigError, FormatError
 from ..models import ModelConfig, build_decoder
-from .canvas import read_offsets, write_offsets
+from .canvas import read_offsets, read_warps, write_offsets, write_warps
 from .container import CONTEXT_MINOR, is_segmented, read_container, read_framing, write_container
 from .header import StreamHeader
 from .mapping import config_from_header, model_kind
@@ -29,15 +29,18 @@ MIN_PARAM_BITS = 1.0 / 256  # a real stream spends far more; a lying header clai
 
 
 def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWeights, embeddings: CodedEmbeddings,
-                 temporal: CodedEmbeddings | None = None, offsets: np.ndarray | None = None) -> bytes:
-    """DECW, EMBD, (SNeRV(T)) TEMB and (a canvas: ``offsets``, (T, 2)) CNVS, in the order SPEC.md
-    fixes. Step-coded weights (the rate-distortion-optimised pipeline) make a 1.2 stream, whose
-    embeddings use step codes too."""
-    if (offsets is not None) != bool(header.canvas):
-        raise ValueError("a canvas stream, and only one, places its frames (CNVS)")
+                 temporal: CodedEmbeddings | None = None, offsets: np.ndarray | None = None,
+                 warps: np.ndarray | None = None) -> bytes:
+    """DECW, EMBD, (SNeRV(T)) TEMB and (a canvas: window ``offsets``, (T, 2)) CNVS or (warped views:
+    ``warps``, (T, 4)) CNVW, in the order SPEC.md fixes. Step-coded weights (the rate-distortion-optimised
+    pipeline) make a 1.2 stream, whose embeddings use step codes too."""
+    if (offsets is not None) != (header.canvas == 1) or (warps is not None) != (header.canvas == 2):
+        raise ValueError("a canvas stream, and only one, places its frames (CNVS: windows, CNVW: warps)")
     if offsets is not None and (len(offsets) != header.n_frames or offsets.min() < 0
                                 or offsets[:, 0].max() > header.pad_h or offsets[:, 1].max() > header.pad_w):
         raise ValueError("CNVS: one window per frame, each inside the network's grid (SPEC.md 4.5)")
+    if warps is not None and len(warps) != header.n_frames:
+        raise ValueError("CNVW: one warp per frame (SPEC.md 4.6)")
     stepcoded = isinstance(weights, StepCodedWeights)
     if any((e.step_codes is not None) != stepcoded for e in (embeddings, temporal) if e is not None):
         raise ValueError("a stream's weights and embeddings use one quantiser family")
@@ -47,6 +50,8 @@ def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWei
         sections.append((b"TEMB", write_embeddings(temporal)))
     if offsets is not None:
         sections.append((b"CNVS", write_offsets(offsets)))
+    if warps is not None:
+        sections.append((b"CNVW", write_warps(warps)))
     coded = [e for e in (embeddings, temporal) if e is not None]
     context = (stepcoded and weights.tag == b"DECA") or any(e.law is not None for e in coded)
     delta = any(e.delta_model is not None or (e.law is not None and e.delta) for e in coded)
@@ -83,6 +88,7 @@ class ParsedStream:
     embeddings: EmbeddingIndex
     temporal: EmbeddingIndex | None = None  # TEMB section (SNeRV(T))
     offsets: np.ndarray | None = None  # CNVS section (1.7): (T, 2) each frame's window on the canvas
+    warps: np.ndarray | None = None  # CNVW section (1.8): (T, 4) each frame's warp (video/warp.py)
 
     @property
     def n_params(self) -> int:
@@ -127,8 +133,10 @@ def parse_stream(data: bytes) -> ParsedStream:
         temb = read_embeddings(c.sections[b"TEMB"], 2 * cfg.t_channels, c.header.n_chunks, False, "TEMB", stepcoded,
                                minor)
     h = c.header
-    offsets = read_offsets(c.sections[b"CNVS"], h.n_frames, h.pad_h, h.pad_w) if h.canvas else None
-    return ParsedStream(h, cfg, c.version, c.section_sizes, weights, shapes, emb, temb, offsets)
+    offsets = read_offsets(c.sections[b"CNVS"], h.n_frames, h.pad_h, h.pad_w) if h.canvas == 1 else None
+    warps = read_warps(c.sections[b"CNVW"], h.n_frames, (h.height, h.width), (h.height + h.pad_h, h.width + h.pad_w)) \
+        if h.canvas == 2 else None
+    return ParsedStream(h, cfg, c.version, c.section_sizes, weights, shapes, emb, temb, offsets, warps)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from ..errors import ConfigError, FormatError, SnervError
 from ..fsutil import same_file
 from ..models import build_decoder
 from ..models.geometry import crop_windows
+from ..video.warp import sample_views
 from ..models.grids import frame_times
 from ..models.synthesis import synthesize
 from ..video import FrameWriter, parse_frame_range
@@ -106,8 +107,11 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
             if pending is not None:
                 yield pending.result()
             x = x[k0 - f0:k1 - f0]
-            x = x[:, :, :h.height, :h.width] if ps.offsets is None else \
-                crop_windows(x, torch.from_numpy(ps.offsets[k0:k1]), h.height, h.width)
+            if ps.warps is not None:  # each frame a warped view of the canvas (SPEC.md 4.6)
+                x = sample_views(x, torch.from_numpy(ps.warps[k0:k1]), h.height, h.width)
+            else:
+                x = x[:, :, :h.height, :h.width] if ps.offsets is None else \
+                    crop_windows(x, torch.from_numpy(ps.offsets[k0:k1]), h.height, h.width)
             pending = _HostFrames(k0, x)
     if pending is not None:
         yield pending.result()

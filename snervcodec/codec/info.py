@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from ..bitstream.stepcoded import StepCodedWeights
 from ..bitstream.container import SECTION_FRAMING_BYTES
 from ..bitstream.segments import INDEX_ENTRY_BYTES, INDEX_FIXED_BYTES
@@ -13,6 +15,7 @@ from ..entropy.chunks import embedding_rate
 from ..entropy.weights import weight_rate
 from .limits import DecodeLimits, declared_work_of, exceeded
 from .weights import decode_weights
+from ..video.warp import WARP_ONE
 
 
 def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) -> dict:
@@ -55,6 +58,9 @@ def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) 
         **({"canvas": {"height": h.height + h.pad_h, "width": h.width + h.pad_w,
                        "travel": [int(v) for v in ps.offsets.max(axis=0) - ps.offsets.min(axis=0)]}}
            if ps.offsets is not None else {}),
+        # warped views (1.8): the range of the first segment's zoom (scale on the canvas) and turn
+        **({"canvas": {"height": h.height + h.pad_h, "width": h.width + h.pad_w, **_warp_ranges(ps.warps)}}
+           if ps.warps is not None else {}),
         "sections": section_table(index, pixels, parsed),
         "rate": {} if over else _summed(_rate(p) for p in parsed),
         "segments": [{"frames": [s.first_frame, s.end_frame], "bytes": s.length + SECTION_FRAMING_BYTES}
@@ -122,3 +128,11 @@ def _zero_fraction(parsed: list[ParsedStream]) -> float:
         zeros += sum(int((v == 0).sum()) for v in w)
         total += sum(v.numel() for v in w)
     return float(zeros / max(total, 1))
+
+
+def _warp_ranges(warps: np.ndarray) -> dict:
+    """The least and greatest scale and turn (degrees) of a canvas's warped views."""
+    a, b = warps[:, 0] / WARP_ONE, warps[:, 1] / WARP_ONE
+    scale, turn = np.hypot(a, b), np.degrees(np.arctan2(b, a))
+    return {"scale": [round(float(scale.min()), 4), round(float(scale.max()), 4)],
+            "turn_degrees": [round(float(turn.min()), 2), round(float(turn.max()), 2)]}

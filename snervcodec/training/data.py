@@ -36,6 +36,9 @@ class Batch:
     temporal: tuple[torch.Tensor, torch.Tensor] | None = None  # SNeRV(T): backward, forward low bands
     known: torch.Tensor | None = None  # (N, 1, H, W) 1 = pixel seen in training (in-painting), else None
     times: torch.Tensor | None = None  # (N,) normalised frame times (models.grids.frame_times): grid models read them
+    # a canvas of warped views (video/warp.py): the frames themselves, (N, 3, h, w) in [0, 1], and their warps (N, 4)
+    target: torch.Tensor | None = None
+    warps: torch.Tensor | None = None
 
     @property
     def enc_inputs(self) -> tuple[torch.Tensor, ...]:
@@ -58,7 +61,12 @@ class FrameSet:
 
     def __init__(self, frames: np.ndarray, geo: Geometry, device: torch.device, uses_dwt: bool = True,
                  pad_mode: str = "replicate", ll_range_bits: int | None = None, temporal: bool = False,
-                 known: np.ndarray | None = None):
+                 known: np.ndarray | None = None, views: tuple[np.ndarray, np.ndarray] | None = None):
+        """``views``: the frames (T, h, w, 3) uint8 and their warps (T, 4) where ``frames`` are their
+        canvases (:mod:`~..video.warp`): batches then carry both, for the loss's frame term."""
+        self.views = None if views is None else (
+            torch.from_numpy(np.ascontiguousarray(views[0])).permute(0, 3, 1, 2).to(device),
+            torch.from_numpy(np.asarray(views[1], np.int64)).to(device))
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
         x = pad_frames(x, geo, pad_mode)
         self.n = x.shape[0]
@@ -94,14 +102,17 @@ class FrameSet:
         frame = self.frames[idx].float().mul_(1.0 / 255.0)
         known = self.known[idx].float() if self.known is not None else None
         times = frame_times(idx, self.n)
+        target, warps = (None, None) if self.views is None else \
+            (self.views[0][idx].float().mul_(1.0 / 255.0), self.views[1][idx])
         if not self.uses_dwt:
             return Batch(frame, frame, frame.new_zeros(0), frame.new_zeros(0), frame.new_zeros(0), known=known,
-                         times=times)
+                         times=times, target=target, warps=warps)
         lo, hi = self.ll_min[idx], self.ll_max[idx]
         ll = self.coef_ll[idx].float().mul_(_SCALE)
         ll_norm = (ll - lo.view(-1, 1, 1, 1)) / (hi - lo).view(-1, 1, 1, 1)
         hf = self.coef_hf[idx].float().mul_(_SCALE)
-        return Batch(frame, ll_norm, hf, lo, hi, self._temporal(idx, ll) if self.temporal else None, known, times)
+        return Batch(frame, ll_norm, hf, lo, hi, self._temporal(idx, ll) if self.temporal else None, known, times,
+                     target, warps)
 
     def _temporal(self, idx: torch.Tensor, ll_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         prev, nxt = neighbours(idx, self.n)

@@ -15,6 +15,7 @@ import torch.nn as nn
 from ..device import autocast
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
 from ..models.geometry import crop_frames, crop_windows
+from ..video.warp import sample_views
 from .data import Fixed
 from .loss import fusion_loss
 from .result import FitResult
@@ -113,6 +114,8 @@ class Evaluation:
     def crop(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Frames ``idx`` at their original size out of the network's (padded) grid: their windows
         of a canvas, or the top-left corner."""
+        if self.warps is not None:
+            return sample_views(x, self.warps[idx.cpu()], self.height, self.width)
         if self.windows is None:
             return crop_frames(x, self.height, self.width)
         return crop_windows(x, self.windows[idx.cpu()], self.height, self.width)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..metrics import ssim
 from ..models.synthesis import Synthesis
+from ..video.warp import sample_views
 from .data import Batch
 
 
@@ -50,7 +51,11 @@ def fusion_loss(a: torch.Tensor, b: torch.Tensor, known: torch.Tensor | None = N
 def snerv_loss(out: Synthesis, batch: Batch, weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
                tune: str = "paper") -> torch.Tensor:
     known = batch.known
-    loss = weights[0] * fusion_loss(out.frame, batch.frame, known, tune)
+    if batch.warps is None:
+        loss = weights[0] * fusion_loss(out.frame, batch.frame, known, tune)
+    else:  # a canvas of warped views: the frame term on each frame's view against the frame (video/warp.py)
+        h, w = batch.target.shape[-2:]
+        loss = weights[0] * fusion_loss(sample_views(out.frame, batch.warps, h, w), batch.target, None, tune)
     if out.ll_norm is not None:
         k2 = -F.max_pool2d(-known, 2) if known is not None else None
         loss = loss + weights[1] * fusion_loss(out.ll_norm, batch.ll_norm, k2, tune)

@@ -7,7 +7,8 @@ pixels), lays the frames out on a canvas that holds everything the camera saw, a
 network to draw the canvas, each frame's loss over its own window (in-painting: the rest is masked).
 A static scene then becomes one picture: every frame's embedding is alike and every step trains all
 of it. The decoder draws the canvas and crops each frame's window at its transmitted offset
-(format 1.7, bitstream/SPEC.md "CNVS"). Translation only; measured in docs/design-notes.md "Canvas".
+(format 1.7, bitstream/SPEC.md "CNVS"). Measured in docs/design-notes.md "Canvas". Where the camera
+zooms or turns instead, each frame is a warped view of the canvas (:mod:`.warp`, format 1.8).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from .warp import corner_positions, explained_warped, layout, paint_view, track_similarity
 
 MIN_EXTENT = 8  # pixels the camera must travel (on either axis) before a canvas is worth its cost
 MAX_AREA = 4.0  # the largest canvas, in frames' areas: past it the network would draw too much
@@ -30,19 +32,35 @@ _ACCEPT = 0.7  # a shift is taken when it leaves at most this share of the unshi
 @dataclass(frozen=True, eq=False)
 class Canvas:
     """Frames of ``frame`` (H, W) as windows of a ``height x width`` canvas: ``offsets[k]`` = (row,
-    column) of frame k's top-left corner."""
+    column) of frame k's top-left corner; or, with ``warps`` instead, as views of it at a similarity
+    each (:mod:`.warp`: ``warps[k]`` = (a, b, ty, tx))."""
 
     height: int
     width: int
     frame: tuple[int, int]
-    offsets: np.ndarray  # (T, 2) int64
+    offsets: np.ndarray | None = None  # (T, 2) int64
+    warps: np.ndarray | None = None  # (T, 4) int64
 
     def __post_init__(self):
         h, w = self.frame
+        if (self.offsets is None) == (self.warps is None):
+            raise ConfigError("a canvas places its frames by window offsets or by warps, one of the two")
+        if self.warps is not None:
+            wr = self.warps
+            if wr.ndim != 2 or wr.shape[1] != 4:
+                raise ConfigError(f"canvas warps of shape {wr.shape}: (frames, 4) expected")
+            pos = corner_positions(wr, h, w).reshape(-1, 2)
+            if len(wr) and (pos.min() < 0 or pos[:, 0].max() > self.height - 1 or pos[:, 1].max() > self.width - 1):
+                raise ConfigError(f"canvas views of {h}x{w} outside the {self.height}x{self.width} canvas")
+            return
         o = self.offsets
         if o.ndim != 2 or o.shape[1] != 2 or (len(o) and (o.min() < 0 or (o[:, 0] + h).max() > self.height
                                                             or (o[:, 1] + w).max() > self.width)):
             raise ConfigError(f"canvas windows of {h}x{w} outside the {self.height}x{self.width} canvas")
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.offsets if self.warps is None else self.warps)
 
     @classmethod
     def of(cls, offsets: np.ndarray, frame_hw: tuple[int, int]) -> "Canvas":
@@ -62,9 +80,11 @@ class Canvas:
         canvas (the rest the clip's mean colour) with frame k on top, and (T, Hc, Wc) bool masks of
         frame k's window, the pixels its loss may see."""
         t, h, w, _ = frames.shape
-        if (h, w) != self.frame or t != len(self.offsets):
-            raise ConfigError(f"a canvas of {len(self.offsets)} {self.frame[0]}x{self.frame[1]} windows cannot "
+        if (h, w) != self.frame or t != self.n_frames:
+            raise ConfigError(f"a canvas of {self.n_frames} {self.frame[0]}x{self.frame[1]} windows cannot "
                               f"hold {t} frames of {h}x{w}")
+        if self.warps is not None:
+            return self._paint_warped(frames)
         total = np.zeros((self.height, self.width, 3), np.float64)
         count = np.zeros((self.height, self.width, 1), np.float64)
         for k, (y, x) in enumerate(self.offsets):
@@ -79,6 +99,25 @@ class Canvas:
             out[k, y:y + h, x:x + w] = frames[k]
             known[k, y:y + h, x:x + w] = True
         return out, known
+
+    def _paint_warped(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`paint` for warped views: each frame drawn onto the canvas at its warp."""
+        t = len(frames)
+        total = np.zeros((self.height, self.width, 3), np.float64)
+        count = np.zeros((self.height, self.width, 1), np.float64)
+        for k in range(t):  # two passes, a frame at a time: memory of one float canvas
+            v, known = paint_view(frames[k], self.warps[k], self.height, self.width)
+            total += v * known[..., None]
+            count += known[..., None]
+        mean = frames.reshape(-1, 3).mean(axis=0)
+        mosaic = np.where(count > 0, total / np.maximum(count, 1), mean)
+        out = np.empty((t, self.height, self.width, 3), np.uint8)
+        known_all = np.zeros((t, self.height, self.width), bool)
+        for k in range(t):
+            v, known = paint_view(frames[k], self.warps[k], self.height, self.width)
+            out[k] = np.clip(np.rint(np.where(known[..., None], v, mosaic)), 0, 255)
+            known_all[k] = known
+        return out, known_all
 
 
 TRACK_SIDE = 512  # frames are tracked at most this many pixels a side (block means), for speed and memory
@@ -204,10 +243,29 @@ def plan_canvas(frames: np.ndarray, min_extent: int = MIN_EXTENT, max_area: floa
     t, h, w, _ = frames.shape
     offsets, starts = _track(frames)
     canvas = Canvas.of(offsets, (h, w))
-    if canvas.height - h < min_extent and canvas.width - w < min_extent:
-        return None
-    if canvas.area_ratio > max_area:
-        return None
-    if explained(frames, canvas.offsets, starts) < min_explained:
-        return None
+    if canvas.height - h < min_extent and canvas.width - w < min_extent or canvas.area_ratio > max_area \
+            or explained(frames, canvas.offsets, starts) < min_explained:
+        return _warped_canvas(frames, min_extent, max_area, min_explained)
     return canvas
+
+
+def _warped_canvas(frames: np.ndarray, min_extent: int, max_area: float, min_explained: float) -> Canvas | None:
+    """Where windows do not hold the camera's motion: a canvas of warped views (:mod:`.warp`) under the
+    same rules (the frames' corners travel ``min_extent`` pixels, at most ``max_area`` frames, the
+    motion explains ``min_explained`` of the change)."""
+    t, h, w, _ = frames.shape
+    if t < 2:
+        return None
+    maps, starts = track_similarity(frames)
+    corners = np.array([[-(h - 1) / 2, -(w - 1) / 2, 1], [(h - 1) / 2, (w - 1) / 2, 1],
+                        [-(h - 1) / 2, (w - 1) / 2, 1], [(h - 1) / 2, -(w - 1) / 2, 1]])
+    pts = np.einsum("kij,cj->kci", maps, corners)[..., :2]
+    if np.abs(pts - pts[:1]).max() < min_extent:
+        return None
+    laid = layout(maps, (h, w), max_area)
+    if laid is None:
+        return None
+    warps, hc, wc = laid
+    if explained_warped(frames, warps, starts, hc, wc) < min_explained:
+        return None
+    return Canvas(hc, wc, (h, w), warps=warps)

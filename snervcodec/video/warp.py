@@ -1,0 +1,252 @@
+"""Global camera motion beyond translation: a zoom or a rotation, as a similarity per frame.
+
+Windows of a canvas (:mod:`.canvas`) hold a pan, not a zoom or a roll: there every pixel moves
+differently. A similarity (scale, rotation, translation) a frame does: the encoder estimates it
+against a reference frame (least squares on luma over a pyramid), lays the frames out on a canvas at
+the finest frame's scale, and the network draws the canvas; each frame is then sampled from it at its
+warp, bilinearly (format 1.8, bitstream/SPEC.md 4.6 ``CNVW``). Measured in docs/design-notes.md
+"Warped canvas".
+
+A warp is four integers ``(a, b, ty, tx)``: frame pixel (y, x) lies on the canvas at
+``row = (a dy - b dx) / WARP_ONE + ty / WARP_POS``, ``col = (b dy + a dx) / WARP_ONE + tx / WARP_POS``
+with ``dy = y - (H - 1) / 2``, ``dx = x - (W - 1) / 2`` (``a = s cos(angle)``, ``b = s sin(angle)``).
+The encoder trains on the warps it writes, so training and decoding sample alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+WARP_ONE = 1 << 16  # a and b in units of 2^-16: 0.005 pixels at the far corner of a 1080p frame
+WARP_POS = 64  # ty and tx in 1/64 pixel
+MAX_WARP = 1 << 20  # |a|, |b| at most 16 (a frame drawn at 16x its size)
+TRACK_SIDE = 256  # luma is tracked at most this many pixels a side (block means)
+_LEVELS = (4, 2, 1)  # the pyramid, coarsest first (block sizes)
+_CUT = 0.5  # a warp that leaves more than this share of the frames' variance unexplained: a scene cut
+_MAX_STEP = 0.5  # nor is a zoom of more than e^0.5 (1.65x) from the reference frame a match
+# the reference frame moves on once the frame has turned or zoomed this much, or moved this share of its side
+_REANCHOR_SCALE, _REANCHOR_ANGLE, _REANCHOR_SHIFT = 0.125, 0.125, 0.125
+
+
+def _place(warps: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """(N, len(rows), len(cols), 2) float64 canvas positions of the frame pixels at ``rows`` x ``cols``
+    (centred coordinates, float64), exactly as SPEC.md 4.6 computes them."""
+    w = warps.to(torch.float64)
+    a, b = (w[:, 0] / WARP_ONE)[:, None, None], (w[:, 1] / WARP_ONE)[:, None, None]
+    ty, tx = (w[:, 2] / WARP_POS)[:, None, None], (w[:, 3] / WARP_POS)[:, None, None]
+    dy, dx = rows.to(w.device)[None, :, None], cols.to(w.device)[None, None, :]
+    return torch.stack(((a * dy - b * dx) + ty, (b * dy + a * dx) + tx), dim=-1)
+
+
+def positions(warps: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(N, H, W, 2) float64 canvas positions (row, column) of the pixels of ``height x width`` frames
+    with ``warps`` (N, 4) int64."""
+    return _place(warps, torch.arange(height, dtype=torch.float64) - (height - 1) / 2,
+                  torch.arange(width, dtype=torch.float64) - (width - 1) / 2)
+
+
+def corner_positions(warps: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(N, 4, 2) canvas positions of the frames' corner pixels: the view's extremes (it is a
+    parallelogram), so every pixel lies on the canvas when these do."""
+    hy, hx = (height - 1) / 2, (width - 1) / 2
+    return _place(torch.from_numpy(np.asarray(warps, np.int64)), torch.tensor([-hy, hy], dtype=torch.float64),
+                  torch.tensor([-hx, hx], dtype=torch.float64)).reshape(-1, 4, 2).numpy()
+
+
+def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Frame i of (N, C, Hc, Wc) canvases, ``height x width``, sampled bilinearly at ``warps[i]``
+    (SPEC.md 4.6: every position lies inside the canvas; float32 weights, blended along columns
+    then rows). Differentiable in ``x``."""
+    n, c, hc, wc = x.shape
+    p = positions(warps.to(x.device), height, width)
+    y0 = p[..., 0].floor().clamp(0, hc - 2)
+    x0 = p[..., 1].floor().clamp(0, wc - 2)
+    wy = (p[..., 0] - y0).to(torch.float32)[:, None]
+    wx = (p[..., 1] - x0).to(torch.float32)[:, None]
+    flat = x.float().reshape(n, c, hc * wc)
+    i00 = (y0.long() * wc + x0.long()).reshape(n, 1, -1).expand(n, c, -1)
+
+    def at(shift: int) -> torch.Tensor:
+        return flat.gather(2, i00 + shift).reshape(n, c, height, width)
+
+    top = (1 - wx) * at(0) + wx * at(1)
+    bottom = (1 - wx) * at(wc) + wx * at(wc + 1)
+    return (1 - wy) * top + wy * bottom
+
+
+def paint_view(frame: np.ndarray, warp: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``frame`` (H, W, C) drawn onto the ``height x width`` canvas at its warp (the inverse map,
+    bilinear) and where it lands: (Hc, Wc, C) float32, (Hc, Wc) bool. What training's encoder and low
+    and high bands see (the frame term of the loss is taken on the sampled views: training/loss.py)."""
+    h, w = frame.shape[:2]
+    a, b, ty, tx = (float(v) for v in np.asarray(warp, np.int64))
+    a, b, ty, tx = a / WARP_ONE, b / WARP_ONE, ty / WARP_POS, tx / WARP_POS
+    ry = torch.arange(height, dtype=torch.float64)[:, None] - ty
+    rx = torch.arange(width, dtype=torch.float64)[None, :] - tx
+    det = a * a + b * b
+    fy = (a * ry + b * rx) / det + (h - 1) / 2  # the inverse of [[a, -b], [b, a]]
+    fx = (-b * ry + a * rx) / det + (w - 1) / 2
+    known = (fy >= 0) & (fy <= h - 1) & (fx >= 0) & (fx <= w - 1)
+    grid = torch.stack((2 * fx / max(w - 1, 1) - 1, 2 * fy / max(h - 1, 1) - 1), dim=-1)[None].float()
+    src = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
+    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out[0].permute(1, 2, 0).numpy(), known.numpy()
+
+
+# ---- estimation --------------------------------------------------------------------------------
+
+def _luma(frames: np.ndarray, block: int) -> torch.Tensor:
+    """(T, 1, h, w) float32 luma in [0, 1], averaged over ``block x block`` pixels (a frame at a time)."""
+    out = []
+    for frame in frames:
+        f = torch.from_numpy(frame).float().div_(255)
+        y = (0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2])[None, None]
+        out.append(F.avg_pool2d(y, block) if block > 1 else y)
+    return torch.cat(out)
+
+
+def _warp_luma(ref: torch.Tensor, p: torch.Tensor, hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``ref`` (1, 1, h, w) sampled at the similarity ``p`` = (log scale, angle, ty, tx) of a frame of
+    ``hw`` (centred pixel coordinates into ``ref``'s), and where the samples fall inside ``ref``."""
+    h, w = hw
+    hr, wr = ref.shape[-2:]
+    dy = torch.arange(h, dtype=p.dtype)[:, None] - (h - 1) / 2
+    dx = torch.arange(w, dtype=p.dtype)[None, :] - (w - 1) / 2
+    s = torch.exp(p[0])
+    c, sn = s * torch.cos(p[1]), s * torch.sin(p[1])
+    py = c * dy - sn * dx + p[2] + (hr - 1) / 2
+    px = sn * dy + c * dx + p[3] + (wr - 1) / 2
+    inside = ((py >= 0) & (py <= hr - 1) & (px >= 0) & (px <= wr - 1)).to(ref.dtype)
+    grid = torch.stack((2 * px / (wr - 1) - 1, 2 * py / (hr - 1) - 1), dim=-1)[None].to(ref.dtype)
+    return F.grid_sample(ref, grid, mode="bilinear", padding_mode="border", align_corners=True)[0, 0], inside
+
+
+def _overlap_error(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of ``mov`` against ``ref`` sampled at the similarity ``p``, over the overlap."""
+    v, inside = _warp_luma(ref, p, mov.shape)
+    return ((v - mov) ** 2 * inside).sum() / inside.sum().clamp(min=1.0)
+
+
+def _fit_level(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """``p`` refined by L-BFGS on one level of the pyramid."""
+    q = p.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([q], lr=1.0, max_iter=40, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        e = _overlap_error(ref, mov, q)
+        e.backward()
+        return e
+
+    opt.step(closure)
+    return q.detach()
+
+
+def _fit(ref: torch.Tensor, mov: torch.Tensor, init: np.ndarray) -> tuple[np.ndarray, float]:
+    """The similarity (log scale, angle, ty, tx; translation in pixels) that maps ``mov``'s pixels onto
+    ``ref`` (both (1, 1, H, W) luma), refined from ``init`` over a pyramid, and its mean squared error
+    over the overlap."""
+    p = torch.tensor(init, dtype=torch.float64)
+    for b in _LEVELS:
+        if min(ref.shape[-2:]) // b < 8:
+            continue
+        unit = torch.tensor([1.0, 1.0, b, b], dtype=torch.float64)
+        r = (F.avg_pool2d(ref, b) if b > 1 else ref).double()
+        m = (F.avg_pool2d(mov, b) if b > 1 else mov)[0, 0].double()
+        p = _fit_level(r, m, p / unit) * unit
+    with torch.no_grad():
+        err = float(_overlap_error(ref.double(), mov[0, 0].double(), p))
+    return p.numpy(), err
+
+
+def _matrix(p: np.ndarray) -> np.ndarray:
+    """The 3x3 homogeneous map of the similarity ``p`` (centred coordinates, rows then columns)."""
+    s = math.exp(p[0])
+    c, sn = s * math.cos(p[1]), s * math.sin(p[1])
+    return np.array([[c, -sn, p[2]], [sn, c, p[3]], [0.0, 0.0, 1.0]])
+
+
+def track_similarity(frames: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """((T, 3, 3) maps of each frame's centred pixel coordinates into frame 0's, the frames that start a
+    new shot). Each frame is matched against a reference frame, starting from the last frame's match,
+    so that slow motion adds up and errors do not; the reference moves on after
+    :data:`_REANCHOR_SCALE` of zoom, :data:`_REANCHOR_ANGLE` radians of turn or a :data:`_REANCHOR_SHIFT`
+    of the frame's side, or where the match fails (a cut: the new shot starts where the old one was)."""
+    t, h, w, _ = frames.shape
+    block = max(1, -(-max(h, w) // TRACK_SIDE))
+    luma = _luma(frames, block)  # tracked on block means; translations in full-resolution pixels below
+    maps = np.repeat(np.eye(3)[None], t, axis=0)
+    ref, starts, rel = 0, [0], np.zeros(4)
+    for k in range(1, t):
+        p, err = _fit(luma[ref:ref + 1], luma[k:k + 1], rel / np.array([1, 1, block, block]))
+        p = p * np.array([1, 1, block, block])
+        spread = 0.5 * float(luma[ref].var() + luma[k].var())
+        if err > _CUT * spread or abs(p[0]) > _MAX_STEP:
+            maps[k], ref, rel = maps[k - 1], k, np.zeros(4)
+            starts.append(k)
+            continue
+        maps[k] = maps[ref] @ _matrix(p)
+        if abs(p[0]) > _REANCHOR_SCALE or abs(p[1]) > _REANCHOR_ANGLE or \
+                abs(p[2]) > _REANCHOR_SHIFT * h or abs(p[3]) > _REANCHOR_SHIFT * w:
+            ref, rel = k, np.zeros(4)
+        else:
+            rel = p
+    return maps, starts
+
+
+def _corners(height: int, width: int) -> np.ndarray:
+    hy, hx = (height - 1) / 2, (width - 1) / 2
+    return np.array([[-hy, -hx, 1], [-hy, hx, 1], [hy, -hx, 1], [hy, hx, 1]], np.float64)
+
+
+def layout(maps: np.ndarray, frame_hw: tuple[int, int], max_area: float) -> tuple[np.ndarray, int, int] | None:
+    """(warps (T, 4) int64, canvas height, canvas width) for frames of ``frame_hw`` at ``maps``
+    (:func:`track_similarity`), on a canvas at the finest frame's scale (no frame is drawn coarser than
+    it is), coarser where that canvas would exceed ``max_area`` frames; None where even the coarsest
+    frame's scale would."""
+    h, w = frame_hw
+    scales = np.sqrt(np.abs(np.linalg.det(maps[:, :2, :2])))
+    pts = np.einsum("kij,cj->kci", maps, _corners(h, w))[..., :2].reshape(-1, 2)
+    extent = pts.max(axis=0) - pts.min(axis=0)  # in frame 0's pixels
+    finest = 1.0 / scales.min()
+    fit = math.sqrt(max_area * h * w / float(np.prod(extent + 1)))
+    f = min(finest, fit)
+    if f * scales.max() < 1.0 - 1e-9 and f < finest:  # even the coarsest frame would be drawn smaller
+        return None
+    lin = maps[:, :2, :2] * f
+    warps = np.empty((len(maps), 4), np.int64)
+    warps[:, 0] = np.rint(lin[:, 0, 0] * WARP_ONE)
+    warps[:, 1] = np.rint(lin[:, 1, 0] * WARP_ONE)
+    warps[:, 2] = np.rint(maps[:, 0, 2] * f * WARP_POS)
+    warps[:, 3] = np.rint(maps[:, 1, 2] * f * WARP_POS)
+    pos = corner_positions(warps, h, w).reshape(-1, 2)
+    warps[:, 2:] -= (np.floor(pos.min(axis=0)) * WARP_POS).astype(np.int64)  # whole pixels: positions stay exact
+    pos = corner_positions(warps, h, w).reshape(-1, 2)
+    hc, wc = (int(math.ceil(v)) + 1 for v in pos.max(axis=0))
+    if hc * wc > max_area * h * w * 1.05:
+        return None
+    return warps, max(hc, h), max(wc, w)
+
+
+def explained_warped(frames: np.ndarray, warps: np.ndarray, starts: list[int], height: int, width: int) -> float:
+    """:func:`~.canvas.explained` for warped views: the share of the luma's change about each shot's
+    mean frame that the shot's mosaic on the canvas, sampled at each frame's warp, removes."""
+    t, h, w, _ = frames.shape
+    luma = _luma(frames, 1)[:, 0]
+    still = moved = 0.0
+    for a, b in zip(starts, [*starts[1:], t]):  # a frame at a time: memory of one canvas
+        total, count = np.zeros((height, width)), np.zeros((height, width))
+        for k in range(a, b):
+            v, known = paint_view(luma[k, :, :, None].numpy(), warps[k], height, width)
+            total += v[..., 0] * known
+            count += known
+        mosaic = torch.from_numpy((total / np.maximum(count, 1)).astype(np.float32))[None, None]
+        shot = luma[a:b]
+        views = sample_views(mosaic.expand(b - a, 1, height, width), torch.from_numpy(warps[a:b]), h, w)[:, 0]
+        still += float(((shot - shot.mean(0)) ** 2).sum())
+        moved += float(((shot - views) ** 2).sum())
+    return 1.0 - moved / still if still > 0 else 0.0
