@@ -6,8 +6,8 @@
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
 leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta; 1.5: rdo-snerv-g, grid
-encodings; 1.6: rdo-context, rdo-context-emb; 1.7: rdo-canvas). The older cases come from the paper
-pipeline, which still writes 1.0/1.1.
+encodings; 1.6: rdo-context, rdo-context-emb; 1.7: rdo-canvas; 1.8: rdo-canvas-warp). The older cases
+come from the paper pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
@@ -59,9 +59,32 @@ CASES = {
                        about="SNeRV-B, format 1.7: a canvas (29x55) drawn by the network, each frame a 24x40 "
                              "window placed by CNVS (a pan of 1, 3 pixels a frame over carphone's first frame), "
                              "6 frames, 4 frames per chunk"),
+    "rdo-canvas-warp": dict(size="72x88", frames="0:1", model="snerv-b", c1=8, n_rb=1, chunk=4, pipeline="rdo",
+                            turn=(6, 24, 40, 5.0), canvas="auto",
+                            about="SNeRV-B, format 1.8: a canvas drawn by the network, each frame a 24x40 view "
+                                  "of it warped as CNVW places it (a turn of 5 degrees a frame about the centre "
+                                  "of carphone's first frame), 6 frames, 4 frames per chunk"),
     "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
                         segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }
+
+
+def _turn(image: np.ndarray, n: int, h: int, w: int, degrees: float) -> np.ndarray:
+    """``n`` frames of ``h x w`` about ``image``'s centre, frame k turned by ``k * degrees`` (bilinear)."""
+    import torch
+    import torch.nn.functional as F
+
+    ih, iw = image.shape[:2]
+    src = torch.from_numpy(image).permute(2, 0, 1)[None].float()
+    dy = torch.arange(h, dtype=torch.float64)[:, None] - (h - 1) / 2
+    dx = torch.arange(w, dtype=torch.float64)[None, :] - (w - 1) / 2
+    out = []
+    for k in range(n):
+        th = np.radians(degrees * k)
+        py, px = np.cos(th) * dy - np.sin(th) * dx + (ih - 1) / 2, np.sin(th) * dy + np.cos(th) * dx + (iw - 1) / 2
+        grid = torch.stack((2 * px / (iw - 1) - 1, 2 * py / (ih - 1) - 1), -1)[None].float()
+        out.append(F.grid_sample(src, grid, mode="bilinear", align_corners=True)[0].permute(1, 2, 0))
+    return torch.stack(out).round().clamp(0, 255).byte().numpy()
 
 
 def frames_md5(frames: np.ndarray) -> str:
@@ -82,6 +105,8 @@ def main(names: list[str]) -> None:
         if c.get("pan"):  # windows of one frame moving by (dy, dx) a frame: a camera's pan
             n, h, w, dy, dx = c["pan"]
             source = np.stack([v.frames[0][k * dy:k * dy + h, k * dx:k * dx + w] for k in range(n)])
+        if c.get("turn"):  # views of one frame turning about its centre: a camera's roll
+            source = _turn(v.frames[0], *c["turn"])
         if c.get("segments"):  # segments are read from a file: the resized clip, lossless
             source = Path(tempfile.mkdtemp()) / "clip.y4m"
             write_video(source, v.frames, v.meta.fps)

@@ -68,3 +68,77 @@ def test_canvas_sections_are_checked(tiny_rdo_stream):
     plain = _rebuild(tiny_rdo_stream, lambda s: list(s.items()) + [(b"CNVS", write_offsets(np.zeros((3, 2))))])
     with pytest.raises(FormatError, match="unknown critical section"):
         parse_stream(plain)
+
+
+WARPED = CANVAS.with_name("rdo-canvas-warp.snv")
+
+
+def test_warps_round_trip():
+    from snervcodec.bitstream.canvas import read_warps, write_warps
+    from snervcodec.video.warp import WARP_ONE, WARP_POS
+
+    turn = np.array([[round(WARP_ONE * np.cos(np.radians(k))), round(WARP_ONE * np.sin(np.radians(k))),
+                      40 * WARP_POS, 50 * WARP_POS] for k in range(64)])
+    data = write_warps(turn)
+    assert np.array_equal(read_warps(data, 64, (24, 40), (80, 100)), turn)
+    assert len(data) <= 4 * 64 + 8  # a steady turn: about a byte a value a frame, the prediction takes out the rest
+
+
+@pytest.mark.parametrize("warps, match", [
+    ([[1 << 16, 0, 640, 1280], [1 << 16, 0, 640, 1300 * 64]], "leaves the network's 30x40 grid"),
+    ([[1 << 16, 0, 640, 1280], [1 << 16, 0, 100, 1280]], "leaves the network's 30x40 grid"),  # above row 0
+    ([[1 << 16, 0, 640, 1280], [0, 0, 640, 1280]], "scale and turn"),
+    ([[1 << 16, 0, 640, 1280], [(1 << 20) + 1, 0, 640, 1280]], "scale and turn"),
+])
+def test_warps_are_checked(warps, match):
+    from snervcodec.bitstream.canvas import read_warps, write_warps
+
+    with pytest.raises(FormatError, match=match):
+        read_warps(write_warps(np.array(warps)), 2, (8, 16), (30, 40))
+
+
+def test_warp_payloads_are_checked():
+    from snervcodec.bitstream.canvas import read_warps, write_warps
+
+    good = write_warps(np.array([[1 << 16, 0, 640, 1280]] * 2))
+    assert read_warps(good, 2, (8, 16), (30, 40)).shape == (2, 4)
+    with pytest.raises(FormatError, match="trailing"):
+        read_warps(good + b"\x00", 2, (8, 16), (30, 40))
+    with pytest.raises(FormatError, match="cannot place"):
+        read_warps(good[:6], 2, (8, 16), (30, 40))
+
+
+def test_the_warped_canvas_stream():
+    from dataclasses import replace
+
+    data = WARPED.read_bytes()
+    ps = parse_stream(data)
+    assert ps.version == (1, 8) and ps.header.canvas == 2 and ps.offsets is None
+    assert ps.warps.shape == (6, 4)
+    turn = np.degrees(np.arctan2(ps.warps[:, 1], ps.warps[:, 0]))
+    assert np.abs(turn - 5.0 * np.arange(6)).max() < 0.3  # the encoder found the camera's roll
+    assert decode(data).frames.shape == (6, 24, 40, 3)
+    with pytest.raises(FormatError, match="CNVW missing"):
+        parse_stream(_rebuild(data, lambda s: [(t, p) for t, p in s.items() if t != b"CNVW"]))
+    # warped views need format 1.8: a 1.7 header cannot say canvas 2
+    c = read_container(data, model_kind)
+    with pytest.raises(FormatError, match="needs 1.8"):
+        read_container(_as_minor(data, 7), model_kind)
+    # CNVW in a stream of windows is an unknown critical section, and windows' CNVS in a warped one
+    windows = CANVAS.read_bytes()
+    extra = _rebuild(windows, lambda s: list(s.items()) + [(b"CNVW", b"\x00" * 24)])
+    with pytest.raises(FormatError, match="unknown critical section"):
+        parse_stream(extra)
+    with pytest.raises(FormatError, match="unknown critical section b'CNVS'"):
+        parse_stream(_rebuild(data, lambda s: [(b"CNVS" if t == b"CNVW" else t, p) for t, p in s.items()]))
+    assert replace(c.header, canvas=1).minor_version == 7
+
+
+def _as_minor(data: bytes, minor: int) -> bytes:
+    """``data`` with its version byte set to 1.``minor`` and the header's CRC mended."""
+    import zlib
+
+    body_end = 12 + int.from_bytes(data[8:12], "little")
+    head = bytearray(data[:body_end])
+    head[5] = minor
+    return bytes(head) + zlib.crc32(bytes(head)).to_bytes(4, "little") + data[body_end + 4:]

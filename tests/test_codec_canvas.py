@@ -1,5 +1,7 @@
 """Encoding with a canvas (``--canvas auto``): the camera's pan drawn once, frames as its windows."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -104,3 +106,50 @@ def test_where_a_canvas_does_not_fit_the_frames_are_drawn(pan, monkeypatch):
 
     monkeypatch.setattr(plan_mod, "_network", no_canvas_budget)
     assert parse_stream(encode(pan, canvas="auto", **TINY).stream).header.canvas == 0
+
+
+@pytest.fixture(scope="module")
+def turn(carphone_path):
+    """12 views of 32x48 turning 3 degrees a frame about the centre of one carphone frame."""
+    from snervcodec.video import read_video
+    from test_video_warp import turning
+
+    scene = read_video(carphone_path, frames="0:1", size="72x88").frames[0]
+    return turning(scene.astype(np.float32), 12, 32, 48, degrees=3.0)
+
+
+def test_a_turn_is_drawn_as_warped_views_of_a_canvas(turn):
+    res = encode(turn, **TINY)  # the rdo default: canvas auto
+    ps = parse_stream(res.stream)
+    assert ps.version == (1, 8) and ps.header.canvas == 2 and ps.offsets is None
+    assert (ps.header.height, ps.header.width) == (32, 48) and ps.warps.shape == (12, 4)
+    dec = decode(res.stream)
+    assert dec.frames.shape == turn.shape
+    assert res.psnr == pytest.approx(_psnr(dec.frames, turn), abs=1e-3)  # measured on the decoded views
+    assert info(res.stream)["canvas"]["turn_degrees"] == pytest.approx([0.0, 33.0], abs=0.3)
+    assert np.array_equal(decode(res.stream, frames="5:7").frames, dec.frames[5:7])  # random access
+
+
+def test_trainer_measures_and_trains_the_views(turn):
+    """Evaluation samples each frame's view of the canvas; the loss's frame term compares that view
+    with the frame itself (the low and high bands stay on the painted canvas, masked)."""
+    from snervcodec.models.synthesis import synthesize
+    from snervcodec.training.loss import fusion_loss, snerv_loss
+    from snervcodec.video.warp import sample_views
+
+    canvas = plan_canvas(turn)
+    assert canvas.warps is not None
+    cfg, geo = model_config("snerv-b", canvas.height, canvas.width, c1=8, n_rb=0)
+    tr = Trainer(turn, cfg, geo, make_train_config(None, epochs=1, precision="fp32"), device="cpu", canvas=canvas)
+    idx = torch.arange(12)
+    b = tr.data.batch(idx)
+    assert b.target.shape == (12, 3, 32, 48) and torch.equal(b.warps, torch.from_numpy(canvas.warps))
+    with torch.no_grad():
+        out = synthesize(tr.decoder.eval(), cfg, tr.encoder.eval()(b.ll_norm), b.ll_min, b.ll_max)
+    views = sample_views(out.frame, torch.from_numpy(canvas.warps), 32, 48)
+    ref = torch.from_numpy(turn).permute(0, 3, 1, 2).float() / 255
+    assert tr.evaluate(with_msssim=False)["psnr"] == pytest.approx(float(psnr_per_frame(views.clamp(0, 1), ref).mean()),
+                                                                  abs=1e-4)
+    plain = replace(b, target=None, warps=None)
+    assert float(snerv_loss(out, b) - snerv_loss(out, plain)) == pytest.approx(
+        float(fusion_loss(views, ref) - fusion_loss(out.frame, b.frame, b.known)), abs=1e-5)
