@@ -69,7 +69,8 @@ class ModelRequest:
     emb_cells: int | None = None  # embedding grid cells the geometry aims at (None: the pipeline's)
     grid_share: float | None = None  # snerv-g: the grids' share of the decoder's parameters (default 0.15)
     emb_channels: int | None = None  # embedding channels (None: 16, or rate control's choice with a bpp)
-    # "auto": where the camera pans, the network draws a canvas that holds its view (video/canvas.py);
+    # "auto": where the camera pans, zooms or turns, the network draws a canvas that holds its view
+    # (video/canvas.py, video/warp.py);
     # None: the pipeline's own (rdo: auto; paper: off)
     canvas: str | None = None
 

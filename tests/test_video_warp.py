@@ -56,6 +56,17 @@ def test_a_cut_starts_a_new_shot(rng):
     assert np.allclose(maps[4], maps[3])  # the new shot starts where the old one was
 
 
+def test_tracking_gives_up_where_the_camera_does_not_explain_the_change(rng):
+    """Frames that change on their own: the similarities remove little of the change, so tracking
+    stops after a couple of frames instead of fitting every one (no warped canvas would be made)."""
+    noise = rng.integers(0, 256, (12, 40, 56, 3), dtype=np.uint8)
+    assert track_similarity(noise, give_up=0.5) is None
+    turn = turning(_scene(rng), 6, 40, 56, degrees=3.0)
+    assert track_similarity(turn, give_up=0.5) is not None
+    maps, starts = track_similarity(np.repeat(turn[:1], 4, axis=0), give_up=0.5)  # nothing to explain
+    assert np.allclose(maps, np.eye(3), atol=1e-6) and starts == [0]
+
+
 def test_layout_draws_the_finest_frame_one_to_one(rng):
     frames = turning(_scene(rng), 8, 40, 56, degrees=1.0, zoom=1.03)
     maps, _ = track_similarity(frames)

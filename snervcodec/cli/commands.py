@@ -64,8 +64,9 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
 @click.option("--canvas", type=click.Choice(["auto", "off"]),
               help="auto (the rdo pipeline's default): where the camera pans, estimate its motion and train the "
                    "network to draw one canvas that holds the whole view, each frame a window of it (format "
-                   "1.7). Only where the motion explains most of what changes, the canvas is at most 4 frames' "
-                   "area, and the video is one segment. off: draw the frames themselves.")
+                   "1.7); where it zooms or turns, each frame a view of the canvas warped by a similarity "
+                   "(format 1.8). Only where the motion explains most of what changes, the canvas is at most 4 "
+                   "frames' area, and the video is one segment. off: draw the frames themselves.")
 @click.option("--no-resume", is_flag=True, help="With --segment-frames: ignore finished segments of an earlier run.")
 @click.option("--scene-cuts", is_flag=True,
               help="End a segment at every scene change too (segments of at least 8 frames; with or without "
@@ -172,8 +173,13 @@ def info(stream, as_json):
                   if "temporal_embeddings" in d else "")
                + (f"  grids {' '.join('x'.join(map(str, g)) for g in d['grids'])} (TxHxWxC)" if "grids" in d else ""))
     c = d.get("canvas")
-    layout = (f"windows of the network's {c['width']}x{c['height']} canvas; the camera travels {c['travel'][0]} "
-              f"rows, {c['travel'][1]} cols" if c else f"padded +{d['padding'][0]} rows, +{d['padding'][1]} cols")
+    layout = f"padded +{d['padding'][0]} rows, +{d['padding'][1]} cols"
+    if c and "travel" in c:
+        layout = (f"windows of the network's {c['width']}x{c['height']} canvas; the camera travels "
+                  f"{c['travel'][0]} rows, {c['travel'][1]} cols")
+    elif c:
+        layout = (f"views of the network's {c['width']}x{c['height']} canvas, scale {c['scale'][0]:g}-"
+                  f"{c['scale'][1]:g}, turned {c['turn_degrees'][0]:g} to {c['turn_degrees'][1]:g} degrees")
     click.echo(f"video {d['width']}x{d['height']} ({layout}), "
                f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
     zeros = f"{100 * d['weight_zero_fraction']:.1f}% zero" if d["weight_zero_fraction"] is not None else "not decoded"

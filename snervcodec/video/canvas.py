@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from .warp import corner_positions, explained_warped, layout, paint_view, track_similarity
+from .warp import GIVE_UP, corner_positions, explained_warped, layout, paint_view, track_similarity
 
 MIN_EXTENT = 8  # pixels the camera must travel (on either axis) before a canvas is worth its cost
 MAX_AREA = 4.0  # the largest canvas, in frames' areas: past it the network would draw too much
@@ -256,7 +256,10 @@ def _warped_canvas(frames: np.ndarray, min_extent: int, max_area: float, min_exp
     t, h, w, _ = frames.shape
     if t < 2:
         return None
-    maps, starts = track_similarity(frames)
+    tracked = track_similarity(frames, give_up=GIVE_UP)
+    if tracked is None:
+        return None
+    maps, starts = tracked
     corners = np.array([[-(h - 1) / 2, -(w - 1) / 2, 1], [(h - 1) / 2, (w - 1) / 2, 1],
                         [-(h - 1) / 2, (w - 1) / 2, 1], [(h - 1) / 2, -(w - 1) / 2, 1]])
     pts = np.einsum("kij,cj->kci", maps, corners)[..., :2]

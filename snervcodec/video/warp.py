@@ -28,6 +28,9 @@ TRACK_SIDE = 256  # luma is tracked at most this many pixels a side (block means
 _LEVELS = (4, 2, 1)  # the pyramid, coarsest first (block sizes)
 _CUT = 0.5  # a warp that leaves more than this share of the frames' variance unexplained: a scene cut
 _MAX_STEP = 0.5  # nor is a zoom of more than e^0.5 (1.65x) from the reference frame a match
+# tracking stops from this many frames on where the matches remove less than GIVE_UP of the frames' difference
+# from their reference: a still camera, or content that moves on its own (no warped canvas would be made)
+GIVE_UP, _GIVE_UP_AFTER = 0.5, 2
 # the reference frame moves on once the frame has turned or zoomed this much, or moved this share of its side
 _REANCHOR_SCALE, _REANCHOR_ANGLE, _REANCHOR_SHIFT = 0.125, 0.125, 0.125
 
@@ -170,22 +173,31 @@ def _matrix(p: np.ndarray) -> np.ndarray:
     return np.array([[c, -sn, p[2]], [sn, c, p[3]], [0.0, 0.0, 1.0]])
 
 
-def track_similarity(frames: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def track_similarity(frames: np.ndarray, give_up: float = 0.0) -> tuple[np.ndarray, list[int]] | None:
     """((T, 3, 3) maps of each frame's centred pixel coordinates into frame 0's, the frames that start a
     new shot). Each frame is matched against a reference frame, starting from the last frame's match,
     so that slow motion adds up and errors do not; the reference moves on after
     :data:`_REANCHOR_SCALE` of zoom, :data:`_REANCHOR_ANGLE` radians of turn or a :data:`_REANCHOR_SHIFT`
-    of the frame's side, or where the match fails (a cut: the new shot starts where the old one was)."""
+    of the frame's side, or where the match fails (a cut: the new shot starts where the old one was).
+    None once the matches so far remove less than ``give_up`` of the frames' difference from their
+    reference (a failed match removes none; checked from the :data:`_GIVE_UP_AFTER`-th frame on): a
+    still camera, or content that moves on its own, is not tracked to the end."""
     t, h, w, _ = frames.shape
     block = max(1, -(-max(h, w) // TRACK_SIDE))
     luma = _luma(frames, block)  # tracked on block means; translations in full-resolution pixels below
     maps = np.repeat(np.eye(3)[None], t, axis=0)
     ref, starts, rel = 0, [0], np.zeros(4)
+    left, before = 0.0, 0.0  # the matches' error, and the frames' difference from their reference
     for k in range(1, t):
         p, err = _fit(luma[ref:ref + 1], luma[k:k + 1], rel / np.array([1, 1, block, block]))
         p = p * np.array([1, 1, block, block])
         spread = 0.5 * float(luma[ref].var() + luma[k].var())
-        if err > _CUT * spread or abs(p[0]) > _MAX_STEP:
+        cut = err > _CUT * spread or abs(p[0]) > _MAX_STEP
+        diff = float(((luma[k] - luma[ref]) ** 2).mean())
+        left, before = left + (diff if cut else err), before + diff  # a failed match explains nothing
+        if k >= _GIVE_UP_AFTER and before > 0 and left > (1 - give_up) * before:
+            return None
+        if cut:
             maps[k], ref, rel = maps[k - 1], k, np.zeros(4)
             starts.append(k)
             continue
