@@ -85,16 +85,30 @@ def test_warps_round_trip():
 
 
 @pytest.mark.parametrize("warps, match", [
-    ([[1 << 16, 0, 640, 1280], [1 << 16, 0, 640, 1300 * 64]], "leaves the network's 30x40 grid"),
-    ([[1 << 16, 0, 640, 1280], [1 << 16, 0, 100, 1280]], "leaves the network's 30x40 grid"),  # above row 0
+    ([[1 << 16, 0, 640, 1280], [1 << 16, 0, 640, 1300 * 64]], "leaves the format's range or the 30x40 canvas"),
+    ([[1 << 16, 0, 640, 1280], [1 << 16, 0, 100, 1280]], "view leaves the 30x40 canvas"),  # above row 0
     ([[1 << 16, 0, 640, 1280], [0, 0, 640, 1280]], "scale and turn"),
-    ([[1 << 16, 0, 640, 1280], [(1 << 20) + 1, 0, 640, 1280]], "scale and turn"),
+    ([[1 << 16, 0, 640, 1280], [(1 << 20) + 1, 0, 640, 1280]], "leaves the format's range"),
+    ([[1 << 16, 0, 640, 1280], [-(1 << 20) - 1, 0, 640, 1280]], "leaves the format's range"),
+    ([[1 << 16, 0, 640, 1280], [0, (1 << 20) + 1, 640, 1280]], "leaves the format's range"),
+    ([[1 << 16, 0, 29 * 64 - 223, 1280]], "view leaves the 30x40 canvas"),  # the last row 1/64 beyond
 ])
 def test_warps_are_checked(warps, match):
     from snervcodec.bitstream.canvas import read_warps, write_warps
 
     with pytest.raises(FormatError, match=match):
-        read_warps(write_warps(np.array(warps)), 2, (8, 16), (30, 40))
+        read_warps(write_warps(np.array(warps)), len(warps), (8, 16), (30, 40))
+
+
+def test_warps_at_the_edges_of_the_range_are_read():
+    from snervcodec.bitstream.canvas import read_warps, write_warps
+
+    edge = np.array([[1 << 16, 0, 29 * 64 - 224, 39 * 64 - 480],  # the last row and column exactly
+                     [0, 1 << 20, 640, 1280]])  # a turn at the largest scale: a 1x1 frame fits anywhere
+    assert np.array_equal(read_warps(write_warps(edge[:1]), 1, (8, 16), (30, 40)), edge[:1])
+    assert np.array_equal(read_warps(write_warps(edge[1:]), 1, (1, 1), (30, 40)), edge[1:])
+    with pytest.raises(FormatError, match="at least 2x2"):
+        read_warps(write_warps(np.array([[1 << 16, 0, 0, 96]])), 1, (1, 4), (1, 4))
 
 
 def test_warp_payloads_are_checked():
@@ -131,7 +145,11 @@ def test_the_warped_canvas_stream():
         parse_stream(extra)
     with pytest.raises(FormatError, match="unknown critical section b'CNVS'"):
         parse_stream(_rebuild(data, lambda s: [(b"CNVS" if t == b"CNVW" else t, p) for t, p in s.items()]))
-    assert replace(c.header, canvas=1).minor_version == 7
+    # a canvas of one row cannot be sampled: the header is refused (SPEC.md 2)
+    with pytest.raises(FormatError, match="at least 2x2"):
+        h = c.header
+        replace(h, model_id=2, height=1, pad_h=0, emb_h=1, emb_w=h.width + h.pad_w,  # HNeRV, strides 1: P = 1
+                strides=(1,) * h.n_blocks).validate(False)
 
 
 def _as_minor(data: bytes, minor: int) -> bytes:

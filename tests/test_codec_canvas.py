@@ -111,8 +111,8 @@ def test_where_a_canvas_does_not_fit_the_frames_are_drawn(pan, monkeypatch):
 @pytest.fixture(scope="module")
 def turn(carphone_path):
     """12 views of 32x48 turning 3 degrees a frame about the centre of one carphone frame."""
+    from motion import turning
     from snervcodec.video import read_video
-    from test_video_warp import turning
 
     scene = read_video(carphone_path, frames="0:1", size="72x88").frames[0]
     return turning(scene.astype(np.float32), 12, 32, 48, degrees=3.0)
@@ -135,7 +135,7 @@ def test_trainer_measures_and_trains_the_views(turn):
     with the frame itself (the low and high bands stay on the painted canvas, masked)."""
     from snervcodec.models.synthesis import synthesize
     from snervcodec.training.loss import fusion_loss, snerv_loss
-    from snervcodec.video.warp import sample_views
+    from snervcodec.models.geometry import sample_views
 
     canvas = plan_canvas(turn)
     assert canvas.warps is not None

@@ -6,36 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from motion import scene as _scene
+from motion import turning
 from snervcodec.errors import ConfigError
-from snervcodec.models.geometry import crop_windows
+from snervcodec.models.geometry import WARP_ONE, WARP_POS, crop_windows, sample_views, warp_positions
 from snervcodec.video.canvas import Canvas, plan_canvas
-from snervcodec.video.warp import (WARP_ONE, WARP_POS, corner_positions, explained_warped, layout, paint_view,
-                                   positions, sample_views, track_similarity)
-
-
-def _scene(rng, h=200, w=200):
-    """Smooth texture (noise magnified 4x, bilinear), so that a fraction of a degree is visible."""
-    x = torch.from_numpy(rng.random((1, 3, h // 4, w // 4))).float()
-    return (torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=True)[0]
-            .permute(1, 2, 0).numpy() * 255)
-
-
-def turning(scene, n, h, w, degrees=0.0, zoom=1.0):
-    """``n`` frames of ``h x w`` about the scene's centre, frame k turned by ``k * degrees`` and
-    magnified ``zoom**k`` (uint8)."""
-    sh, sw = scene.shape[:2]
-    src = torch.from_numpy(np.ascontiguousarray(scene)).permute(2, 0, 1)[None].float()
-    dy = torch.arange(h, dtype=torch.float64)[:, None] - (h - 1) / 2
-    dx = torch.arange(w, dtype=torch.float64)[None, :] - (w - 1) / 2
-    out = []
-    for k in range(n):
-        s, th = zoom ** -k, math.radians(degrees * k)
-        py = s * (math.cos(th) * dy - math.sin(th) * dx) + (sh - 1) / 2
-        px = s * (math.sin(th) * dy + math.cos(th) * dx) + (sw - 1) / 2
-        grid = torch.stack((2 * px / (sw - 1) - 1, 2 * py / (sh - 1) - 1), -1)[None].float()
-        v = torch.nn.functional.grid_sample(src, grid, mode="bilinear", align_corners=True)
-        out.append(v[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy())
-    return np.stack(out)
+from snervcodec.video.warp import corner_positions, explained_warped, layout, paint_view, track_similarity
 
 
 def test_track_similarity_finds_a_turn_and_a_zoom(rng):
@@ -84,9 +60,41 @@ def test_layout_draws_the_finest_frame_one_to_one(rng):
 
 def test_positions_and_corners():
     turn = np.array([[0, WARP_ONE, 10 * WARP_POS, 20 * WARP_POS]])  # a quarter turn about (10, 20)
-    p = positions(torch.from_numpy(turn), 3, 5)[0]
-    assert p[0, 0].tolist() == [10 - (-2.0), 20 + (-1.0)]  # row = -dx + 10, col = dy + 20
-    assert np.array_equal(corner_positions(turn, 3, 5)[0], p[[0, 0, -1, -1], [0, -1, 0, -1]].numpy())
+    rows, cols = warp_positions(turn, np.array([[-2], [0], [2]]), np.array([[-4, -2, 0, 2, 4]]))  # 3 x 5
+    assert (rows[0, 0, 0], cols[0, 0, 0]) == ((10 + 2) << 17, (20 - 1) << 17)  # row = -dx + 10, col = dy + 20
+    assert np.array_equal(corner_positions(turn, 3, 5)[0],
+                          np.stack((rows[0], cols[0]), -1)[[0, 0, -1, -1], [0, -1, 0, -1]] / (1 << 17))
+
+
+def _spec_sample(canvas: np.ndarray, warp, height: int, width: int) -> np.ndarray:
+    """bitstream/SPEC.md 4.6 written out in numpy, pixel by pixel, float32 (C, Hc, Wc) -> (C, H, W)."""
+    a, b, ty, tx = (int(v) for v in warp)
+    hc, wc = canvas.shape[1:]
+    out = np.empty((canvas.shape[0], height, width), np.float32)
+    one = np.float32(1)
+    for y in range(height):
+        for x in range(width):
+            dy, dx = y - (height - 1) / 2, x - (width - 1) / 2
+            row, col = (a * dy - b * dx) / 65536 + ty / 64, (b * dy + a * dx) / 65536 + tx / 64
+            r0, c0 = min(math.floor(row), hc - 2), min(math.floor(col), wc - 2)
+            wr, wc_ = np.float32(row - r0), np.float32(col - c0)
+            top = (one - wc_) * canvas[:, r0, c0] + wc_ * canvas[:, r0, c0 + 1]
+            bottom = (one - wc_) * canvas[:, r0 + 1, c0] + wc_ * canvas[:, r0 + 1, c0 + 1]
+            out[:, y, x] = (one - wr) * top + wr * bottom
+    return out
+
+
+@pytest.mark.parametrize("warp", [
+    (WARP_ONE, 0, 320, 448),  # whole pixels
+    (0, WARP_ONE, 320, 448),  # a quarter turn
+    (-WARP_ONE, 0, 320, 448),  # half a turn
+    (58000, 23000, 333, 451),  # a turn and a zoom, fractional
+    (WARP_ONE, 0, 480, 672),  # the view's last row and column on the canvas's: the weights reach 1
+])
+def test_sample_views_is_the_spec_to_the_bit(rng, warp):
+    canvas = rng.random((3, 10, 14)).astype(np.float32)
+    got = sample_views(torch.from_numpy(canvas)[None], torch.tensor([warp]), 4, 6)[0].numpy()
+    assert np.array_equal(got, _spec_sample(canvas, warp, 4, 6))
 
 
 def test_sample_views_on_whole_pixels_are_windows(rng):
@@ -96,8 +104,11 @@ def test_sample_views_on_whole_pixels_are_windows(rng):
                           [WARP_ONE, 0, int((7 + 4.5) * WARP_POS), int((0 + 7) * WARP_POS)]])
     v = sample_views(x, warps, 10, 15)
     assert torch.equal(v, crop_windows(x, off, 10, 15))
-    v.sum().backward()  # the frame term of the loss trains the canvas through the views
-    assert x.grad.sum() == pytest.approx(2 * 3 * 10 * 15)
+    v.sum().backward()  # the frame term of the loss trains the canvas through the views, and only there
+    inside = torch.zeros_like(x)
+    for i, (oy, ox) in enumerate(off.tolist()):
+        inside[i, :, oy:oy + 10, ox:ox + 15] = 1
+    assert torch.equal(x.grad, inside)
     half = torch.tensor([[WARP_ONE, 0, int(5 * WARP_POS), int(7.5 * WARP_POS)]])  # half a pixel down and right
     v = sample_views(x[:1].detach(), half, 10, 15)
     assert torch.allclose(v, 0.25 * (x[:1, :, :10, :15] + x[:1, :, 1:11, :15] + x[:1, :, :10, 1:16]
@@ -138,7 +149,7 @@ def test_a_canvas_of_warped_views_checks_them(rng):
         Canvas(20, 20, (8, 8), np.zeros((2, 2), np.int64), w)
     with pytest.raises(ConfigError, match="one of the two"):
         Canvas(20, 20, (8, 8))
-    with pytest.raises(ConfigError, match="outside"):
+    with pytest.raises(ConfigError, match="leaves the 8x8 canvas"):
         Canvas(8, 8, (8, 8), warps=w)  # the view reaches row 8
     c = Canvas(20, 20, (8, 8), warps=w)
     frames = turning(_scene(rng), 2, 8, 8)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError
-from ..video.warp import MAX_WARP, corner_positions
+from ..models.geometry import MAX_WARP, WARP_POS, warp_problem
 from .bytesio import Reader, Writer
 
 
@@ -55,41 +55,44 @@ def read_offsets(payload: bytes, n_frames: int, max_row: int, max_col: int) -> n
     return out
 
 
-def _predicted(prev: list[np.ndarray], k: int) -> np.ndarray:
+def _predicted(prev: list[tuple[int, ...]], k: int) -> tuple[int, ...]:
     """CNVW's prediction of frame ``k``'s warp: 0, then the last frame's, then a straight line through
-    the last two."""
+    the last two (integers)."""
     if k == 0:
-        return np.zeros(4, np.int64)
-    return prev[-1] if k == 1 else 2 * prev[-1] - prev[-2]
+        return (0, 0, 0, 0)
+    return prev[-1] if k == 1 else tuple(2 * u - v for u, v in zip(prev[-1], prev[-2]))
 
 
 def write_warps(warps: np.ndarray) -> bytes:
     """CNVW payload of (T, 4) warps (a, b, ty, tx)."""
     w = Writer()
-    done: list[np.ndarray] = []
-    for k, v in enumerate(np.asarray(warps, np.int64)):
-        for d in (v - _predicted(done, k)).tolist():
-            w.varint(_zigzag(d))
-        done.append(v)
+    done: list[tuple[int, ...]] = []
+    for k, v in enumerate(np.asarray(warps, np.int64).tolist()):
+        for value, guess in zip(v, _predicted(done, k)):
+            w.varint(_zigzag(value - guess))
+        done.append(tuple(v))
     return w.getvalue()
 
 
 def read_warps(payload: bytes, n_frames: int, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> np.ndarray:
     """(T, 4) warps from a CNVW payload: ``|a|, |b| <= MAX_WARP``, not both 0, and every frame's view
-    inside the network's ``grid_hw`` (its corner pixels at rows 0..H-1, columns 0..W-1); every byte is used."""
+    inside the network's ``grid_hw`` (:func:`~..models.geometry.warp_problem`); every byte is used.
+    Each value is bounded before it predicts the next (the centre, ``ty, tx``, lies on the grid too)."""
     if len(payload) < 4 * n_frames:
         raise FormatError(f"CNVW: {len(payload)} bytes cannot place {n_frames} frames")
     r = Reader(payload, "CNVW")
-    out = np.empty((n_frames, 4), np.int64)
-    done: list[np.ndarray] = []
+    limits = (MAX_WARP, MAX_WARP)
+    centre = ((grid_hw[0] - 1) * WARP_POS, (grid_hw[1] - 1) * WARP_POS)
+    done: list[tuple[int, ...]] = []
     for k in range(n_frames):
-        v = _predicted(done, k) + np.array([_unzigzag(r.varint()) for _ in range(4)], np.int64)
-        if np.abs(v[:2]).max() > MAX_WARP or not v[:2].any():
-            raise FormatError(f"CNVW: frame {k}'s scale and turn ({v[0]}, {v[1]}) outside the format's range")
-        pos = corner_positions(v[None], *frame_hw)[0]
-        if pos.min() < 0 or pos[:, 0].max() > grid_hw[0] - 1 or pos[:, 1].max() > grid_hw[1] - 1:
-            raise FormatError(f"CNVW: frame {k}'s view leaves the network's {grid_hw[0]}x{grid_hw[1]} grid")
-        out[k] = v
+        v = tuple(guess + _unzigzag(r.varint()) for guess in _predicted(done, k))
+        if any(abs(x) > lim for x, lim in zip(v[:2], limits)) or not all(0 <= x <= c for x, c in zip(v[2:], centre)):
+            raise FormatError(f"CNVW: frame {k}'s warp {v} leaves the format's range or the "
+                              f"{grid_hw[0]}x{grid_hw[1]} canvas")
         done.append(v)
     r.expect_end()
+    out = np.array(done, np.int64).reshape(n_frames, 4)
+    problem = warp_problem(out, frame_hw, grid_hw)
+    if problem:
+        raise FormatError(f"CNVW: {problem}")
     return out

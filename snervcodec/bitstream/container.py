@@ -152,7 +152,7 @@ def read_container(data: bytes, model_kind) -> Container:
             if SECTION_RANK[tag] == 0 and any(t in sections for t in WEIGHT_SECTIONS):
                 raise FormatError("a stream holds exactly one of the sections DECW, DECG, DECA")
             if SECTION_RANK[tag] <= last_rank:
-                raise FormatError(f"section {tag.decode()} out of order (SPEC.md 3: weights, EMBD, TEMB, CNVS)")
+                raise FormatError(f"section {tag.decode()} out of order (SPEC.md 3: weights, EMBD, TEMB, CNVS or CNVW)")
             last_rank = SECTION_RANK[tag]
             sections[tag] = payload
             sizes[tag.decode()] = r.pos - start

@@ -150,6 +150,8 @@ class StreamHeader:
         if (ph, pw) != (self.height + self.pad_h, self.width + self.pad_w):
             raise FormatError(f"header: network grid {ph}x{pw} does not match the padded frame "
                               f"{self.height + self.pad_h}x{self.width + self.pad_w}")
+        if self.canvas == 2 and (ph < 2 or pw < 2):
+            raise FormatError(f"header: warped views need a canvas of at least 2x2, not {ph}x{pw}")
         if not self.canvas and (self.pad_h >= p or self.pad_w >= p):
             raise FormatError("header: padding larger than one embedding cell")
         if ph * pw > MAX_PADDED_PIXELS:

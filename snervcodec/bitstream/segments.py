@@ -4,9 +4,9 @@ embeddings, in one file with an index (bitstream/SPEC.md, section 4.4).
     header (1.3; n_frames = all frames) | SIDX | SEGM | SEGM | ...
 
 A segment's ``SEGM`` payload is exactly the framed sections (``DECW``/``DECG``/``DECA``, ``EMBD``,
-``TEMB``, ``CNVS``) a single-segment stream of its frames holds, so a segment decodes as that stream: the header with
-its frame count, and its sections. A video of one segment is written as an ordinary stream (1.0 to
-1.2), which readers of those versions read.
+``TEMB``, ``CNVS`` or ``CNVW``) a single-segment stream of its frames holds, so a segment decodes as that
+stream: the header with its frame count, and its sections. A video of one segment is written as an
+ordinary stream (1.0 to 1.2), which readers of those versions read.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import torch
 
 from ..errors import ConfigError, FormatError
 from ..models import ModelConfig, build_decoder
+from ..models.geometry import warp_problem
 from .canvas import read_offsets, read_warps, write_offsets, write_warps
 from .container import CONTEXT_MINOR, is_segmented, read_container, read_framing, write_container
 from .header import StreamHeader
@@ -39,8 +40,9 @@ def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWei
     if offsets is not None and (len(offsets) != header.n_frames or offsets.min() < 0
                                 or offsets[:, 0].max() > header.pad_h or offsets[:, 1].max() > header.pad_w):
         raise ValueError("CNVS: one window per frame, each inside the network's grid (SPEC.md 4.5)")
-    if warps is not None and len(warps) != header.n_frames:
-        raise ValueError("CNVW: one warp per frame (SPEC.md 4.6)")
+    if warps is not None and (len(warps) != header.n_frames or warp_problem(
+            warps, (header.height, header.width), (header.height + header.pad_h, header.width + header.pad_w))):
+        raise ValueError("CNVW: one warp per frame, each view inside the network's grid (SPEC.md 4.6)")
     stepcoded = isinstance(weights, StepCodedWeights)
     if any((e.step_codes is not None) != stepcoded for e in (embeddings, temporal) if e is not None):
         raise ValueError("a stream's weights and embeddings use one quantiser family")

@@ -13,9 +13,9 @@ from ..bitstream.stream import ParsedStream, StreamIndex, open_stream
 from .decode import read_stream_bytes
 from ..entropy.chunks import embedding_rate
 from ..entropy.weights import weight_rate
+from ..models.geometry import WARP_ONE
 from .limits import DecodeLimits, declared_work_of, exceeded
 from .weights import decode_weights
-from ..video.warp import WARP_ONE
 
 
 def info(source: str | os.PathLike | bytes, limits: DecodeLimits | None = None) -> dict:

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -117,6 +118,71 @@ def crop_windows(x: torch.Tensor, offsets: torch.Tensor, height: int, width: int
     column), for canvases that hold a camera's motion (:mod:`~..video.canvas`)."""
     return torch.stack([x[i, :, int(oy):int(oy) + height, int(ox):int(ox) + width]
                         for i, (oy, ox) in enumerate(offsets.tolist())])
+
+
+# A frame's warp on a canvas (format 1.8, bitstream/SPEC.md 4.6; estimated by video/warp.py): four integers
+# (a, b, ty, tx), a and b in units of 1/WARP_ONE (scale x cos and scale x sin of the turn), ty and tx (the canvas
+# position of the frame's centre) in 1/WARP_POS pixel. Positions are exact integers in 1/POS_ONE pixel.
+WARP_ONE, WARP_POS, POS_ONE = 1 << 16, 64, 1 << 17
+MAX_WARP = 1 << 20  # |a|, |b| at most 16 (a frame drawn at 16x its size)
+
+
+def warp_positions(warps, ys2, xs2):
+    """(rows, cols) on the canvas, in 1/POS_ONE pixel, of the frame pixels whose doubled centred
+    coordinates are ``ys2 = 2y - (H - 1)`` (broadcast along rows) and ``xs2 = 2x - (W - 1)`` (along
+    columns): ``row = a ys2 - b xs2 + 2048 ty``. Integer arithmetic on numpy or torch int64 arrays
+    (``warps`` (N, 4); ``ys2`` (H, 1), ``xs2`` (1, W)): exact on any device, (N, H, W) each."""
+    a, b, ty, tx = (warps[:, i, None, None] for i in range(4))
+    scale = POS_ONE // WARP_POS
+    return a * ys2 - b * xs2 + scale * ty, b * ys2 + a * xs2 + scale * tx
+
+
+def warp_problem(warps, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> str | None:
+    """What is wrong with (N, 4) int64 ``warps`` of ``frame_hw`` frames on a ``grid_hw`` canvas (SPEC.md
+    4.6: ``|a|, |b| <= MAX_WARP``, not both 0, every corner pixel on the canvas, a canvas of at least
+    2 x 2), or None. Numpy, exact."""
+    w = np.asarray(warps, np.int64)
+    (h, wd), (gh, gw) = frame_hw, grid_hw
+    if w.ndim != 2 or w.shape[1] != 4:
+        return f"warps of shape {w.shape}: (frames, 4) expected"
+    if gh < 2 or gw < 2:
+        return f"a canvas of {gh}x{gw} cannot be sampled (at least 2x2)"
+    big = np.abs(w[:, :2]).max(axis=1) > MAX_WARP if len(w) else np.zeros(0, bool)
+    flat = ~w[:, :2].any(axis=1)
+    rows, cols = warp_positions(np.where((big | flat)[:, None], 0, w), np.array([[1 - h], [h - 1]]),
+                                np.array([[1 - wd, wd - 1]]))
+    out = (rows.min(axis=(1, 2)) < 0) | (rows.max(axis=(1, 2)) > (gh - 1) * POS_ONE) | \
+        (cols.min(axis=(1, 2)) < 0) | (cols.max(axis=(1, 2)) > (gw - 1) * POS_ONE)
+    for k in np.flatnonzero(big | flat | out)[:1]:
+        if big[k] or flat[k]:
+            return f"frame {k}'s scale and turn ({w[k, 0]}, {w[k, 1]}) outside the format's range"
+        return f"frame {k}'s view leaves the {gh}x{gw} canvas"
+    return None
+
+
+def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Frame i of (N, C, Hc, Wc) canvases, ``height x width``, sampled bilinearly at ``warps[i]``
+    (SPEC.md 4.6: positions exact in integers, every one on the canvas; float32 weights, blended along
+    columns then rows), float32. Differentiable in ``x``; the gather reads one (N, H W) index a corner."""
+    n, c, hc, wc = x.shape
+    w = warps.to(x.device, torch.int64)
+    ys2 = (2 * torch.arange(height, device=x.device) - (height - 1))[:, None]
+    xs2 = (2 * torch.arange(width, device=x.device) - (width - 1))[None, :]
+    rows, cols = warp_positions(w, ys2, xs2)
+    r0 = torch.div(rows, POS_ONE, rounding_mode="floor").clamp(0, hc - 2)
+    c0 = torch.div(cols, POS_ONE, rounding_mode="floor").clamp(0, wc - 2)
+    wr = ((rows - r0 * POS_ONE).to(torch.float32) / POS_ONE)[:, None]  # exact: a multiple of 2^-17 below 2
+    wc_ = ((cols - c0 * POS_ONE).to(torch.float32) / POS_ONE)[:, None]
+    flat = x.float().permute(0, 2, 3, 1).reshape(n, hc * wc, c)
+    i00 = (r0 * wc + c0).reshape(n, -1)
+    batch = torch.arange(n, device=x.device)[:, None]
+
+    def at(shift: int) -> torch.Tensor:
+        return flat[batch, i00 + shift].reshape(n, height, width, c).permute(0, 3, 1, 2)
+
+    top = (1 - wc_) * at(0) + wc_ * at(1)
+    bottom = (1 - wc_) * at(wc) + wc_ * at(wc + 1)
+    return (1 - wr) * top + wr * bottom
 
 
 def default_n_rb(params: float) -> int:

@@ -14,8 +14,7 @@ import torch.nn as nn
 
 from ..device import autocast
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
-from ..models.geometry import crop_frames, crop_windows
-from ..video.warp import sample_views
+from ..models.geometry import crop_frames, crop_windows, sample_views
 from .data import Fixed
 from .loss import fusion_loss
 from .result import FitResult
@@ -54,7 +53,7 @@ class Evaluation:
             for i in range(0, len(sel), chunk):
                 idx = sel[i:i + chunk].to(self.device)
                 b, out, _, _ = self._forward(idx, fixed, dec, quant)
-                rec = self.crop(out.frame.clamp(0, 1), idx)
+                rec = self.crop(out.frame, idx).clamp(0, 1)  # as the decoder: a view is sampled, then clamped
                 ref = self._reference(idx, b)
                 psnrs.append(psnr_per_frame(rec, ref).cpu())
                 if with_msssim:
@@ -113,7 +112,7 @@ class Evaluation:
 
     def crop(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Frames ``idx`` at their original size out of the network's (padded) grid: their windows
-        of a canvas, or the top-left corner."""
+        of a canvas, their warped views of it (sampled: clamp after), or the top-left corner."""
         if self.warps is not None:
             return sample_views(x, self.warps[idx.cpu()], self.height, self.width)
         if self.windows is None:

@@ -9,7 +9,9 @@ A phase may also open on MSE alone (``Phase.mse_until``): the L1 and SSIM terms 
 network at the clip's mean frame for several epochs on fast motion, where MSE, whose gradient grows
 with the error, breaks out at once (docs/design-notes.md "Distortion: --tune").
 In-painting (``batch.known``): every term only over known pixels (a wavelet coefficient is known
-when its whole 2x2 block is).
+when its whole 2x2 block is). A canvas of warped views (``batch.warps``, video/warp.py): the frame
+term compares each frame's view, sampled from the canvas, with the frame itself; the bands stay on
+the painted canvas, over known pixels.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from ..metrics import ssim
+from ..models.geometry import sample_views
 from ..models.synthesis import Synthesis
-from ..video.warp import sample_views
 from .data import Batch
 
 

@@ -55,24 +55,23 @@ class Trainer(Evaluation):
         self.height, self.width = frames.shape[1:3]
         self.windows = None  # (T, 2) offsets of the frames on the canvas, or None
         self.warps = None  # (T, 4) warps of the frames' views of the canvas (video/warp.py), or None
-        views = None
         if canvas is not None:
             if known is not None or reference is not None:
                 raise ConfigError("a canvas is trained on its frames' windows (no in-painting mask or reference)")
             if canvas.warps is not None:
-                self.warps, views = torch.from_numpy(canvas.warps), (frames, canvas.warps)
+                self.warps = torch.from_numpy(canvas.warps)
             else:
                 self.windows = torch.from_numpy(canvas.offsets)
             reference, (frames, known) = frames, canvas.paint(frames)
+        self.reference = reference_frames(reference, frames.shape if canvas is None else reference.shape, self.device)
         torch.manual_seed(tcfg.seed)
         self.data = FrameSet(frames, geo, self.device, uses_dwt=cfg.uses_dwt, pad_mode=pad_mode,
                              ll_range_bits=ll_range_bits, temporal=cfg.temporal, known=known,
-                             views=views)
+                             views=None if self.warps is None else (self.reference, canvas.warps))
         n = self.data.n
         self.train_idx = torch.arange(n) if train_frames is None else torch.as_tensor(list(train_frames)).long()
         if len(self.train_idx) == 0 or int(self.train_idx.min()) < 0 or int(self.train_idx.max()) >= n:
             raise ConfigError("train_frames must be a non-empty subset of the clip's frames")
-        self.reference = reference_frames(reference, frames.shape if canvas is None else reference.shape, self.device)
         cl = tcfg.channels_last and self.device.type != "mps"
         self.channels_last = cl
         self.encoder = on_device(build_encoder(cfg), self.device, cl)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from .warp import GIVE_UP, corner_positions, explained_warped, layout, paint_view, track_similarity
+from ..models.geometry import warp_problem
+from .warp import GIVE_UP, explained_warped, frame_corners, layout, luma, mosaic, paint_view, track_similarity
 
 MIN_EXTENT = 8  # pixels the camera must travel (on either axis) before a canvas is worth its cost
 MAX_AREA = 4.0  # the largest canvas, in frames' areas: past it the network would draw too much
@@ -46,12 +47,9 @@ class Canvas:
         if (self.offsets is None) == (self.warps is None):
             raise ConfigError("a canvas places its frames by window offsets or by warps, one of the two")
         if self.warps is not None:
-            wr = self.warps
-            if wr.ndim != 2 or wr.shape[1] != 4:
-                raise ConfigError(f"canvas warps of shape {wr.shape}: (frames, 4) expected")
-            pos = corner_positions(wr, h, w).reshape(-1, 2)
-            if len(wr) and (pos.min() < 0 or pos[:, 0].max() > self.height - 1 or pos[:, 1].max() > self.width - 1):
-                raise ConfigError(f"canvas views of {h}x{w} outside the {self.height}x{self.width} canvas")
+            problem = warp_problem(self.warps, self.frame, (self.height, self.width))
+            if problem:
+                raise ConfigError(f"canvas views of {h}x{w}: {problem}")
             return
         o = self.offsets
         if o.ndim != 2 or o.shape[1] != 2 or (len(o) and (o.min() < 0 or (o[:, 0] + h).max() > self.height
@@ -81,7 +79,7 @@ class Canvas:
         frame k's window, the pixels its loss may see."""
         t, h, w, _ = frames.shape
         if (h, w) != self.frame or t != self.n_frames:
-            raise ConfigError(f"a canvas of {self.n_frames} {self.frame[0]}x{self.frame[1]} windows cannot "
+            raise ConfigError(f"a canvas of {self.n_frames} {self.frame[0]}x{self.frame[1]} views cannot "
                               f"hold {t} frames of {h}x{w}")
         if self.warps is not None:
             return self._paint_warped(frames)
@@ -103,34 +101,19 @@ class Canvas:
     def _paint_warped(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`paint` for warped views: each frame drawn onto the canvas at its warp."""
         t = len(frames)
-        total = np.zeros((self.height, self.width, 3), np.float64)
-        count = np.zeros((self.height, self.width, 1), np.float64)
-        for k in range(t):  # two passes, a frame at a time: memory of one float canvas
-            v, known = paint_view(frames[k], self.warps[k], self.height, self.width)
-            total += v * known[..., None]
-            count += known[..., None]
         mean = frames.reshape(-1, 3).mean(axis=0)
-        mosaic = np.where(count > 0, total / np.maximum(count, 1), mean)
+        seen, landed = mosaic(frames, self.warps, self.height, self.width)  # two passes, a frame at a time
+        background = np.where(landed[..., None], seen, mean)
         out = np.empty((t, self.height, self.width, 3), np.uint8)
         known_all = np.zeros((t, self.height, self.width), bool)
         for k in range(t):
             v, known = paint_view(frames[k], self.warps[k], self.height, self.width)
-            out[k] = np.clip(np.rint(np.where(known[..., None], v, mosaic)), 0, 255)
+            out[k] = np.clip(np.rint(np.where(known[..., None], v, background)), 0, 255)
             known_all[k] = known
         return out, known_all
 
 
 TRACK_SIDE = 512  # frames are tracked at most this many pixels a side (block means), for speed and memory
-
-
-def _luma(frame: np.ndarray, scale: int = 1) -> np.ndarray:
-    """Luma (float64), averaged over ``scale x scale`` blocks (the edges that do not fill one dropped)."""
-    f = frame.astype(np.float64)
-    y = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
-    if scale == 1:
-        return y
-    h, w = y.shape[0] // scale * scale, y.shape[1] // scale * scale
-    return y[:h, :w].reshape(h // scale, scale, w // scale, scale).mean(axis=(1, 3))
 
 
 def _overlap_error(a: np.ndarray, b: np.ndarray, dy: int, dx: int) -> float:
@@ -154,7 +137,7 @@ def frame_shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
     x + dx]), by phase correlation of their luma; None where the best shift does not explain the
     change (a scene cut; a moving object on a still background gives (0, 0)). Shifts of more than a
     quarter frame are not searched."""
-    return _shift(_luma(a), _luma(b))
+    return _shift(luma(a), luma(b))
 
 
 def _shift(la: np.ndarray, lb: np.ndarray) -> tuple[float, float] | None:
@@ -187,9 +170,9 @@ def _track(frames: np.ndarray) -> tuple[np.ndarray, list[int]]:
     scale = max(1, -(-max(h, w) // TRACK_SIDE))
     pos = np.zeros((t, 2))
     ref, starts = 0, [0]
-    lref = _luma(frames[0], scale)
+    lref = luma(frames[0], scale)
     for k in range(1, t):
-        lk = _luma(frames[k], scale)
+        lk = luma(frames[k], scale)
         s = _shift(lref, lk)
         if s is None:
             pos[k], ref, lref = pos[k - 1], k, lk
@@ -221,25 +204,26 @@ def explained(frames: np.ndarray, offsets: np.ndarray, starts: list[int]) -> flo
         total, count, mean = np.zeros((hc, wc)), np.zeros((hc, wc)), np.zeros((h, w))
         for k in range(a, b):
             y, x = off[k]
-            luma = _luma(frames[k])
-            total[y:y + h, x:x + w] += luma
+            lum = luma(frames[k])
+            total[y:y + h, x:x + w] += lum
             count[y:y + h, x:x + w] += 1
-            mean += luma / (b - a)
+            mean += lum / (b - a)
         mosaic = total / np.maximum(count, 1)
         for k in range(a, b):
             y, x = off[k]
-            luma = _luma(frames[k])
-            still += float(np.sum((luma - mean) ** 2))
-            moved += float(np.sum((luma - mosaic[y:y + h, x:x + w]) ** 2))
+            lum = luma(frames[k])
+            still += float(np.sum((lum - mean) ** 2))
+            moved += float(np.sum((lum - mosaic[y:y + h, x:x + w]) ** 2))
     return 1.0 - moved / still if still > 0 else 0.0
 
 
 def plan_canvas(frames: np.ndarray, min_extent: int = MIN_EXTENT, max_area: float = MAX_AREA,
                 min_explained: float = MIN_EXPLAINED) -> Canvas | None:
-    """The clip's canvas, or None where the camera travels less than ``min_extent`` pixels on both
-    axes, the canvas would exceed ``max_area`` frames (the network would draw too much per frame), or
-    the camera's motion explains less than ``min_explained`` of what changes (:func:`explained`: the
-    rest moves on its own, and a canvas then costs more than it saves)."""
+    """The clip's canvas of windows, or None where the camera travels less than ``min_extent`` pixels
+    on both axes, the canvas would exceed ``max_area`` frames (the network would draw too much per
+    frame), or the camera's motion explains less than ``min_explained`` of what changes
+    (:func:`explained`: the rest moves on its own, and a canvas then costs more than it saves). Where
+    windows are refused, a canvas of warped views under the same rules (a zoom or a turn; :mod:`.warp`)."""
     t, h, w, _ = frames.shape
     offsets, starts = _track(frames)
     canvas = Canvas.of(offsets, (h, w))
@@ -260,9 +244,7 @@ def _warped_canvas(frames: np.ndarray, min_extent: int, max_area: float, min_exp
     if tracked is None:
         return None
     maps, starts = tracked
-    corners = np.array([[-(h - 1) / 2, -(w - 1) / 2, 1], [(h - 1) / 2, (w - 1) / 2, 1],
-                        [-(h - 1) / 2, (w - 1) / 2, 1], [(h - 1) / 2, -(w - 1) / 2, 1]])
-    pts = np.einsum("kij,cj->kci", maps, corners)[..., :2]
+    pts = np.einsum("kij,cj->kci", maps, frame_corners(h, w))[..., :2]
     if np.abs(pts - pts[:1]).max() < min_extent:
         return None
     laid = layout(maps, (h, w), max_area)

@@ -4,13 +4,9 @@ Windows of a canvas (:mod:`.canvas`) hold a pan, not a zoom or a roll: there eve
 differently. A similarity (scale, rotation, translation) a frame does: the encoder estimates it
 against a reference frame (least squares on luma over a pyramid), lays the frames out on a canvas at
 the finest frame's scale, and the network draws the canvas; each frame is then sampled from it at its
-warp, bilinearly (format 1.8, bitstream/SPEC.md 4.6 ``CNVW``). Measured in docs/design-notes.md
-"Warped canvas".
-
-A warp is four integers ``(a, b, ty, tx)``: frame pixel (y, x) lies on the canvas at
-``row = (a dy - b dx) / WARP_ONE + ty / WARP_POS``, ``col = (b dy + a dx) / WARP_ONE + tx / WARP_POS``
-with ``dy = y - (H - 1) / 2``, ``dx = x - (W - 1) / 2`` (``a = s cos(angle)``, ``b = s sin(angle)``).
-The encoder trains on the warps it writes, so training and decoding sample alike.
+warp, bilinearly (format 1.8, bitstream/SPEC.md 4.6 ``CNVW``; the warp and the sampling:
+:func:`~..models.geometry.sample_views`). Measured in docs/design-notes.md "Warped canvas". The
+encoder trains on the warps it writes, so training and decoding sample alike.
 """
 
 from __future__ import annotations
@@ -21,13 +17,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-WARP_ONE = 1 << 16  # a and b in units of 2^-16: 0.005 pixels at the far corner of a 1080p frame
-WARP_POS = 64  # ty and tx in 1/64 pixel
-MAX_WARP = 1 << 20  # |a|, |b| at most 16 (a frame drawn at 16x its size)
-TRACK_SIDE = 256  # luma is tracked at most this many pixels a side (block means)
+from ..models.geometry import POS_ONE, WARP_ONE, WARP_POS, sample_views, warp_positions
+
+FIT_SIDE = 256  # similarities are fitted on luma of at most this many pixels a side (block means)
 _LEVELS = (4, 2, 1)  # the pyramid, coarsest first (block sizes)
 _CUT = 0.5  # a warp that leaves more than this share of the frames' variance unexplained: a scene cut
 _MAX_STEP = 0.5  # nor is a zoom of more than e^0.5 (1.65x) from the reference frame a match
+_MIN_OVERLAP = 0.5  # nor a warp that leaves less than half of the frame on its reference
+_AREA_SLACK = 1.05  # the laid-out canvas may pass max_area by this factor (whole pixels around the views)
 # tracking stops from this many frames on where the matches remove less than GIVE_UP of the frames' difference
 # from their reference: a still camera, or content that moves on its own (no warped canvas would be made)
 GIVE_UP, _GIVE_UP_AFTER = 0.5, 2
@@ -35,50 +32,18 @@ GIVE_UP, _GIVE_UP_AFTER = 0.5, 2
 _REANCHOR_SCALE, _REANCHOR_ANGLE, _REANCHOR_SHIFT = 0.125, 0.125, 0.125
 
 
-def _place(warps: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """(N, len(rows), len(cols), 2) float64 canvas positions of the frame pixels at ``rows`` x ``cols``
-    (centred coordinates, float64), exactly as SPEC.md 4.6 computes them."""
-    w = warps.to(torch.float64)
-    a, b = (w[:, 0] / WARP_ONE)[:, None, None], (w[:, 1] / WARP_ONE)[:, None, None]
-    ty, tx = (w[:, 2] / WARP_POS)[:, None, None], (w[:, 3] / WARP_POS)[:, None, None]
-    dy, dx = rows.to(w.device)[None, :, None], cols.to(w.device)[None, None, :]
-    return torch.stack(((a * dy - b * dx) + ty, (b * dy + a * dx) + tx), dim=-1)
-
-
-def positions(warps: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(N, H, W, 2) float64 canvas positions (row, column) of the pixels of ``height x width`` frames
-    with ``warps`` (N, 4) int64."""
-    return _place(warps, torch.arange(height, dtype=torch.float64) - (height - 1) / 2,
-                  torch.arange(width, dtype=torch.float64) - (width - 1) / 2)
+def frame_corners(height: int, width: int) -> np.ndarray:
+    """(4, 3) homogeneous centred coordinates of a frame's corner pixels (rows, columns, 1)."""
+    hy, hx = (height - 1) / 2, (width - 1) / 2
+    return np.array([[-hy, -hx, 1], [-hy, hx, 1], [hy, -hx, 1], [hy, hx, 1]], np.float64)
 
 
 def corner_positions(warps: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(N, 4, 2) canvas positions of the frames' corner pixels: the view's extremes (it is a
-    parallelogram), so every pixel lies on the canvas when these do."""
-    hy, hx = (height - 1) / 2, (width - 1) / 2
-    return _place(torch.from_numpy(np.asarray(warps, np.int64)), torch.tensor([-hy, hy], dtype=torch.float64),
-                  torch.tensor([-hx, hx], dtype=torch.float64)).reshape(-1, 4, 2).numpy()
-
-
-def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Frame i of (N, C, Hc, Wc) canvases, ``height x width``, sampled bilinearly at ``warps[i]``
-    (SPEC.md 4.6: every position lies inside the canvas; float32 weights, blended along columns
-    then rows). Differentiable in ``x``."""
-    n, c, hc, wc = x.shape
-    p = positions(warps.to(x.device), height, width)
-    y0 = p[..., 0].floor().clamp(0, hc - 2)
-    x0 = p[..., 1].floor().clamp(0, wc - 2)
-    wy = (p[..., 0] - y0).to(torch.float32)[:, None]
-    wx = (p[..., 1] - x0).to(torch.float32)[:, None]
-    flat = x.float().reshape(n, c, hc * wc)
-    i00 = (y0.long() * wc + x0.long()).reshape(n, 1, -1).expand(n, c, -1)
-
-    def at(shift: int) -> torch.Tensor:
-        return flat.gather(2, i00 + shift).reshape(n, c, height, width)
-
-    top = (1 - wx) * at(0) + wx * at(1)
-    bottom = (1 - wx) * at(wc) + wx * at(wc + 1)
-    return (1 - wy) * top + wy * bottom
+    """(N, 4, 2) canvas positions (rows, columns) of the frames' corner pixels: the view's extremes
+    (it is a parallelogram), so every pixel lies on the canvas when these do."""
+    rows, cols = warp_positions(np.asarray(warps, np.int64), np.array([[1 - height], [height - 1]]),
+                                np.array([[1 - width, width - 1]]))
+    return np.stack((rows, cols), axis=-1).reshape(-1, 4, 2) / POS_ONE
 
 
 def paint_view(frame: np.ndarray, warp: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,8 +67,20 @@ def paint_view(frame: np.ndarray, warp: np.ndarray, height: int, width: int) -> 
 
 # ---- estimation --------------------------------------------------------------------------------
 
-def _luma(frames: np.ndarray, block: int) -> torch.Tensor:
-    """(T, 1, h, w) float32 luma in [0, 1], averaged over ``block x block`` pixels (a frame at a time)."""
+def luma(frame: np.ndarray, block: int = 1) -> np.ndarray:
+    """A frame's luma (float64, 0..255), averaged over ``block x block`` pixels (the edges that do not
+    fill a block dropped)."""
+    f = frame.astype(np.float64)
+    y = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+    if block == 1:
+        return y
+    h, w = y.shape[0] // block * block, y.shape[1] // block * block
+    return y[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+
+
+def _lumas(frames: np.ndarray, block: int) -> torch.Tensor:
+    """(T, 1, h, w) float32 luma in [0, 1] of every frame, block means (a frame at a time; float32
+    throughout, what the fit runs on)."""
     out = []
     for frame in frames:
         f = torch.from_numpy(frame).float().div_(255)
@@ -123,15 +100,16 @@ def _warp_luma(ref: torch.Tensor, p: torch.Tensor, hw: tuple[int, int]) -> tuple
     c, sn = s * torch.cos(p[1]), s * torch.sin(p[1])
     py = c * dy - sn * dx + p[2] + (hr - 1) / 2
     px = sn * dy + c * dx + p[3] + (wr - 1) / 2
-    inside = ((py >= 0) & (py <= hr - 1) & (px >= 0) & (px <= wr - 1)).to(ref.dtype)
+    inside = ((py >= 0) & (py <= hr - 1) & (px >= 0) & (px <= wr - 1)).to(ref.dtype)  # (h, w)
     grid = torch.stack((2 * px / (wr - 1) - 1, 2 * py / (hr - 1) - 1), dim=-1)[None].to(ref.dtype)
     return F.grid_sample(ref, grid, mode="bilinear", padding_mode="border", align_corners=True)[0, 0], inside
 
 
-def _overlap_error(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of ``mov`` against ``ref`` sampled at the similarity ``p``, over the overlap."""
+def _warp_error(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean squared difference of ``mov`` against ``ref`` sampled at the similarity ``p``, over the
+    overlap, and the share of ``mov`` the overlap covers."""
     v, inside = _warp_luma(ref, p, mov.shape)
-    return ((v - mov) ** 2 * inside).sum() / inside.sum().clamp(min=1.0)
+    return ((v - mov) ** 2 * inside).sum() / inside.sum().clamp(min=1.0), inside.mean()
 
 
 def _fit_level(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
@@ -141,7 +119,7 @@ def _fit_level(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.T
 
     def closure():
         opt.zero_grad()
-        e = _overlap_error(ref, mov, q)
+        e = _warp_error(ref, mov, q)[0]
         e.backward()
         return e
 
@@ -149,10 +127,10 @@ def _fit_level(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.T
     return q.detach()
 
 
-def _fit(ref: torch.Tensor, mov: torch.Tensor, init: np.ndarray) -> tuple[np.ndarray, float]:
+def _fit(ref: torch.Tensor, mov: torch.Tensor, init: np.ndarray) -> tuple[np.ndarray, float, float]:
     """The similarity (log scale, angle, ty, tx; translation in pixels) that maps ``mov``'s pixels onto
-    ``ref`` (both (1, 1, H, W) luma), refined from ``init`` over a pyramid, and its mean squared error
-    over the overlap."""
+    ``ref`` (both (1, 1, H, W) luma), refined from ``init`` over a pyramid, its mean squared error over
+    the overlap and the share of ``mov`` the overlap covers."""
     p = torch.tensor(init, dtype=torch.float64)
     for b in _LEVELS:
         if min(ref.shape[-2:]) // b < 8:
@@ -162,8 +140,8 @@ def _fit(ref: torch.Tensor, mov: torch.Tensor, init: np.ndarray) -> tuple[np.nda
         m = (F.avg_pool2d(mov, b) if b > 1 else mov)[0, 0].double()
         p = _fit_level(r, m, p / unit) * unit
     with torch.no_grad():
-        err = float(_overlap_error(ref.double(), mov[0, 0].double(), p))
-    return p.numpy(), err
+        err, overlap = _warp_error(ref.double(), mov[0, 0].double(), p)
+    return p.numpy(), float(err), float(overlap)
 
 
 def _matrix(p: np.ndarray) -> np.ndarray:
@@ -183,17 +161,17 @@ def track_similarity(frames: np.ndarray, give_up: float = 0.0) -> tuple[np.ndarr
     reference (a failed match removes none; checked from the :data:`_GIVE_UP_AFTER`-th frame on): a
     still camera, or content that moves on its own, is not tracked to the end."""
     t, h, w, _ = frames.shape
-    block = max(1, -(-max(h, w) // TRACK_SIDE))
-    luma = _luma(frames, block)  # tracked on block means; translations in full-resolution pixels below
+    block = max(1, -(-max(h, w) // FIT_SIDE))
+    lumas = _lumas(frames, block)  # fitted on block means; translations in full-resolution pixels below
     maps = np.repeat(np.eye(3)[None], t, axis=0)
     ref, starts, rel = 0, [0], np.zeros(4)
     left, before = 0.0, 0.0  # the matches' error, and the frames' difference from their reference
     for k in range(1, t):
-        p, err = _fit(luma[ref:ref + 1], luma[k:k + 1], rel / np.array([1, 1, block, block]))
+        p, err, overlap = _fit(lumas[ref:ref + 1], lumas[k:k + 1], rel / np.array([1, 1, block, block]))
         p = p * np.array([1, 1, block, block])
-        spread = 0.5 * float(luma[ref].var() + luma[k].var())
-        cut = err > _CUT * spread or abs(p[0]) > _MAX_STEP
-        diff = float(((luma[k] - luma[ref]) ** 2).mean())
+        spread = 0.5 * float(lumas[ref].var() + lumas[k].var())
+        cut = err > _CUT * spread or abs(p[0]) > _MAX_STEP or overlap < _MIN_OVERLAP
+        diff = float(((lumas[k] - lumas[ref]) ** 2).mean())
         left, before = left + (diff if cut else err), before + diff  # a failed match explains nothing
         if k >= _GIVE_UP_AFTER and before > 0 and left > (1 - give_up) * before:
             return None
@@ -210,11 +188,6 @@ def track_similarity(frames: np.ndarray, give_up: float = 0.0) -> tuple[np.ndarr
     return maps, starts
 
 
-def _corners(height: int, width: int) -> np.ndarray:
-    hy, hx = (height - 1) / 2, (width - 1) / 2
-    return np.array([[-hy, -hx, 1], [-hy, hx, 1], [hy, -hx, 1], [hy, hx, 1]], np.float64)
-
-
 def layout(maps: np.ndarray, frame_hw: tuple[int, int], max_area: float) -> tuple[np.ndarray, int, int] | None:
     """(warps (T, 4) int64, canvas height, canvas width) for frames of ``frame_hw`` at ``maps``
     (:func:`track_similarity`), on a canvas at the finest frame's scale (no frame is drawn coarser than
@@ -222,7 +195,7 @@ def layout(maps: np.ndarray, frame_hw: tuple[int, int], max_area: float) -> tupl
     frame's scale would."""
     h, w = frame_hw
     scales = np.sqrt(np.abs(np.linalg.det(maps[:, :2, :2])))
-    pts = np.einsum("kij,cj->kci", maps, _corners(h, w))[..., :2].reshape(-1, 2)
+    pts = np.einsum("kij,cj->kci", maps, frame_corners(h, w))[..., :2].reshape(-1, 2)
     extent = pts.max(axis=0) - pts.min(axis=0)  # in frame 0's pixels
     finest = 1.0 / scales.min()
     fit = math.sqrt(max_area * h * w / float(np.prod(extent + 1)))
@@ -239,26 +212,40 @@ def layout(maps: np.ndarray, frame_hw: tuple[int, int], max_area: float) -> tupl
     warps[:, 2:] -= (np.floor(pos.min(axis=0)) * WARP_POS).astype(np.int64)  # whole pixels: positions stay exact
     pos = corner_positions(warps, h, w).reshape(-1, 2)
     hc, wc = (int(math.ceil(v)) + 1 for v in pos.max(axis=0))
-    if hc * wc > max_area * h * w * 1.05:
+    if hc * wc > max_area * h * w * _AREA_SLACK:
         return None
     return warps, max(hc, h), max(wc, w)
 
 
-def explained_warped(frames: np.ndarray, warps: np.ndarray, starts: list[int], height: int, width: int) -> float:
+def mosaic(frames, warps: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of ``frames`` (an iterable of (H, W, C) arrays) drawn onto the ``height x width``
+    canvas at their ``warps`` (float64 (Hc, Wc, C), 0 where none lands) and where any lands (bool
+    (Hc, Wc)); a frame at a time."""
+    total = count = None
+    for frame, warp in zip(frames, warps):
+        v, known = paint_view(frame, warp, height, width)
+        if total is None:
+            total, count = np.zeros(v.shape, np.float64), np.zeros((height, width, 1), np.float64)
+        total += v * known[..., None]
+        count += known[..., None]
+    return total / np.maximum(count, 1), count[..., 0] > 0
+
+
+def explained_warped(frames: np.ndarray, warps: np.ndarray, starts: list[int], height: int, width: int,
+                     chunk: int = 8) -> float:
     """:func:`~.canvas.explained` for warped views: the share of the luma's change about each shot's
-    mean frame that the shot's mosaic on the canvas, sampled at each frame's warp, removes."""
-    t, h, w, _ = frames.shape
-    luma = _luma(frames, 1)[:, 0]
+    mean frame that the shot's mosaic on the canvas, sampled at each frame's warp, removes. Frames
+    are read a few at a time (``chunk`` sampled at once): memory of one canvas."""
+    t = len(frames)
     still = moved = 0.0
-    for a, b in zip(starts, [*starts[1:], t]):  # a frame at a time: memory of one canvas
-        total, count = np.zeros((height, width)), np.zeros((height, width))
-        for k in range(a, b):
-            v, known = paint_view(luma[k, :, :, None].numpy(), warps[k], height, width)
-            total += v[..., 0] * known
-            count += known
-        mosaic = torch.from_numpy((total / np.maximum(count, 1)).astype(np.float32))[None, None]
-        shot = luma[a:b]
-        views = sample_views(mosaic.expand(b - a, 1, height, width), torch.from_numpy(warps[a:b]), h, w)[:, 0]
-        still += float(((shot - shot.mean(0)) ** 2).sum())
-        moved += float(((shot - views) ** 2).sum())
+    for a, b in zip(starts, [*starts[1:], t]):
+        mean = sum(luma(f) for f in frames[a:b]) / (b - a)
+        canvas, _ = mosaic((luma(f)[..., None] for f in frames[a:b]), warps[a:b], height, width)
+        canvas = torch.from_numpy(canvas).permute(2, 0, 1)[None]
+        for i in range(a, b, chunk):
+            part = np.stack([luma(f) for f in frames[i:min(i + chunk, b)]])
+            views = sample_views(canvas.expand(len(part), 1, height, width), torch.from_numpy(warps[i:i + len(part)]),
+                                 *part.shape[1:])[:, 0].double()
+            still += float(((part - mean) ** 2).sum())
+            moved += float(((torch.from_numpy(part) - views) ** 2).sum())
     return 1.0 - moved / still if still > 0 else 0.0
