@@ -41,6 +41,12 @@ def test_tracking_gives_up_where_the_camera_does_not_explain_the_change(rng):
     assert track_similarity(turn, give_up=0.5) is not None
     maps, starts = track_similarity(np.repeat(turn[:1], 4, axis=0), give_up=0.5)  # nothing to explain
     assert np.allclose(maps, np.eye(3), atol=1e-6) and starts == [0]
+    # a camera that holds still (sensor noise only) before it turns is still tracked to the end
+    turn = turning(_scene(rng), 12, 40, 56, degrees=3.0)
+    still = np.repeat(turn[:1], 3, axis=0).astype(np.int16) + rng.integers(-1, 2, (3, 40, 56, 3))
+    late = np.concatenate([np.clip(still, 0, 255).astype(np.uint8), turn[1:]])
+    assert track_similarity(late, give_up=0.5) is not None
+    assert plan_canvas(late).warps is not None
 
 
 def test_layout_draws_the_finest_frame_one_to_one(rng):

@@ -81,17 +81,17 @@ def read_warps(payload: bytes, n_frames: int, frame_hw: tuple[int, int], grid_hw
     if len(payload) < 4 * n_frames:
         raise FormatError(f"CNVW: {len(payload)} bytes cannot place {n_frames} frames")
     r = Reader(payload, "CNVW")
-    limits = (MAX_WARP, MAX_WARP)
     centre = ((grid_hw[0] - 1) * WARP_POS, (grid_hw[1] - 1) * WARP_POS)
-    done: list[tuple[int, ...]] = []
+    out = np.empty((n_frames, 4), np.int64)
+    last: list[tuple[int, ...]] = []  # the two frames before, for the prediction
     for k in range(n_frames):
-        v = tuple(guess + _unzigzag(r.varint()) for guess in _predicted(done, k))
-        if any(abs(x) > lim for x, lim in zip(v[:2], limits)) or not all(0 <= x <= c for x, c in zip(v[2:], centre)):
+        v = tuple(guess + _unzigzag(r.varint()) for guess in _predicted(last, k))
+        if abs(v[0]) > MAX_WARP or abs(v[1]) > MAX_WARP or not all(0 <= x <= c for x, c in zip(v[2:], centre)):
             raise FormatError(f"CNVW: frame {k}'s warp {v} leaves the format's range or the "
                               f"{grid_hw[0]}x{grid_hw[1]} canvas")
-        done.append(v)
+        out[k] = v
+        last = [*last[-1:], v]
     r.expect_end()
-    out = np.array(done, np.int64).reshape(n_frames, 4)
     problem = warp_problem(out, frame_hw, grid_hw)
     if problem:
         raise FormatError(f"CNVW: {problem}")

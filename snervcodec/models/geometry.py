@@ -137,6 +137,11 @@ def warp_positions(warps, ys2, xs2):
     return a * ys2 - b * xs2 + scale * ty, b * ys2 + a * xs2 + scale * tx
 
 
+def warp_corners(warps, height: int, width: int):
+    """:func:`warp_positions` of a ``height x width`` frame's four corner pixels, (N, 2, 2) each."""
+    return warp_positions(warps, np.array([[1 - height], [height - 1]]), np.array([[1 - width, width - 1]]))
+
+
 def warp_problem(warps, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> str | None:
     """What is wrong with (N, 4) int64 ``warps`` of ``frame_hw`` frames on a ``grid_hw`` canvas (SPEC.md
     4.6: ``|a|, |b| <= MAX_WARP``, not both 0, every corner pixel on the canvas, a canvas of at least
@@ -149,8 +154,7 @@ def warp_problem(warps, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> 
         return f"a canvas of {gh}x{gw} cannot be sampled (at least 2x2)"
     big = np.abs(w[:, :2]).max(axis=1) > MAX_WARP if len(w) else np.zeros(0, bool)
     flat = ~w[:, :2].any(axis=1)
-    rows, cols = warp_positions(np.where((big | flat)[:, None], 0, w), np.array([[1 - h], [h - 1]]),
-                                np.array([[1 - wd, wd - 1]]))
+    rows, cols = warp_corners(np.where((big | flat)[:, None], 0, w), h, wd)
     out = (rows.min(axis=(1, 2)) < 0) | (rows.max(axis=(1, 2)) > (gh - 1) * POS_ONE) | \
         (cols.min(axis=(1, 2)) < 0) | (cols.max(axis=(1, 2)) > (gw - 1) * POS_ONE)
     for k in np.flatnonzero(big | flat | out)[:1]:
@@ -171,7 +175,7 @@ def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) 
     rows, cols = warp_positions(w, ys2, xs2)
     r0 = torch.div(rows, POS_ONE, rounding_mode="floor").clamp(0, hc - 2)
     c0 = torch.div(cols, POS_ONE, rounding_mode="floor").clamp(0, wc - 2)
-    wr = ((rows - r0 * POS_ONE).to(torch.float32) / POS_ONE)[:, None]  # exact: a multiple of 2^-17 below 2
+    wr = ((rows - r0 * POS_ONE).to(torch.float32) / POS_ONE)[:, None]  # exact: a multiple of 2^-17 in [0, 1]
     wc_ = ((cols - c0 * POS_ONE).to(torch.float32) / POS_ONE)[:, None]
     flat = x.float().permute(0, 2, 3, 1).reshape(n, hc * wc, c)
     i00 = (r0 * wc + c0).reshape(n, -1)

@@ -47,8 +47,9 @@ class Trainer(Evaluation):
         SNeRV(T)'s neighbours still come from the whole clip). ``known`` (T, H, W) bool: pixels the
         loss may see (in-painting). ``reference``: frames :meth:`evaluate` compares against
         (default ``frames``; in-painting passes the unmasked originals). ``canvas``: the network
-        draws this canvas (``geo`` is the canvas's), each frame's loss over its own window, and is
-        measured on the windows (:mod:`~..video.canvas`)."""
+        draws this canvas (``geo`` is the canvas's), each frame's loss over its own window (or, for
+        warped views, on its view sampled from the canvas), and is measured on the windows or views
+        (:mod:`~..video.canvas`, :mod:`~..video.warp`)."""
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.precision = resolve_precision(tcfg.precision, self.device)
         self.cfg, self.geo, self.tcfg = cfg, geo, tcfg
@@ -57,7 +58,8 @@ class Trainer(Evaluation):
         self.warps = None  # (T, 4) warps of the frames' views of the canvas (video/warp.py), or None
         if canvas is not None:
             if known is not None or reference is not None:
-                raise ConfigError("a canvas is trained on its frames' windows (no in-painting mask or reference)")
+                raise ConfigError("a canvas is trained on its frames' windows or views (no in-painting mask or "
+                                  "reference)")
             if canvas.warps is not None:
                 self.warps = torch.from_numpy(canvas.warps)
             else:

@@ -76,7 +76,7 @@ class Canvas:
     def paint(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What training sees: (T, Hc, Wc, 3) uint8 canvases, each the mean of every frame over the
         canvas (the rest the clip's mean colour) with frame k on top, and (T, Hc, Wc) bool masks of
-        frame k's window, the pixels its loss may see."""
+        frame k's window (or warped view, painted: :mod:`.warp`), the pixels its loss may see."""
         t, h, w, _ = frames.shape
         if (h, w) != self.frame or t != self.n_frames:
             raise ConfigError(f"a canvas of {self.n_frames} {self.frame[0]}x{self.frame[1]} views cannot "
@@ -89,9 +89,9 @@ class Canvas:
             total[y:y + h, x:x + w] += frames[k]
             count[y:y + h, x:x + w] += 1
         mean = frames.reshape(-1, 3).mean(axis=0)
-        mosaic = np.where(count > 0, total / np.maximum(count, 1), mean)
-        mosaic = np.clip(np.rint(mosaic), 0, 255).astype(np.uint8)
-        out = np.repeat(mosaic[None], t, axis=0)
+        seen = np.where(count > 0, total / np.maximum(count, 1), mean)
+        seen = np.clip(np.rint(seen), 0, 255).astype(np.uint8)
+        out = np.repeat(seen[None], t, axis=0)
         known = np.zeros((t, self.height, self.width), bool)
         for k, (y, x) in enumerate(self.offsets):
             out[k, y:y + h, x:x + w] = frames[k]
@@ -208,12 +208,12 @@ def explained(frames: np.ndarray, offsets: np.ndarray, starts: list[int]) -> flo
             total[y:y + h, x:x + w] += lum
             count[y:y + h, x:x + w] += 1
             mean += lum / (b - a)
-        mosaic = total / np.maximum(count, 1)
+        seen = total / np.maximum(count, 1)
         for k in range(a, b):
             y, x = off[k]
             lum = luma(frames[k])
             still += float(np.sum((lum - mean) ** 2))
-            moved += float(np.sum((lum - mosaic[y:y + h, x:x + w]) ** 2))
+            moved += float(np.sum((lum - seen[y:y + h, x:x + w]) ** 2))
     return 1.0 - moved / still if still > 0 else 0.0
 
 
@@ -240,7 +240,7 @@ def _warped_canvas(frames: np.ndarray, min_extent: int, max_area: float, min_exp
     t, h, w, _ = frames.shape
     if t < 2:
         return None
-    tracked = track_similarity(frames, give_up=GIVE_UP)
+    tracked = track_similarity(frames, give_up=GIVE_UP)  # (gives up early where no canvas would be made)
     if tracked is None:
         return None
     maps, starts = tracked

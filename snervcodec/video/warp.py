@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.geometry import POS_ONE, WARP_ONE, WARP_POS, sample_views, warp_positions
+from ..models.geometry import POS_ONE, WARP_ONE, WARP_POS, sample_views, warp_corners
 
 FIT_SIDE = 256  # similarities are fitted on luma of at most this many pixels a side (block means)
 _LEVELS = (4, 2, 1)  # the pyramid, coarsest first (block sizes)
@@ -25,9 +25,10 @@ _CUT = 0.5  # a warp that leaves more than this share of the frames' variance un
 _MAX_STEP = 0.5  # nor is a zoom of more than e^0.5 (1.65x) from the reference frame a match
 _MIN_OVERLAP = 0.5  # nor a warp that leaves less than half of the frame on its reference
 _AREA_SLACK = 1.05  # the laid-out canvas may pass max_area by this factor (whole pixels around the views)
-# tracking stops from this many frames on where the matches remove less than GIVE_UP of the frames' difference
-# from their reference: a still camera, or content that moves on its own (no warped canvas would be made)
-GIVE_UP, _GIVE_UP_AFTER = 0.5, 2
+# tracking stops once two frames that moved (by more than _STILL, a mean square of 1.5 levels) are matched and the
+# matches remove less than GIVE_UP of their difference from the reference, or once most matches fail: a still
+# camera, content that moves on its own, cut after cut (no warped canvas would be made)
+GIVE_UP, _GIVE_UP_AFTER, _STILL = 0.5, 2, (1.5 / 255) ** 2
 # the reference frame moves on once the frame has turned or zoomed this much, or moved this share of its side
 _REANCHOR_SCALE, _REANCHOR_ANGLE, _REANCHOR_SHIFT = 0.125, 0.125, 0.125
 
@@ -41,8 +42,7 @@ def frame_corners(height: int, width: int) -> np.ndarray:
 def corner_positions(warps: np.ndarray, height: int, width: int) -> np.ndarray:
     """(N, 4, 2) canvas positions (rows, columns) of the frames' corner pixels: the view's extremes
     (it is a parallelogram), so every pixel lies on the canvas when these do."""
-    rows, cols = warp_positions(np.asarray(warps, np.int64), np.array([[1 - height], [height - 1]]),
-                                np.array([[1 - width, width - 1]]))
+    rows, cols = warp_corners(np.asarray(warps, np.int64), height, width)
     return np.stack((rows, cols), axis=-1).reshape(-1, 4, 2) / POS_ONE
 
 
@@ -79,8 +79,9 @@ def luma(frame: np.ndarray, block: int = 1) -> np.ndarray:
 
 
 def _lumas(frames: np.ndarray, block: int) -> torch.Tensor:
-    """(T, 1, h, w) float32 luma in [0, 1] of every frame, block means (a frame at a time; float32
-    throughout, what the fit runs on)."""
+    """(T, 1, h, w) float32 luma in [0, 1] of every frame, block means (a frame at a time). The fits run
+    on it: float32 from the pixels on, as measured (:func:`luma`'s float64 would move the fitted warps
+    by a unit or two of their last digit)."""
     out = []
     for frame in frames:
         f = torch.from_numpy(frame).float().div_(255)
@@ -151,29 +152,33 @@ def _matrix(p: np.ndarray) -> np.ndarray:
     return np.array([[c, -sn, p[2]], [sn, c, p[3]], [0.0, 0.0, 1.0]])
 
 
-def track_similarity(frames: np.ndarray, give_up: float = 0.0) -> tuple[np.ndarray, list[int]] | None:
+def track_similarity(frames: np.ndarray, give_up: float | None = None) -> tuple[np.ndarray, list[int]] | None:
     """((T, 3, 3) maps of each frame's centred pixel coordinates into frame 0's, the frames that start a
     new shot). Each frame is matched against a reference frame, starting from the last frame's match,
     so that slow motion adds up and errors do not; the reference moves on after
     :data:`_REANCHOR_SCALE` of zoom, :data:`_REANCHOR_ANGLE` radians of turn or a :data:`_REANCHOR_SHIFT`
     of the frame's side, or where the match fails (a cut: the new shot starts where the old one was).
-    None once the matches so far remove less than ``give_up`` of the frames' difference from their
-    reference (a failed match removes none; checked from the :data:`_GIVE_UP_AFTER`-th frame on): a
-    still camera, or content that moves on its own, is not tracked to the end."""
+    With ``give_up``, None once :data:`_GIVE_UP_AFTER` frames that moved are matched and the matches
+    remove less than ``give_up`` of their difference from the reference, or once more matches have
+    failed than held (at least that many): a still camera, content that moves on its own, or cut after
+    cut is not tracked to the end."""
     t, h, w, _ = frames.shape
     block = max(1, -(-max(h, w) // FIT_SIDE))
     lumas = _lumas(frames, block)  # fitted on block means; translations in full-resolution pixels below
     maps = np.repeat(np.eye(3)[None], t, axis=0)
     ref, starts, rel = 0, [0], np.zeros(4)
-    left, before = 0.0, 0.0  # the matches' error, and the frames' difference from their reference
+    left, before, judged, failed = 0.0, 0.0, 0, 0  # over the frames that moved: error, difference, count
     for k in range(1, t):
         p, err, overlap = _fit(lumas[ref:ref + 1], lumas[k:k + 1], rel / np.array([1, 1, block, block]))
         p = p * np.array([1, 1, block, block])
         spread = 0.5 * float(lumas[ref].var() + lumas[k].var())
         cut = err > _CUT * spread or abs(p[0]) > _MAX_STEP or overlap < _MIN_OVERLAP
         diff = float(((lumas[k] - lumas[ref]) ** 2).mean())
-        left, before = left + (diff if cut else err), before + diff  # a failed match explains nothing
-        if k >= _GIVE_UP_AFTER and before > 0 and left > (1 - give_up) * before:
+        failed += cut
+        if not cut and diff > _STILL:
+            left, before, judged = left + err, before + diff, judged + 1
+        if give_up is not None and (judged >= _GIVE_UP_AFTER and left > (1 - give_up) * before
+                                    or failed >= _GIVE_UP_AFTER and failed > judged):
             return None
         if cut:
             maps[k], ref, rel = maps[k - 1], k, np.zeros(4)
@@ -231,21 +236,19 @@ def mosaic(frames, warps: np.ndarray, height: int, width: int) -> tuple[np.ndarr
     return total / np.maximum(count, 1), count[..., 0] > 0
 
 
-def explained_warped(frames: np.ndarray, warps: np.ndarray, starts: list[int], height: int, width: int,
-                     chunk: int = 8) -> float:
+def explained_warped(frames: np.ndarray, warps: np.ndarray, starts: list[int], height: int, width: int) -> float:
     """:func:`~.canvas.explained` for warped views: the share of the luma's change about each shot's
-    mean frame that the shot's mosaic on the canvas, sampled at each frame's warp, removes. Frames
-    are read a few at a time (``chunk`` sampled at once): memory of one canvas."""
+    mean frame that the shot's mosaic on the canvas, sampled at each frame's warp, removes. A frame at
+    a time: memory of one canvas and one frame's positions."""
     t = len(frames)
     still = moved = 0.0
     for a, b in zip(starts, [*starts[1:], t]):
         mean = sum(luma(f) for f in frames[a:b]) / (b - a)
         canvas, _ = mosaic((luma(f)[..., None] for f in frames[a:b]), warps[a:b], height, width)
         canvas = torch.from_numpy(canvas).permute(2, 0, 1)[None]
-        for i in range(a, b, chunk):
-            part = np.stack([luma(f) for f in frames[i:min(i + chunk, b)]])
-            views = sample_views(canvas.expand(len(part), 1, height, width), torch.from_numpy(warps[i:i + len(part)]),
-                                 *part.shape[1:])[:, 0].double()
-            still += float(((part - mean) ** 2).sum())
-            moved += float(((torch.from_numpy(part) - views) ** 2).sum())
+        for k in range(a, b):
+            lum = luma(frames[k])
+            view = sample_views(canvas, torch.from_numpy(warps[k:k + 1]), *lum.shape)[0, 0].double()
+            still += float(((lum - mean) ** 2).sum())
+            moved += float(((torch.from_numpy(lum) - view) ** 2).sum())
     return 1.0 - moved / still if still > 0 else 0.0
