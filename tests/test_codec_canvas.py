@@ -150,6 +150,16 @@ def test_trainer_measures_and_trains_the_views(turn):
     ref = torch.from_numpy(turn).permute(0, 3, 1, 2).float() / 255
     assert tr.evaluate(with_msssim=False)["psnr"] == pytest.approx(float(psnr_per_frame(views.clamp(0, 1), ref).mean()),
                                                                   abs=1e-4)
+    # the sensitivity that trims an over-budget file is the views' MSE gradient too
+    sens = tr.sensitivity(tr.decoder, frames=2)
+    head = dict(tr.decoder.named_parameters())["head.weight"]
+    grad = 0
+    for i in (0, 11):
+        b1 = tr.data.batch(torch.tensor([i]))
+        o1 = synthesize(tr.decoder, cfg, tr.encoder(b1.ll_norm), b1.ll_min, b1.ll_max)
+        view = sample_views(o1.frame, torch.from_numpy(canvas.warps[i:i + 1]), 32, 48)
+        grad = grad + torch.autograd.grad(fusion_loss(view, ref[i:i + 1], None, "psnr"), head)[0].square()
+    assert torch.allclose(sens["head.weight"], grad, rtol=1e-4, atol=1e-12)
     plain = replace(b, target=None, warps=None)
     assert float(snerv_loss(out, b) - snerv_loss(out, plain)) == pytest.approx(
         float(fusion_loss(views, ref) - fusion_loss(out.frame, b.frame, b.known)), abs=1e-5)

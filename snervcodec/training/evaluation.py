@@ -80,7 +80,10 @@ class Evaluation:
         with _eval_mode(self.encoder, decoder):
             for i in torch.linspace(0, self.data.n - 1, min(self.data.n, frames)).round().long().unique():
                 b, out, _, _ = self._forward(i.view(1).to(self.device), fixed, decoder)
-                loss = fusion_loss(out.frame, b.frame, b.known, "psnr")  # the frame's MSE: what PSNR measures
+                if b.warps is None:  # the frame's MSE: what PSNR measures
+                    loss = fusion_loss(out.frame, b.frame, b.known, "psnr")
+                else:  # warped views: the MSE of the view, sampled from the canvas, against the frame
+                    loss = fusion_loss(self.crop(out.frame, i.view(1)), b.target, None, "psnr")
                 grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
                 for name, g in zip(params, grads):
                     if g is not None:
