@@ -6,8 +6,8 @@
 Existing streams must keep decoding to their recorded checksums: a compatible format change adds
 cases (1.1 added snerv-t and snerv-t-2d; 1.2 the rdo-* cases, grid-coded by the rdo pipeline) and
 leaves the old ones alone (1.3: seg-snerv-b, a segmented stream; 1.4: rdo-delta; 1.5: rdo-snerv-g, grid
-encodings; 1.6: rdo-context, rdo-context-emb; 1.7: rdo-canvas; 1.8: rdo-canvas-warp). The older cases
-come from the paper pipeline, which still writes 1.0/1.1.
+encodings; 1.6: rdo-context, rdo-context-emb; 1.7: rdo-canvas; 1.8: rdo-canvas-warp; 1.9: rdo-canvas-layer).
+The older cases come from the paper pipeline, which still writes 1.0/1.1.
 """
 
 from __future__ import annotations
@@ -64,6 +64,12 @@ CASES = {
                             about="SNeRV-B, format 1.8: a canvas drawn by the network, each frame a 24x40 view "
                                   "of it warped as CNVW places it (a turn of 5 degrees a frame about the centre "
                                   "of carphone's first frame), 6 frames, 4 frames per chunk"),
+    "rdo-canvas-layer": dict(size="72x88", frames="0:1", model="snerv-b", c1=8, n_rb=1, chunk=4, pipeline="rdo",
+                             cross=(8, 24, 56, (40, 30, 10, 14), (2, 2), (1, 5)), canvas="auto",
+                             about="SNeRV-B, format 1.9: a canvas drawn by the network, each frame a still 24x56 "
+                                   "background with an object (a 10x14 patch of carphone's first frame, moving "
+                                   "(1, 5) pixels a frame) sampled from a box beside it, as CNVW places it; "
+                                   "8 frames, 4 frames per chunk"),
     "seg-snerv-b": dict(size="23x37", frames="0:7", model="snerv-b", c1=8, n_rb=1, chunk=2, pipeline="rdo",
                         segments=3, about="SNeRV-B, format 1.3: 3 segments (3+3+1 frames) with an index, 37x23"),
 }
@@ -87,6 +93,20 @@ def _turn(image: np.ndarray, n: int, h: int, w: int, degrees: float) -> np.ndarr
     return torch.stack(out).round().clamp(0, 255).byte().numpy()
 
 
+def _cross(image: np.ndarray, n: int, h: int, w: int, src: tuple[int, int, int, int], start: tuple[int, int],
+           step: tuple[int, int]) -> np.ndarray:
+    """``n`` frames: ``image``'s top-left ``h x w`` corner, still, with its ``src`` patch (top, left, height,
+    width) pasted at ``start`` and moving ``step`` pixels a frame."""
+    sy, sx, oh, ow = src
+    out = []
+    for k in range(n):
+        f = image[:h, :w].copy()
+        y, x = start[0] + step[0] * k, start[1] + step[1] * k
+        f[y:y + oh, x:x + ow] = image[sy:sy + oh, sx:sx + ow]
+        out.append(f)
+    return np.stack(out)
+
+
 def frames_md5(frames: np.ndarray) -> str:
     return hashlib.md5(np.ascontiguousarray(frames, dtype=np.uint8).tobytes()).hexdigest()
 
@@ -107,6 +127,8 @@ def main(names: list[str]) -> None:
             source = np.stack([v.frames[0][k * dy:k * dy + h, k * dx:k * dx + w] for k in range(n)])
         if c.get("turn"):  # views of one frame turning about its centre: a camera's roll
             source = _turn(v.frames[0], *c["turn"])
+        if c.get("cross"):  # a still background with an object crossing it
+            source = _cross(v.frames[0], *c["cross"])
         if c.get("segments"):  # segments are read from a file: the resized clip, lossless
             source = Path(tempfile.mkdtemp()) / "clip.y4m"
             write_video(source, v.frames, v.meta.fps)

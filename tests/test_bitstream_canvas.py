@@ -160,3 +160,64 @@ def _as_minor(data: bytes, minor: int) -> bytes:
     head = bytearray(data[:body_end])
     head[5] = minor
     return bytes(head) + zlib.crc32(bytes(head)).to_bytes(4, "little") + data[body_end + 4:]
+
+
+def _layered(n=6, box=(0, 40, 10, 56)):
+    """``n`` views of 24x40 frames, still, with a 10x16 object crossing 3 pixels a frame, its box at ``box``."""
+    from snervcodec.video.warp import WARP_ONE, WARP_POS
+
+    back = [WARP_ONE, 0, 23 * WARP_POS // 2, 39 * WARP_POS // 2]
+    return np.array([[*back, WARP_ONE, 0, 40 * WARP_POS - 16 * k, 75 * WARP_POS - 192 * k, *box] for k in range(n)])
+
+
+def test_layered_warps_round_trip():
+    from snervcodec.bitstream.canvas import read_warps, write_warps
+
+    views = _layered(64)
+    data = write_warps(views)
+    assert np.array_equal(read_warps(data, 64, (24, 40), (24, 56), layered=True), views)
+    assert len(data) <= 8 * 64 + 24  # the box and the first frame, then a byte a value a frame
+    with pytest.raises(FormatError, match="cannot place"):
+        read_warps(data[:-300], 64, (24, 40), (24, 56), layered=True)
+    with pytest.raises(FormatError, match="CNVW"):
+        read_warps(data, 64, (24, 40), (24, 56))  # read as four values a frame: the box's bytes are taken as a warp
+
+
+@pytest.mark.parametrize("views, match", [
+    (_layered(box=(0, 40, 1, 56)), "at least 2x2"),  # one row
+    (_layered(box=(0, 40, 10, 57)), "not one of at least 2x2 on the 24x56"),  # past the last column
+    (_layered(box=(20, 40, 25, 56)), "not one of at least 2x2 on the 24x56"),  # past the last row
+    (_layered(2) * np.array([1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]), "object warp"),  # a = b = 0: no scale
+    (_layered(2) + np.array([0] * 6 + [(1 << 24) + 1, 0] + [0] * 4), "leaves the format's range"),  # centre too far
+    (_layered(2) + np.array([0, 0, 0, 0, (1 << 20), 0] + [0] * 6), "leaves the format's range"),  # a too large
+])
+def test_layered_warps_are_checked(views, match):
+    from snervcodec.bitstream.canvas import read_warps, write_warps
+
+    with pytest.raises(FormatError, match=match):
+        read_warps(write_warps(views), len(views), (24, 40), (24, 56), layered=True)
+
+
+def test_layered_warps_at_the_edges_of_the_range_are_read():
+    from snervcodec.bitstream.canvas import read_warps, write_warps
+
+    edge = _layered(2, box=(14, 40, 24, 56))  # the box in the canvas's last rows and columns
+    edge[:, 4:8] = [-(1 << 20), 1 << 20, 1 << 24, -(1 << 24)]  # the largest object warp, its centre far off
+    assert np.array_equal(read_warps(write_warps(edge), 2, (24, 40), (24, 56), layered=True), edge)
+
+
+def test_the_layered_canvas_stream():
+    from dataclasses import replace
+
+    data = CANVAS.with_name("rdo-canvas-layer.snv").read_bytes()
+    ps = parse_stream(data)
+    assert ps.version == (1, 9) and ps.header.canvas == 3 and ps.warps.shape == (8, 12)
+    assert ps.warps[0, 8:].tolist() == [0, 56, 12, 72]  # the 10x14 object and a ring: its box beside the 24x56 frame
+    assert np.array_equal(np.diff(ps.warps[:, 6:8], axis=0), np.tile([-64, -320], (7, 1)))  # it moves (1, 5) a frame
+    assert decode(data).frames.shape == (8, 24, 56, 3)
+    with pytest.raises(FormatError, match="needs 1.9"):
+        read_container(_as_minor(data, 8), model_kind)
+    # read as a canvas of warped views without the layer (canvas 2), the payload is refused
+    c = read_container(data, model_kind)
+    with pytest.raises(FormatError, match="CNVW"):
+        parse_stream(write_container(replace(c.header, canvas=2), list(c.sections.items()), model_kind, 9))

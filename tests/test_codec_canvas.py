@@ -163,3 +163,21 @@ def test_trainer_measures_and_trains_the_views(turn):
     plain = replace(b, target=None, warps=None)
     assert float(snerv_loss(out, b) - snerv_loss(out, plain)) == pytest.approx(
         float(fusion_loss(views, ref) - fusion_loss(out.frame, b.frame, b.known)), abs=1e-5)
+
+
+def test_an_object_over_a_still_background_is_drawn_on_a_layer():
+    from motion import crossing
+
+    clip = crossing(np.random.default_rng(0), 16, 48, 80, velocity=(0.5, 3.5))
+    res = encode(clip, **TINY)  # the rdo default: canvas auto
+    ps = parse_stream(res.stream)
+    assert ps.version == (1, 9) and ps.header.canvas == 3 and ps.offsets is None
+    assert (ps.header.height, ps.header.width) == (48, 80) and ps.warps.shape == (16, 12)
+    assert ps.warps[0, 8:].tolist() == [0, 80, 14, 98]  # the object's box beside the frame
+    dec = decode(res.stream)
+    assert dec.frames.shape == clip.shape
+    assert res.psnr == pytest.approx(_psnr(dec.frames, clip), abs=1e-3)  # measured on the composited views
+    obj = info(res.stream)["canvas"]["object"]
+    assert obj["box"] == [14, 18] and obj["travel"] == pytest.approx([7.5, 52.5], abs=0.3)
+    assert np.array_equal(decode(res.stream, frames="9:12").frames, dec.frames[9:12])  # random access
+    assert parse_stream(encode(clip, canvas="off", **TINY).stream).header.canvas == 0

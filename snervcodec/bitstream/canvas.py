@@ -1,11 +1,13 @@
-"""Sections CNVS (format 1.7) and CNVW (1.8): where each frame lies on the canvas the network draws
-(bitstream/SPEC.md 4.5, 4.6; :mod:`~..video.canvas`, :mod:`~..video.warp`).
+"""Sections CNVS (format 1.7) and CNVW (1.8, 1.9): where each frame lies on the canvas the network draws
+(bitstream/SPEC.md 4.5-4.7; :mod:`~..video.canvas`, :mod:`~..video.warp`, :mod:`~..video.layer`).
 
     CNVS, per frame, rows then columns: zigzag varint of its offset minus the previous frame's (frame 0: minus 0)
     CNVW, per frame, a, b, ty, tx: zigzag varint of each minus its prediction from the two frames before
+    CNVW with an object layer (header canvas 3, 1.9): the object's box (top, left, height, width: varints),
+         then per frame the frame's a, b, ty, tx and the object's, each predicted as above
 
 A pan moves the window by a constant step, which costs one byte an axis a frame; a steady zoom or turn
-changes a warp's values at a steady rate, which the prediction takes out.
+(or an object's steady crossing) changes a warp's values at a steady rate, which the prediction takes out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError
-from ..models.geometry import MAX_WARP, WARP_POS, warp_problem
+from ..models.geometry import LAYERED, MAX_CENTRE, MAX_WARP, WARP_POS, warp_problem
 from .bytesio import Reader, Writer
 
 
@@ -55,41 +57,59 @@ def read_offsets(payload: bytes, n_frames: int, max_row: int, max_col: int) -> n
     return out
 
 
-def _predicted(prev: list[tuple[int, ...]], k: int) -> tuple[int, ...]:
-    """CNVW's prediction of frame ``k``'s warp: 0, then the last frame's, then a straight line through
-    the last two (integers)."""
+def _predicted(prev: list[tuple[int, ...]], k: int, n: int) -> tuple[int, ...]:
+    """CNVW's prediction of frame ``k``'s ``n`` values: 0, then the last frame's, then a straight line
+    through the last two (integers)."""
     if k == 0:
-        return (0, 0, 0, 0)
+        return (0,) * n
     return prev[-1] if k == 1 else tuple(2 * u - v for u, v in zip(prev[-1], prev[-2]))
 
 
-def write_warps(warps: np.ndarray) -> bytes:
-    """CNVW payload of (T, 4) warps (a, b, ty, tx)."""
+def write_warps(views: np.ndarray) -> bytes:
+    """CNVW payload of (T, 4) warps (a, b, ty, tx), or of (T, 12) views with an object layer (the frame's
+    warp, the object's, and the object's box, the same in every row)."""
     w = Writer()
+    v = np.asarray(views, np.int64)
+    if v.shape[1] == LAYERED:
+        top, left, bottom, right = (int(x) for x in v[0, 8:])
+        for x in (top, left, bottom - top, right - left):
+            w.varint(x)
+        v = v[:, :8]
     done: list[tuple[int, ...]] = []
-    for k, v in enumerate(np.asarray(warps, np.int64).tolist()):
-        for value, guess in zip(v, _predicted(done, k)):
+    for k, row in enumerate(v.tolist()):
+        for value, guess in zip(row, _predicted(done, k, len(row))):
             w.varint(_zigzag(value - guess))
-        done.append(tuple(v))
+        done.append(tuple(row))
     return w.getvalue()
 
 
-def read_warps(payload: bytes, n_frames: int, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> np.ndarray:
-    """(T, 4) warps from a CNVW payload: ``|a|, |b| <= MAX_WARP``, not both 0, and every frame's view
-    inside the network's ``grid_hw`` (:func:`~..models.geometry.warp_problem`); every byte is used.
-    Each value is bounded before it predicts the next (the centre, ``ty, tx``, lies on the grid too)."""
-    if len(payload) < 4 * n_frames:
+def read_warps(payload: bytes, n_frames: int, frame_hw: tuple[int, int], grid_hw: tuple[int, int],
+               layered: bool = False) -> np.ndarray:
+    """(T, 4) warps from a CNVW payload, or (T, 12) views with ``layered`` (header canvas 3): ``|a|, |b| <=
+    MAX_WARP``, not both 0, every frame's view inside the network's ``grid_hw``, an object's centre
+    within ``MAX_CENTRE`` and its box on the grid (:func:`~..models.geometry.warp_problem`); every byte is
+    used. Each value is bounded before it predicts the next (the frame's centre lies on the grid too)."""
+    n = 8 if layered else 4
+    if len(payload) < n * n_frames:
         raise FormatError(f"CNVW: {len(payload)} bytes cannot place {n_frames} frames")
     r = Reader(payload, "CNVW")
+    box = ()
+    if layered:
+        top, left, bh, bw = (r.varint() for _ in range(4))
+        if not (2 <= bh and 2 <= bw and top + bh <= grid_hw[0] and left + bw <= grid_hw[1]):
+            raise FormatError(f"CNVW: an object box of {bh}x{bw} at ({top}, {left}) is not one of at least 2x2 "
+                              f"on the {grid_hw[0]}x{grid_hw[1]} canvas")
+        box = (top, left, top + bh, left + bw)
     centre = ((grid_hw[0] - 1) * WARP_POS, (grid_hw[1] - 1) * WARP_POS)
-    out = np.empty((n_frames, 4), np.int64)
+    out = np.empty((n_frames, n + len(box)), np.int64)
     last: list[tuple[int, ...]] = []  # the two frames before, for the prediction
     for k in range(n_frames):
-        v = tuple(guess + _unzigzag(r.varint()) for guess in _predicted(last, k))
-        if abs(v[0]) > MAX_WARP or abs(v[1]) > MAX_WARP or not all(0 <= x <= c for x, c in zip(v[2:], centre)):
+        v = tuple(guess + _unzigzag(r.varint()) for guess in _predicted(last, k, n))
+        if abs(v[0]) > MAX_WARP or abs(v[1]) > MAX_WARP or not all(0 <= x <= c for x, c in zip(v[2:4], centre)) \
+                or layered and (max(abs(v[4]), abs(v[5])) > MAX_WARP or max(abs(v[6]), abs(v[7])) > MAX_CENTRE):
             raise FormatError(f"CNVW: frame {k}'s warp {v} leaves the format's range or the "
                               f"{grid_hw[0]}x{grid_hw[1]} canvas")
-        out[k] = v
+        out[k] = v + box
         last = [*last[-1:], v]
     r.expect_end()
     problem = warp_problem(out, frame_hw, grid_hw)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from ..errors import FormatError
 from .bytesio import Reader, Writer
-from .header import WARP_MINOR, StreamHeader
+from .header import LAYER_MINOR, StreamHeader
 
 MAGIC = b"\x89SNV"
 # Format 1.6: axis-law weights (DECA) and context-coded embeddings (1.5: grid encodings, model id 5;
 # 1.7: a canvas, section CNVS; 1.8: a canvas of warped views, section CNVW)
 CONTEXT_MINOR = 6
-FORMAT_VERSION = (1, WARP_MINOR)  # the newest this code reads; a writer uses the lowest minor its stream needs
+FORMAT_VERSION = (1, LAYER_MINOR)  # the newest this code reads; a writer uses the lowest minor its stream needs
 MAX_HEADER_LEN = 4096
 # Framing around the header (magic, version, flags, length; CRC) and around each section (tag,
 # length; CRC): rate control counts these instead of repeating the numbers.
@@ -28,7 +28,7 @@ CRITICAL_SECTIONS = (b"DECW", b"EMBD", b"TEMB", b"DECG", b"DECA", b"CNVS", b"CNV
 # CNVW (1.8): a canvas of warped views
 # SPEC.md 3: the weights (DECW, DECG or DECA), then EMBD, then TEMB, then CNVS or CNVW; optional sections anywhere
 SECTION_RANK = {b"DECW": 0, b"DECG": 0, b"DECA": 0, b"EMBD": 1, b"TEMB": 2, b"CNVS": 3, b"CNVW": 3}
-CANVAS_SECTIONS = {1: b"CNVS", 2: b"CNVW"}  # by the header's canvas field
+CANVAS_SECTIONS = {1: b"CNVS", 2: b"CNVW", 3: b"CNVW"}  # by the header's canvas field
 WEIGHT_SECTIONS = (b"DECW", b"DECG", b"DECA")
 
 

@@ -62,10 +62,12 @@ GRID_FIELDS: tuple[Field, ...] = (
 GRIDS_MINOR = 5
 # Appended in format 1.7 (present when minor >= 7): 1 = the network draws a canvas larger than the
 # frame, and section CNVS places each frame's window on it (the padding may then exceed a cell);
-# 2 (format 1.8) = each frame is a warped view of the canvas that section CNVW places.
-CANVAS_FIELDS: tuple[Field, ...] = (Field("canvas", "u8", 0, 2),)
+# 2 (format 1.8) = each frame is a warped view of the canvas that section CNVW places; 3 (format 1.9) =
+# warped views with an object layer over them (CNVW holds the object's box and warps too).
+CANVAS_FIELDS: tuple[Field, ...] = (Field("canvas", "u8", 0, 3),)
 CANVAS_MINOR = 7
 WARP_MINOR = 8
+LAYER_MINOR = 9
 MAX_GRID_VALUES = 1 << 22  # all grids of a stream together
 STRIDE_RANGE = (1, 8)
 KERNEL_RANGE = (1, 15)
@@ -97,12 +99,15 @@ class StreamHeader:
     t_scale: int = 0  # 1.1: UB2 grid / temporal embedding grid (0: no temporal embeddings)
     t_channels: int = 0  # 1.1: channels of each (backward, forward) temporal embedding
     grids: tuple[tuple[int, int, int, int], ...] = ()  # 1.5: (T, H, W, C) per block; () = no grids
-    canvas: int = 0  # 1.7: 1 = frames are windows of the network's canvas (section CNVS); 1.8: 2 = warped views (CNVW)
+    canvas: int = 0  # 1.7: 1 = frames are windows of the network's canvas (CNVS); 1.8: 2 = warped views (CNVW);
+    # 1.9: 3 = warped views with an object layer (CNVW)
 
     @property
     def minor_version(self) -> int:
         """Streams without temporal embeddings stay byte-identical to format 1.0; grids need 1.5, a
-        canvas 1.7, a canvas of warped views 1.8."""
+        canvas 1.7, a canvas of warped views 1.8, with an object layer 1.9."""
+        if self.canvas == 3:
+            return LAYER_MINOR
         if self.canvas == 2:
             return WARP_MINOR
         if self.canvas:
@@ -150,7 +155,7 @@ class StreamHeader:
         if (ph, pw) != (self.height + self.pad_h, self.width + self.pad_w):
             raise FormatError(f"header: network grid {ph}x{pw} does not match the padded frame "
                               f"{self.height + self.pad_h}x{self.width + self.pad_w}")
-        if self.canvas == 2 and (ph < 2 or pw < 2):
+        if self.canvas >= 2 and (ph < 2 or pw < 2):
             raise FormatError(f"header: warped views need a canvas of at least 2x2, not {ph}x{pw}")
         if not self.canvas and (self.pad_h >= p or self.pad_w >= p):
             raise FormatError("header: padding larger than one embedding cell")
@@ -244,6 +249,9 @@ class StreamHeader:
                 vals[f.name] = _read_field(r, f)
             if vals["canvas"] == 2 and minor < WARP_MINOR:
                 raise FormatError(f"header: canvas 2 (warped views) in a 1.{minor} stream (it needs 1.{WARP_MINOR})")
+            if vals["canvas"] == 3 and minor < LAYER_MINOR:
+                raise FormatError(f"header: canvas 3 (an object layer) in a 1.{minor} stream "
+                                  f"(it needs 1.{LAYER_MINOR})")
         return cls(**vals)
 
     def pretty(self) -> list[tuple[str, str]]:

@@ -29,7 +29,7 @@ def header_for(cfg: ModelConfig, geo: Geometry, n_frames: int, fps: Fraction, pi
         n_frames=n_frames, fps_num=fps.numerator, fps_den=fps.denominator, chunk_frames=chunk_frames,
         strides=tuple(cfg.strides), kernels=tuple(cfg.kernels), pix_fmt=(pix_fmt or "")[:32],
         t_scale=cfg.t_scale, t_channels=cfg.t_channels, grids=tuple(cfg.grids),
-        canvas=0 if canvas is None else 1 if canvas.warps is None else 2,
+        canvas=0 if canvas is None else 1 if canvas.warps is None else 2 if canvas.layer is None else 3,
     )
 
 

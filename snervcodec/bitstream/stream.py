@@ -12,7 +12,7 @@ import torch
 
 from ..errors import ConfigError, FormatError
 from ..models import ModelConfig, build_decoder
-from ..models.geometry import warp_problem
+from ..models.geometry import LAYERED, WARP, warp_problem
 from .canvas import read_offsets, read_warps, write_offsets, write_warps
 from .container import CONTEXT_MINOR, is_segmented, read_container, read_framing, write_container
 from .header import StreamHeader
@@ -33,16 +33,17 @@ def build_stream(header: StreamHeader, weights: list[CodedTensor] | StepCodedWei
                  temporal: CodedEmbeddings | None = None, offsets: np.ndarray | None = None,
                  warps: np.ndarray | None = None) -> bytes:
     """DECW, EMBD, (SNeRV(T)) TEMB and (a canvas: window ``offsets``, (T, 2)) CNVS or (warped views:
-    ``warps``, (T, 4)) CNVW, in the order SPEC.md fixes. Step-coded weights (the rate-distortion-optimised
-    pipeline) make a 1.2 stream, whose embeddings use step codes too."""
-    if (offsets is not None) != (header.canvas == 1) or (warps is not None) != (header.canvas == 2):
+    ``warps``, (T, 4), or (T, 12) with an object layer) CNVW, in the order SPEC.md fixes. Step-coded weights
+    (the rate-distortion-optimised pipeline) make a 1.2 stream, whose embeddings use step codes too."""
+    if (offsets is not None) != (header.canvas == 1) or (warps is not None) != (header.canvas >= 2) or \
+            warps is not None and warps.shape[1] != (LAYERED if header.canvas == 3 else WARP):
         raise ValueError("a canvas stream, and only one, places its frames (CNVS: windows, CNVW: warps)")
     if offsets is not None and (len(offsets) != header.n_frames or offsets.min() < 0
                                 or offsets[:, 0].max() > header.pad_h or offsets[:, 1].max() > header.pad_w):
         raise ValueError("CNVS: one window per frame, each inside the network's grid (SPEC.md 4.5)")
     if warps is not None and (len(warps) != header.n_frames or warp_problem(
             warps, (header.height, header.width), (header.height + header.pad_h, header.width + header.pad_w))):
-        raise ValueError("CNVW: one warp per frame, each view inside the network's grid (SPEC.md 4.6)")
+        raise ValueError("CNVW: one warp per frame, each view inside the network's grid (SPEC.md 4.6, 4.7)")
     stepcoded = isinstance(weights, StepCodedWeights)
     if any((e.step_codes is not None) != stepcoded for e in (embeddings, temporal) if e is not None):
         raise ValueError("a stream's weights and embeddings use one quantiser family")
@@ -90,7 +91,7 @@ class ParsedStream:
     embeddings: EmbeddingIndex
     temporal: EmbeddingIndex | None = None  # TEMB section (SNeRV(T))
     offsets: np.ndarray | None = None  # CNVS section (1.7): (T, 2) each frame's window on the canvas
-    warps: np.ndarray | None = None  # CNVW section (1.8): (T, 4) each frame's warp (video/warp.py)
+    warps: np.ndarray | None = None  # CNVW section (1.8): (T, 4) each frame's warp (video/warp.py); 1.9: (T, 12)
 
     @property
     def n_params(self) -> int:
@@ -136,8 +137,8 @@ def parse_stream(data: bytes) -> ParsedStream:
                                minor)
     h = c.header
     offsets = read_offsets(c.sections[b"CNVS"], h.n_frames, h.pad_h, h.pad_w) if h.canvas == 1 else None
-    warps = read_warps(c.sections[b"CNVW"], h.n_frames, (h.height, h.width), (h.height + h.pad_h, h.width + h.pad_w)) \
-        if h.canvas == 2 else None
+    warps = read_warps(c.sections[b"CNVW"], h.n_frames, (h.height, h.width), (h.height + h.pad_h, h.width + h.pad_w),
+                       layered=h.canvas == 3) if h.canvas >= 2 else None
     return ParsedStream(h, cfg, c.version, c.section_sizes, weights, shapes, emb, temb, offsets, warps)
 
 

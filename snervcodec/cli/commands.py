@@ -65,8 +65,10 @@ def fit(input, frames, crop, size, resize, fps, model, c1, n_rb, params, strides
               help="auto (the rdo pipeline's default): where the camera pans, estimate its motion and train the "
                    "network to draw one canvas that holds the whole view, each frame a window of it (format "
                    "1.7); where it zooms or turns, each frame a view of the canvas warped by a similarity "
-                   "(format 1.8). Only where the motion explains most of what changes, the canvas is at most 4 "
-                   "frames' area, and the video is one segment. off: draw the frames themselves.")
+                   "(format 1.8); where it holds still while one object crosses the frame, the object drawn "
+                   "once in a box beside or below the frame, shown where its own track places it (format 1.9). Only "
+                   "where the motion explains most of what changes, the canvas is at most 4 frames' area, and "
+                   "the video is one segment. off: draw the frames themselves.")
 @click.option("--no-resume", is_flag=True, help="With --segment-frames: ignore finished segments of an earlier run.")
 @click.option("--scene-cuts", is_flag=True,
               help="End a segment at every scene change too (segments of at least 8 frames; with or without "
@@ -180,6 +182,10 @@ def info(stream, as_json):
     elif c:
         layout = (f"views of the network's {c['width']}x{c['height']} canvas, scale {c['scale'][0]:g}-"
                   f"{c['scale'][1]:g}, turned {c['turn_degrees'][0]:g} to {c['turn_degrees'][1]:g} degrees")
+        if "object" in c:
+            o = c["object"]
+            layout += (f"; an object in a {o['box'][1]}x{o['box'][0]} box travels {o['travel'][0]:g} rows, "
+                       f"{o['travel'][1]:g} cols")
     click.echo(f"video {d['width']}x{d['height']} ({layout}), "
                f"{d['frames']} frames @ {d['fps']} fps, source {d['source_pix_fmt'] or '?'}")
     zeros = f"{100 * d['weight_zero_fraction']:.1f}% zero" if d["weight_zero_fraction"] is not None else "not decoded"

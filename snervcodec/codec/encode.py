@@ -46,8 +46,9 @@ def encode(source, output: str | os.PathLike | None = None, *, bpp: float | None
     (``lr``, ``batch_size``, ``time_limit``, ``compile``); ``segment_frames`` splits a long video
     (docs/long-videos.md) and ``warm_start`` starts each segment from the previous one's network;
     ``canvas``: ``"auto"`` (the rdo pipeline's default) draws a canvas that holds a panning, zooming or
-    turning camera's view where the camera's motion explains the frames, ``"off"`` the frames themselves
-    (:mod:`~..video.canvas`, :mod:`~..video.warp`).
+    turning camera's view where the camera's motion explains the frames, or an object crossing a still
+    background once beside the frame, ``"off"`` the frames themselves (:mod:`~..video.canvas`,
+    :mod:`~..video.warp`, :mod:`~..video.layer`).
     Metrics in the result come from decoding the stream's own bytes. ``progress`` shows a bar,
     ``on_eval`` receives each evaluation, ``log`` a line per segment."""
     req = source if isinstance(source, EncodeRequest) else EncodeRequest(

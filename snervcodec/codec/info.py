@@ -13,7 +13,7 @@ from ..bitstream.stream import ParsedStream, StreamIndex, open_stream
 from .decode import read_stream_bytes
 from ..entropy.chunks import embedding_rate
 from ..entropy.weights import weight_rate
-from ..models.geometry import WARP_ONE
+from ..models.geometry import LAYERED, WARP_ONE, WARP_POS
 from .limits import DecodeLimits, declared_work_of, exceeded
 from .weights import decode_weights
 
@@ -131,8 +131,15 @@ def _zero_fraction(parsed: list[ParsedStream]) -> float:
 
 
 def _warp_ranges(warps: np.ndarray) -> dict:
-    """The least and greatest scale and turn (degrees) of a canvas's warped views."""
+    """The least and greatest scale and turn (degrees) of a canvas's warped views; with an object layer
+    (1.9), its box (height, width) and how far its centre travels (rows, columns, in frame pixels)."""
     a, b = warps[:, 0] / WARP_ONE, warps[:, 1] / WARP_ONE
     scale, turn = np.hypot(a, b), np.degrees(np.arctan2(b, a))
-    return {"scale": [round(float(scale.min()), 4), round(float(scale.max()), 4)],
-            "turn_degrees": [round(float(turn.min()), 2), round(float(turn.max()), 2)]}
+    out = {"scale": [round(float(scale.min()), 4), round(float(scale.max()), 4)],
+           "turn_degrees": [round(float(turn.min()), 2), round(float(turn.max()), 2)]}
+    if warps.shape[1] == LAYERED:
+        top, left, bottom, right = (int(v) for v in warps[0, 8:])
+        centre = warps[:, 6:8] / WARP_POS
+        out["object"] = {"box": [bottom - top, right - left],
+                         "travel": [round(float(v), 1) for v in centre.max(axis=0) - centre.min(axis=0)]}
+    return out

@@ -68,7 +68,7 @@ def attach_entropy_models(s: EncodeState) -> None:
     if p.target_bytes is not None:
         side = header_bytes(s.header) + 3 * SECTION_FRAMING_BYTES + len(s.models.weights.names) * MODEL_SIDE_BYTES
         if (c := p.canvas) is not None:
-            side += SECTION_FRAMING_BYTES + len(write_offsets(c.offsets) if c.warps is None else write_warps(c.warps))
+            side += SECTION_FRAMING_BYTES + len(write_offsets(c.offsets) if c.warps is None else write_warps(c.views))
         # (negative where the side information passes 90% of the budget, at the smallest networks the planner
         # accepts: the noise phase then coarsens its steps at every update, and the landing gives the weights the rest)
         target = 8 * (NOISE_PHASE_AIM * p.target_bytes - side)
@@ -88,7 +88,7 @@ def code_embeddings_rdo(s: EncodeState) -> None:
 def _stream(s: EncodeState, coded: CodedWeights) -> bytes:
     canvas = s.plan.canvas
     return build_stream(s.header, coded.payload, s.embeddings.coded, s.embeddings.coded_temporal,
-                        *((canvas.offsets, canvas.warps) if canvas is not None else ()))
+                        *((canvas.offsets, canvas.views) if canvas is not None else ()))
 
 
 def _land(s: EncodeState, dec, window: tuple[float, float] = (1 - RATE_TOLERANCE * 0.8, 1.0)

@@ -125,6 +125,11 @@ def crop_windows(x: torch.Tensor, offsets: torch.Tensor, height: int, width: int
 # position of the frame's centre) in 1/WARP_POS pixel. Positions are exact integers in 1/POS_ONE pixel.
 WARP_ONE, WARP_POS, POS_ONE = 1 << 16, 64, 1 << 17
 MAX_WARP = 1 << 20  # |a|, |b| at most 16 (a frame drawn at 16x its size)
+# A view with an object layer (format 1.9, SPEC.md 4.7; video/layer.py) is a row of 12: the frame's warp, its
+# object's warp, and the object's box on the canvas (top, left, bottom, right; whole pixels, bottom and right
+# excluded). The object's centre may lie off the canvas, at most MAX_CENTRE / WARP_POS pixels from it.
+WARP, LAYERED = 4, 12
+MAX_CENTRE = 1 << 24
 
 
 def warp_positions(warps, ys2, xs2):
@@ -145,13 +150,28 @@ def warp_corners(warps, height: int, width: int):
 def warp_problem(warps, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> str | None:
     """What is wrong with (N, 4) int64 ``warps`` of ``frame_hw`` frames on a ``grid_hw`` canvas (SPEC.md
     4.6: ``|a|, |b| <= MAX_WARP``, not both 0, every corner pixel on the canvas, a canvas of at least
-    2 x 2), or None. Numpy, exact."""
+    2 x 2), or None; rows of 12 (SPEC.md 4.7) also carry an object's warp (``|a|, |b|`` as the frame's,
+    its centre within ``MAX_CENTRE``) and its box (at least 2 x 2, on the canvas, the same in every row).
+    Numpy, exact."""
     w = np.asarray(warps, np.int64)
     (h, wd), (gh, gw) = frame_hw, grid_hw
-    if w.ndim != 2 or w.shape[1] != 4:
-        return f"warps of shape {w.shape}: (frames, 4) expected"
+    if w.ndim != 2 or w.shape[1] not in (WARP, LAYERED):
+        return f"warps of shape {w.shape}: (frames, {WARP}) or (frames, {LAYERED}) expected"
     if gh < 2 or gw < 2:
         return f"a canvas of {gh}x{gw} cannot be sampled (at least 2x2)"
+    if w.shape[1] == LAYERED:
+        obj, box = w[:, 4:8], w[:, 8:]
+        bad = (np.abs(obj[:, :2]).max(axis=1) > MAX_WARP) | ~obj[:, :2].any(axis=1) | \
+            (np.abs(obj[:, 2:]).max(axis=1) > MAX_CENTRE)
+        for k in np.flatnonzero(bad)[:1]:
+            return f"frame {k}'s object warp {tuple(obj[k])} outside the format's range"
+        top, left, bottom, right = box.T
+        for k in np.flatnonzero((top < 0) | (left < 0) | (bottom > gh) | (right > gw) | (bottom - top < 2)
+                                | (right - left < 2))[:1]:
+            return f"frame {k}'s object box {tuple(box[k])} is not a box of at least 2x2 on the {gh}x{gw} canvas"
+        for k in np.flatnonzero((box != box[:1]).any(axis=1))[:1]:
+            return f"frame {k}'s object box {tuple(box[k])} is not frame 0's {tuple(box[0])} (one box a stream)"
+        w = w[:, :4]
     big = np.abs(w[:, :2]).max(axis=1) > MAX_WARP if len(w) else np.zeros(0, bool)
     flat = ~w[:, :2].any(axis=1)
     rows, cols = warp_corners(np.where((big | flat)[:, None], 0, w), h, wd)
@@ -167,12 +187,35 @@ def warp_problem(warps, frame_hw: tuple[int, int], grid_hw: tuple[int, int]) -> 
 def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Frame i of (N, C, Hc, Wc) canvases, ``height x width``, sampled bilinearly at ``warps[i]``
     (SPEC.md 4.6: positions exact in integers, every one on the canvas; float32 weights, blended along
-    columns then rows), float32. Differentiable in ``x``; the gather reads one (N, H W) index a corner."""
-    n, c, hc, wc = x.shape
+    columns then rows), float32. Rows of 12 (SPEC.md 4.7): a pixel whose position at the object's warp
+    lies in the object's box (bottom and right rows of positions excluded past the box's last pixel)
+    is sampled there, any other at the frame's warp. Differentiable in ``x``."""
     w = warps.to(x.device, torch.int64)
     ys2 = (2 * torch.arange(height, device=x.device) - (height - 1))[:, None]
     xs2 = (2 * torch.arange(width, device=x.device) - (width - 1))[None, :]
-    rows, cols = warp_positions(w, ys2, xs2)
+    view = _bilinear(x, *warp_positions(w[:, :4], ys2, xs2))
+    if w.shape[1] == WARP:
+        return view
+    rows, cols, inside = object_positions(w, ys2, xs2)
+    hc, wc = x.shape[-2:]
+    obj = _bilinear(x, rows.clamp(0, (hc - 1) * POS_ONE), cols.clamp(0, (wc - 1) * POS_ONE))
+    return torch.where(inside[:, None], obj, view)
+
+
+def object_positions(views, ys2, xs2):
+    """(rows, cols, inside) of the frame pixels at ``ys2``, ``xs2`` (as :func:`warp_positions`) at the
+    object's warp of (N, 12) ``views``, and whether each lies in the object's box (SPEC.md 4.7: from the
+    box's top-left pixel to its bottom-right one, inclusive). Exact integers, numpy or torch."""
+    rows, cols = warp_positions(views[:, 4:8], ys2, xs2)
+    top, left, bottom, right = (views[:, 8 + i, None, None] * POS_ONE for i in range(4))
+    return rows, cols, (rows >= top) & (rows <= bottom - POS_ONE) & (cols >= left) & (cols <= right - POS_ONE)
+
+
+def _bilinear(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) float32 samples of (N, C, Hc, Wc) ``x`` at (N, H, W) positions in 1/POS_ONE pixel, each
+    on the canvas (SPEC.md 4.6); the gather reads one (N, H W) index a corner."""
+    n, c, hc, wc = x.shape
+    height, width = rows.shape[-2:]
     r0 = torch.div(rows, POS_ONE, rounding_mode="floor").clamp(0, hc - 2)
     c0 = torch.div(cols, POS_ONE, rounding_mode="floor").clamp(0, wc - 2)
     wr = ((rows - r0 * POS_ONE).to(torch.float32) / POS_ONE)[:, None]  # exact: a multiple of 2^-17 in [0, 1]

@@ -62,8 +62,9 @@ class FrameSet:
     def __init__(self, frames: np.ndarray, geo: Geometry, device: torch.device, uses_dwt: bool = True,
                  pad_mode: str = "replicate", ll_range_bits: int | None = None, temporal: bool = False,
                  known: np.ndarray | None = None, views: tuple[torch.Tensor, np.ndarray] | None = None):
-        """``views``: the frames (T, 3, h, w) uint8, on ``device``, and their warps (T, 4) where ``frames``
-        are their canvases (:mod:`~..video.warp`): batches then carry both, for the loss's frame term."""
+        """``views``: the frames (T, 3, h, w) uint8, on ``device``, and their warps (T, 4) (or (T, 12) view
+        rows with an object layer, :func:`~..models.geometry.sample_views`) where ``frames`` are their
+        canvases (:mod:`~..video.warp`): batches then carry both, for the loss's frame term."""
         self.views = None if views is None else (views[0], torch.from_numpy(np.asarray(views[1], np.int64)).to(device))
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # (T, 3, H, W) uint8
         x = pad_frames(x, geo, pad_mode)

@@ -8,7 +8,8 @@ network to draw the canvas, each frame's loss over its own window (in-painting: 
 A static scene then becomes one picture: every frame's embedding is alike and every step trains all
 of it. The decoder draws the canvas and crops each frame's window at its transmitted offset
 (format 1.7, bitstream/SPEC.md "CNVS"). Measured in docs/design-notes.md "Canvas". Where the camera
-zooms or turns instead, each frame is a warped view of the canvas (:mod:`.warp`, format 1.8).
+zooms or turns instead, each frame is a warped view of the canvas (:mod:`.warp`, format 1.8); where it
+holds still while an object crosses the frame, the object is a layer of the canvas (:mod:`.layer`, 1.9).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..models.geometry import warp_problem
+from .layer import Layer, paint_layered, plan_layer
 from .warp import GIVE_UP, explained_warped, frame_corners, layout, luma, mosaic, paint_view, track_similarity
 
 MIN_EXTENT = 8  # pixels the camera must travel (on either axis) before a canvas is worth its cost
@@ -34,20 +36,24 @@ _ACCEPT = 0.7  # a shift is taken when it leaves at most this share of the unshi
 class Canvas:
     """Frames of ``frame`` (H, W) as windows of a ``height x width`` canvas: ``offsets[k]`` = (row,
     column) of frame k's top-left corner; or, with ``warps`` instead, as views of it at a similarity
-    each (:mod:`.warp`: ``warps[k]`` = (a, b, ty, tx))."""
+    each (:mod:`.warp`: ``warps[k]`` = (a, b, ty, tx)), with an object ``layer`` over them or not
+    (:mod:`.layer`)."""
 
     height: int
     width: int
     frame: tuple[int, int]
     offsets: np.ndarray | None = None  # (T, 2) int64
     warps: np.ndarray | None = None  # (T, 4) int64
+    layer: Layer | None = None
 
     def __post_init__(self):
         h, w = self.frame
         if (self.offsets is None) == (self.warps is None):
             raise ConfigError("a canvas places its frames by window offsets or by warps, one of the two")
+        if self.layer is not None and (self.warps is None or len(self.layer.warps) != len(self.warps)):
+            raise ConfigError("an object layer lies over warped views, one object warp a frame")
         if self.warps is not None:
-            problem = warp_problem(self.warps, self.frame, (self.height, self.width))
+            problem = warp_problem(self.views, self.frame, (self.height, self.width))
             if problem:
                 raise ConfigError(f"canvas views of {h}x{w}: {problem}")
             return
@@ -59,6 +65,14 @@ class Canvas:
     @property
     def n_frames(self) -> int:
         return len(self.offsets if self.warps is None else self.warps)
+
+    @property
+    def views(self) -> np.ndarray | None:
+        """What places each frame on the canvas, as the decoder samples it: (T, 4) warps, or (T, 12) with
+        an object layer (:func:`~..models.geometry.sample_views`); None for windows."""
+        if self.warps is None or self.layer is None:
+            return self.warps
+        return self.layer.views(self.warps)
 
     @classmethod
     def of(cls, offsets: np.ndarray, frame_hw: tuple[int, int]) -> "Canvas":
@@ -81,6 +95,8 @@ class Canvas:
         if (h, w) != self.frame or t != self.n_frames:
             raise ConfigError(f"a canvas of {self.n_frames} {self.frame[0]}x{self.frame[1]} views cannot "
                               f"hold {t} frames of {h}x{w}")
+        if self.layer is not None:
+            return paint_layered(frames, self.views, self.height, self.width)
         if self.warps is not None:
             return self._paint_warped(frames)
         total = np.zeros((self.height, self.width, 3), np.float64)
@@ -223,13 +239,18 @@ def plan_canvas(frames: np.ndarray, min_extent: int = MIN_EXTENT, max_area: floa
     on both axes, the canvas would exceed ``max_area`` frames (the network would draw too much per
     frame), or the camera's motion explains less than ``min_explained`` of what changes
     (:func:`explained`: the rest moves on its own, and a canvas then costs more than it saves). Where
-    windows are refused, a canvas of warped views under the same rules (a zoom or a turn; :mod:`.warp`)."""
+    windows are refused, a canvas of warped views under the same rules (a zoom or a turn; :mod:`.warp`),
+    and where those are, a still background with one moving object as a layer (:mod:`.layer`)."""
     t, h, w, _ = frames.shape
     offsets, starts = _track(frames)
     canvas = Canvas.of(offsets, (h, w))
     if canvas.height - h < min_extent and canvas.width - w < min_extent or canvas.area_ratio > max_area \
             or explained(frames, canvas.offsets, starts) < min_explained:
-        return _warped_canvas(frames, min_extent, max_area, min_explained)
+        warped = _warped_canvas(frames, min_extent, max_area, min_explained)
+        if warped is not None:
+            return warped
+        layered = plan_layer(frames, min_extent, max_area, min_explained)
+        return None if layered is None else Canvas(layered[2], layered[3], (h, w), warps=layered[0], layer=layered[1])
     return canvas
 
 

@@ -113,8 +113,8 @@ def _warp_error(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> tuple[
     return ((v - mov) ** 2 * inside).sum() / inside.sum().clamp(min=1.0), inside.mean()
 
 
-def _fit_level(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """``p`` refined by L-BFGS on one level of the pyramid."""
+def _fit_level(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor, free: torch.Tensor | None) -> torch.Tensor:
+    """``p`` refined by L-BFGS on one level of the pyramid (only where ``free`` is 1, if given)."""
     q = p.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([q], lr=1.0, max_iter=40, line_search_fn="strong_wolfe")
 
@@ -122,16 +122,21 @@ def _fit_level(ref: torch.Tensor, mov: torch.Tensor, p: torch.Tensor) -> torch.T
         opt.zero_grad()
         e = _warp_error(ref, mov, q)[0]
         e.backward()
+        if free is not None:
+            q.grad.mul_(free)
         return e
 
     opt.step(closure)
     return q.detach()
 
 
-def _fit(ref: torch.Tensor, mov: torch.Tensor, init: np.ndarray) -> tuple[np.ndarray, float, float]:
+def _fit(ref: torch.Tensor, mov: torch.Tensor, init: np.ndarray,
+         shift_only: bool = False) -> tuple[np.ndarray, float, float]:
     """The similarity (log scale, angle, ty, tx; translation in pixels) that maps ``mov``'s pixels onto
-    ``ref`` (both (1, 1, H, W) luma), refined from ``init`` over a pyramid, its mean squared error over
-    the overlap and the share of ``mov`` the overlap covers."""
+    ``ref`` (both (1, 1, H, W) luma), refined from ``init`` over a pyramid (``shift_only``: the
+    translation alone), its mean squared error over the overlap and the share of ``mov`` the overlap
+    covers."""
+    free = torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=torch.float64) if shift_only else None
     p = torch.tensor(init, dtype=torch.float64)
     for b in _LEVELS:
         if min(ref.shape[-2:]) // b < 8:
@@ -139,7 +144,7 @@ def _fit(ref: torch.Tensor, mov: torch.Tensor, init: np.ndarray) -> tuple[np.nda
         unit = torch.tensor([1.0, 1.0, b, b], dtype=torch.float64)
         r = (F.avg_pool2d(ref, b) if b > 1 else ref).double()
         m = (F.avg_pool2d(mov, b) if b > 1 else mov)[0, 0].double()
-        p = _fit_level(r, m, p / unit) * unit
+        p = _fit_level(r, m, p / unit, free) * unit
     with torch.no_grad():
         err, overlap = _warp_error(ref.double(), mov[0, 0].double(), p)
     return p.numpy(), float(err), float(overlap)
