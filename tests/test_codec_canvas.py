@@ -181,3 +181,14 @@ def test_an_object_over_a_still_background_is_drawn_on_a_layer():
     assert obj["box"] == [14, 18] and obj["travel"] == pytest.approx([7.5, 52.5], abs=0.3)
     assert np.array_equal(decode(res.stream, frames="9:12").frames, dec.frames[9:12])  # random access
     assert parse_stream(encode(clip, canvas="off", **TINY).stream).header.canvas == 0
+
+
+def test_info_reads_a_turn_past_half_a_turn_without_wrapping():
+    from snervcodec.codec.info import _warp_ranges
+    from snervcodec.models.geometry import WARP_ONE
+
+    degrees = np.arange(170, 195, 5)
+    turns = np.radians(degrees)
+    warps = np.stack([np.rint(WARP_ONE * np.cos(turns)), np.rint(WARP_ONE * np.sin(turns)),
+                      np.full(5, 640), np.full(5, 640)], axis=1).astype(np.int64)
+    assert _warp_ranges(warps)["turn_degrees"] == pytest.approx([170.0, 190.0], abs=0.01)

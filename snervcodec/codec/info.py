@@ -131,10 +131,12 @@ def _zero_fraction(parsed: list[ParsedStream]) -> float:
 
 
 def _warp_ranges(warps: np.ndarray) -> dict:
-    """The least and greatest scale and turn (degrees) of a canvas's warped views; with an object layer
-    (1.9), its box (height, width) and how far its centre travels (rows, columns, in frame pixels)."""
+    """The least and greatest scale and turn (degrees, frame by frame without wrapping at 180: a camera
+    that turns on past half a turn reads 170 to 190, not -180 to 180) of a canvas's warped views; with an
+    object layer (1.9), its box (height, width) and how far its centre travels (rows, columns, in frame
+    pixels)."""
     a, b = warps[:, 0] / WARP_ONE, warps[:, 1] / WARP_ONE
-    scale, turn = np.hypot(a, b), np.degrees(np.arctan2(b, a))
+    scale, turn = np.hypot(a, b), np.degrees(np.unwrap(np.arctan2(b, a)))
     out = {"scale": [round(float(scale.min()), 4), round(float(scale.max()), 4)],
            "turn_degrees": [round(float(turn.min()), 2), round(float(turn.max()), 2)]}
     if warps.shape[1] == LAYERED:
