@@ -181,3 +181,16 @@ def test_one_box_a_stream():
     w = [WARP_ONE, 0, 288, 288]
     rows = np.array([[*w, WARP_ONE, 0, 288, 288 + 640, 0, 10, 8, 18], [*w, WARP_ONE, 0, 288, 288 + 640, 0, 10, 8, 19]])
     assert "one box a stream" in warp_problem(rows, (8, 8), (20, 20))
+
+
+def test_a_flat_object_is_refused_not_misplaced(rng):
+    """A flat object's inside matches anywhere: no layer (it would be placed a pixel off, and jitter)."""
+    clip = crossing(rng, 16, 48, 80, velocity=(0.3, 2.7))
+    clip[_true_object(16, 48, 80, (12, 16), START, (0.3, 2.7))] = (200, 30, 30)
+    assert plan_canvas(clip) is None
+
+
+def test_an_object_too_large_for_its_crop_is_refused(rng):
+    """A thin strip of frames: the object's crop with its margins would pass the frame (it crashed the fit)."""
+    strip = crossing(rng, 8, 36, 2000, size=(30, 60), start=(2.7, 1.0), velocity=(0.0, 150.0), detail=1)
+    assert plan_layer(strip, 8, 4.0, 0.75) is None

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..models.geometry import WARP_ONE, WARP_POS, object_positions, sample_views
-from .warp import FIT_SIDE, _CUT, _fit, _lumas, _matrix, luma, paint_view
+from .warp import _CUT, _MIN_OVERLAP, FIT_SIDE, _fit, _lumas, _matrix, luma, paint_view
 
 MAX_OBJECT = 0.25  # the object's box, in frames' areas: past it the object is the scene (no layer)
 _MOVING = 24.0  # a pixel whose luma is this many levels from the median frame's belongs to a moving object
 _RING = 1  # pixels of box around the reference frame's object
+_MIN_SIDE = 8  # the least object (less its margins and edge) tracked: smaller ones, and flat ones, are refused
+_UNIQUE = 0.02  # a whole-pixel match must beat shifts 2 pixels off by this share of the object's variance, a pixel
 _MARGIN = 2  # pixels (blocks, on frames tracked in blocks) of slack around the object in the reference crop
 
 
@@ -86,7 +89,7 @@ def plan_layer(frames: np.ndarray, min_extent: int, max_area: float,
     # the box: the reference frame's object and a pixel around it (as the object moves by fractions of a pixel,
     # its edge rows and columns come and go: without the ring the background would have to draw them)
     bh, bw = (int(v) + 2 * _RING for v in boxes[ref, 2:] - boxes[ref, :2])
-    right = h * (w + bw) <= (h + bh) * w  # the box beside the frame, or below it: the smaller canvas
+    right = max(h, bh) * (w + bw) <= (h + bh) * max(w, bw)  # the box beside the frame, or below: the smaller canvas
     hc, wc = (max(h, bh), w + bw) if right else (h + bh, max(w, bw))
     if hc * wc > max_area * h * w:
         return None
@@ -133,18 +136,26 @@ def _track_object(frames: np.ndarray, boxes: np.ndarray, size: np.ndarray, margi
     """(T, 3, 3) maps of each frame's centred pixel coordinates into the reference frame's pixels: each
     frame's object (a crop of the largest extent, ``size`` less the ``margin`` and one pixel a side,
     around it) matched, at full resolution, inside the reference frame's crop of ``size`` (so that it
-    may move by the margin); None where a match leaves more than :data:`~.warp._CUT` of the object's variance."""
+    may move by the margin); None where the crop passes the frame, the object less its margins and edge
+    is under :data:`_MIN_SIDE` pixels a side, its best whole-pixel match is not clearly better than its
+    neighbours (a flat object: :func:`_whole_shift`), or a match leaves more than :data:`~.warp._CUT` of
+    the object's variance or half of it off the reference crop."""
     t, h, w, _ = frames.shape
-    ref_hw = np.minimum(size, np.array([h, w])).astype(int)
-    inner_hw = np.maximum(ref_hw - 2 * margin - 2, 2)  # without its edge, which a sub-pixel move blends
+    ref_hw = np.asarray(size, int)
+    inner_hw = ref_hw - 2 * margin - 2  # without its edge, which a sub-pixel move blends with the background
+    if (ref_hw > np.array([h, w])).any() or inner_hw.min() < _MIN_SIDE:
+        return None
     ref_crop, ref_corner = _crop(frames[ref], boxes[ref], ref_hw)
     to_ref = np.eye(3)  # reference crop centred -> reference frame's pixels
     to_ref[:2, 2] = ref_corner + (ref_hw - 1) / 2
     maps = np.empty((t, 3, 3))
     for k in range(t):
         crop, corner = _crop(frames[k], boxes[k], inner_hw)
-        p, err, _ = _fit(ref_crop, crop, _whole_shift(ref_crop, crop), shift_only=True)
-        if err > _CUT * float(crop.var()):
+        start = _whole_shift(ref_crop, crop)
+        if start is None:
+            return None
+        p, err, overlap = _fit(ref_crop, crop, start, shift_only=True)
+        if err > _CUT * float(crop.var()) or overlap < _MIN_OVERLAP:
             return None
         shift = np.eye(3)  # frame centred -> crop centred
         shift[:2, 2] = (np.array([h, w]) - 1) / 2 - (corner + (inner_hw - 1) / 2)
@@ -152,13 +163,21 @@ def _track_object(frames: np.ndarray, boxes: np.ndarray, size: np.ndarray, margi
     return maps
 
 
-def _whole_shift(ref: torch.Tensor, crop: torch.Tensor) -> np.ndarray:
+def _whole_shift(ref: torch.Tensor, crop: torch.Tensor) -> np.ndarray | None:
     """The fit's start: the whole-pixel shift of ``crop`` inside ``ref`` (both (1, 1, h, w)) with the least
     squared difference, as a similarity (0, 0, ty, tx) between their centred coordinates (a texture finer
-    than the boxes' blocks leaves the fit from 0 in a local minimum)."""
-    (rh, rw), (h, w) = ref.shape[-2:], crop.shape[-2:]
-    windows = ref[0, 0].unfold(0, h, 1).unfold(1, w, 1)  # (rh - h + 1, rw - w + 1, h, w), a view
-    dy, dx = divmod(int(((windows - crop[0, 0]) ** 2).sum(dim=(-2, -1)).argmin()), rw - w + 1)
+    than the boxes' blocks leaves the fit from 0 in a local minimum); None where a shift two or more
+    pixels away matches within :data:`_UNIQUE` of the crop's variance a pixel (a flat object, which only
+    its edge could place). The squared differences by correlation, float64."""
+    r, c = ref.double(), crop.double()
+    h, w = c.shape[-2:]
+    ssd = (F.conv2d(r * r, torch.ones_like(c)) - 2 * F.conv2d(r, c) + (c * c).sum())[0, 0]
+    dy, dx = divmod(int(ssd.argmin()), ssd.shape[1])
+    ys, xs = torch.meshgrid(torch.arange(ssd.shape[0]), torch.arange(ssd.shape[1]), indexing="ij")
+    far = ssd[torch.maximum((ys - dy).abs(), (xs - dx).abs()) >= 2]  # (a pixel away ties on half-pixel moves)
+    if len(far) and float(far.min() - ssd[dy, dx]) <= _UNIQUE * h * w * float(c.var()):
+        return None
+    rh, rw = ref.shape[-2:]
     return np.array([0.0, 0.0, dy - (rh - h) / 2, dx - (rw - w) / 2])
 
 
@@ -178,10 +197,14 @@ def _painted(frame: np.ndarray, view: np.ndarray, in_box: np.ndarray, height: in
     shows = object_mask(view[None], *frame.shape[:2])[0]
     back = np.where(shows[..., None], np.nan, frame.astype(np.float32))
     bv, bk = paint_view(back, view[:4], height, width)
-    ov, ok = paint_view(frame, view[4:8], height, width)
     bk &= ~np.isnan(bv).any(axis=-1) & ~in_box  # (a sample that touches an object pixel is not background)
-    ok &= in_box
-    return np.where(ok[..., None], ov, np.nan_to_num(bv)), bk | ok
+    top, left, bottom, right = (int(v) for v in view[8:])  # the object, painted in its box alone
+    local = view[4:8] - np.array([0, 0, top * WARP_POS, left * WARP_POS])
+    ov, ok = paint_view(frame, local, bottom - top, right - left)
+    out = np.nan_to_num(bv)
+    out[top:bottom, left:right] = ov
+    bk[top:bottom, left:right] = ok
+    return out, bk
 
 
 def _mosaic(frames: np.ndarray, views: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
