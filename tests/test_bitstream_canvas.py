@@ -176,9 +176,19 @@ def test_layered_warps_round_trip():
     views = _layered(64)
     data = write_warps(views)
     assert np.array_equal(read_warps(data, 64, (24, 40), (24, 56), layered=True), views)
-    assert len(data) <= 8 * 64 + 24  # the box and the first frame, then a byte a value a frame
+    assert data[4] == 3  # a still camera, an object that only moves: flags 0b11
+    assert len(data) <= 2 * 64 + 24  # the box, the flags and the first frame, then a byte a value a frame
+    moving = views.copy()
+    moving[:, 3] += 64 * np.arange(64) // 8  # the camera pans an eighth of a pixel a frame
+    moving[:, 4] += np.arange(64) % 2  # the object's scale flickers
+    data = write_warps(moving)
+    assert data[4] == 0 and np.array_equal(read_warps(data, 64, (24, 40), (24, 56), layered=True), moving)
     with pytest.raises(FormatError, match="cannot place"):
-        read_warps(data[:-300], 64, (24, 40), (24, 56), layered=True)
+        read_warps(data[:100], 64, (24, 40), (24, 56), layered=True)  # under 2 bytes a frame
+    with pytest.raises(FormatError, match="truncated"):
+        read_warps(data[:-1], 64, (24, 40), (24, 56), layered=True)
+    with pytest.raises(FormatError, match="flags 4"):
+        read_warps(data[:4] + bytes([4]) + data[5:], 64, (24, 40), (24, 56), layered=True)
     with pytest.raises(FormatError, match="CNVW"):
         read_warps(data, 64, (24, 40), (24, 56))  # read as four values a frame: the box's bytes are taken as a warp
 

@@ -4,7 +4,9 @@
     CNVS, per frame, rows then columns: zigzag varint of its offset minus the previous frame's (frame 0: minus 0)
     CNVW, per frame, a, b, ty, tx: zigzag varint of each minus its prediction from the two frames before
     CNVW with an object layer (header canvas 3, 1.9): the object's box (top, left, height, width: varints),
-         then per frame the frame's a, b, ty, tx and the object's, each predicted as above
+         a flags byte (bit 0: the frame's warp, bit 1: the object's a, b, the same in every frame), then
+         per frame the frame's a, b, ty, tx and the object's, each predicted as above, those the flags
+         hold written with frame 0 alone
 
 A pan moves the window by a constant step, which costs one byte an axis a frame; a steady zoom or turn
 (or an object's steady crossing) changes a warp's values at a steady rate, which the prediction takes out.
@@ -65,20 +67,36 @@ def _predicted(prev: list[tuple[int, ...]], k: int, n: int) -> tuple[int, ...]:
     return prev[-1] if k == 1 else tuple(2 * u - v for u, v in zip(prev[-1], prev[-2]))
 
 
+# CNVW with an object layer (1.9): a flags byte after the box; each set bit holds values the same in every
+# frame, written with frame 0 only: a still (or steady) background's warp, an object that only moves
+HOLD_FRAME, HOLD_OBJECT_SCALE = 1, 2
+_HELD = {HOLD_FRAME: (0, 1, 2, 3), HOLD_OBJECT_SCALE: (4, 5)}
+
+
+def _held(flags: int) -> set[int]:
+    return {i for bit, idx in _HELD.items() if flags & bit for i in idx}
+
+
 def write_warps(views: np.ndarray) -> bytes:
     """CNVW payload of (T, 4) warps (a, b, ty, tx), or of (T, 12) views with an object layer (the frame's
-    warp, the object's, and the object's box, the same in every row)."""
+    warp, the object's, and the object's box, the same in every row): the box, the flags of what every
+    frame shares (written with frame 0 alone), then each frame's values."""
     w = Writer()
     v = np.asarray(views, np.int64)
+    held: set[int] = set()
     if v.shape[1] == LAYERED:
         top, left, bottom, right = (int(x) for x in v[0, 8:])
         for x in (top, left, bottom - top, right - left):
             w.varint(x)
+        flags = sum(bit for bit, idx in _HELD.items() if (v[:, idx] == v[:1, idx]).all())
+        w.u8(flags)
+        held = _held(flags)
         v = v[:, :8]
     done: list[tuple[int, ...]] = []
     for k, row in enumerate(v.tolist()):
-        for value, guess in zip(row, _predicted(done, k, len(row))):
-            w.varint(_zigzag(value - guess))
+        for i, (value, guess) in enumerate(zip(row, _predicted(done, k, len(row)))):
+            if k == 0 or i not in held:
+                w.varint(_zigzag(value - guess))
         done.append(tuple(row))
     return w.getvalue()
 
@@ -90,21 +108,26 @@ def read_warps(payload: bytes, n_frames: int, frame_hw: tuple[int, int], grid_hw
     within ``MAX_CENTRE`` and its box on the grid (:func:`~..models.geometry.warp_problem`); every byte is
     used. Each value is bounded before it predicts the next (the frame's centre lies on the grid too)."""
     n = 8 if layered else 4
-    if len(payload) < n * n_frames:
+    if len(payload) < (2 if layered else 4) * n_frames:
         raise FormatError(f"CNVW: {len(payload)} bytes cannot place {n_frames} frames")
     r = Reader(payload, "CNVW")
-    box = ()
+    box, held = (), set()
     if layered:
         top, left, bh, bw = (r.varint() for _ in range(4))
         if not (2 <= bh and 2 <= bw and top + bh <= grid_hw[0] and left + bw <= grid_hw[1]):
             raise FormatError(f"CNVW: an object box of {bh}x{bw} at ({top}, {left}) is not one of at least 2x2 "
                               f"on the {grid_hw[0]}x{grid_hw[1]} canvas")
         box = (top, left, top + bh, left + bw)
+        flags = r.u8()
+        if flags > HOLD_FRAME | HOLD_OBJECT_SCALE:
+            raise FormatError(f"CNVW: flags {flags} (bits 0 and 1 only)")
+        held = _held(flags)
     centre = ((grid_hw[0] - 1) * WARP_POS, (grid_hw[1] - 1) * WARP_POS)
     out = np.empty((n_frames, n + len(box)), np.int64)
     last: list[tuple[int, ...]] = []  # the two frames before, for the prediction
     for k in range(n_frames):
-        v = tuple(guess + _unzigzag(r.varint()) for guess in _predicted(last, k, n))
+        v = tuple(last[-1][i] if k and i in held else guess + _unzigzag(r.varint())
+                  for i, guess in enumerate(_predicted(last, k, n)))
         if abs(v[0]) > MAX_WARP or abs(v[1]) > MAX_WARP or not all(0 <= x <= c for x, c in zip(v[2:4], centre)) \
                 or layered and (max(abs(v[4]), abs(v[5])) > MAX_WARP or max(abs(v[6]), abs(v[7])) > MAX_CENTRE):
             raise FormatError(f"CNVW: frame {k}'s warp {v} leaves the format's range or the "
