@@ -194,3 +194,23 @@ def test_an_object_too_large_for_its_crop_is_refused(rng):
     """A thin strip of frames: the object's crop with its margins would pass the frame (it crashed the fit)."""
     strip = crossing(rng, 8, 36, 2000, size=(30, 60), start=(2.7, 1.0), velocity=(0.0, 150.0), detail=1)
     assert plan_layer(strip, 8, 4.0, 0.75) is None
+
+
+@pytest.mark.parametrize("rows", [
+    [[WARP_ONE, 0, 96, 160]] * 2,  # whole pixels: a window
+    [[WARP_ONE, 0, 96 + 4 * 64, 160 + 12 * 64], [WARP_ONE, 0, 96, 160]],  # the canvas's last row and column
+    [[WARP_ONE, 0, 100, 170], [WARP_ONE, 0, 96, 160]],  # one fractional: every frame sampled
+    [[WARP_ONE, 0, 96, 160, WARP_ONE, 0, 96 + 64, 160 + 64 * 11, 0, 10, 4, 16]] * 2,  # an object, in part
+    [[WARP_ONE, 0, 96, 160, 60000, 9000, 110, 820, 0, 10, 4, 16],
+     [58000, 23000, 200, 300, WARP_ONE, 0, 100, 800, 0, 10, 4, 16]],  # turned, scaled, fractional
+    [[WARP_ONE, 0, 96, 160, WARP_ONE, 0, 96, 160 + 64 * 20, 0, 10, 4, 16]] * 2,  # the object nowhere shown
+])
+def test_sampling_without_a_gradient_gives_the_same_pixels(rng, rows):
+    """Decoding and evaluation take a cheaper path (windows, the object's rectangle): the same values, bit
+    for bit, as the sampling that training differentiates."""
+    x = torch.from_numpy(rng.random((2, 3, 8, 18))).float()
+    views = torch.tensor(rows)
+    with torch.no_grad():
+        fast = sample_views(x, views, 4, 6)
+    slow = sample_views(x.clone().requires_grad_(True), views, 4, 6)
+    assert torch.equal(fast, slow.detach()) and fast.dtype == torch.float32

@@ -189,17 +189,44 @@ def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) 
     (SPEC.md 4.6: positions exact in integers, every one on the canvas; float32 weights, blended along
     columns then rows), float32. Rows of 12 (SPEC.md 4.7): a pixel whose position at the object's warp
     lies in the object's box (bottom and right rows of positions excluded past the box's last pixel)
-    is sampled there, any other at the frame's warp. Differentiable in ``x``."""
+    is sampled there, any other at the frame's warp. Differentiable in ``x``. Without a gradient to
+    keep (decoding, evaluation) the same pixels come cheaper: a view at whole pixels is a window, and
+    the object is sampled only over the rectangle where it shows."""
     w = warps.to(x.device, torch.int64)
     ys2 = (2 * torch.arange(height, device=x.device) - (height - 1))[:, None]
     xs2 = (2 * torch.arange(width, device=x.device) - (width - 1))[None, :]
-    view = _bilinear(x, *warp_positions(w[:, :4], ys2, xs2))
+    fast = not (torch.is_grad_enabled() and x.requires_grad)
+    offsets = _whole_pixels(w[:, :4], height, width) if fast else None
+    view = _bilinear(x, *warp_positions(w[:, :4], ys2, xs2)) if offsets is None else \
+        crop_windows(x, offsets, height, width).float()  # (weights of 0: the very same values)
     if w.shape[1] == WARP:
         return view
     rows, cols, inside = object_positions(w, ys2, xs2)
     hc, wc = x.shape[-2:]
-    obj = _bilinear(x, rows.clamp(0, (hc - 1) * POS_ONE), cols.clamp(0, (wc - 1) * POS_ONE))
-    return torch.where(inside[:, None], obj, view)
+    if not fast:
+        obj = _bilinear(x, rows.clamp(0, (hc - 1) * POS_ONE), cols.clamp(0, (wc - 1) * POS_ONE))
+        return torch.where(inside[:, None], obj, view)
+    ys, xs = torch.nonzero(inside.any(dim=(0, 2)))[:, 0], torch.nonzero(inside.any(dim=(0, 1)))[:, 0]
+    if len(ys) == 0:
+        return view
+    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+    rows, cols = rows[:, y0:y1, x0:x1].clamp(0, (hc - 1) * POS_ONE), cols[:, y0:y1, x0:x1].clamp(0, (wc - 1) * POS_ONE)
+    part = view[:, :, y0:y1, x0:x1]
+    part.copy_(torch.where(inside[:, None, y0:y1, x0:x1], _bilinear(x, rows, cols), part))
+    return view
+
+
+def _whole_pixels(warps: torch.Tensor, height: int, width: int) -> torch.Tensor | None:
+    """(N, 2) window offsets where every one of ``warps`` is unscaled, unturned and at whole pixels (its
+    positions are the window's pixels), else None."""
+    if not ((warps[:, 0] == WARP_ONE) & (warps[:, 1] == 0)).all():
+        return None
+    scale = POS_ONE // WARP_POS  # the top-left pixel's position, as warp_positions gives it
+    top = scale * warps[:, 2] - WARP_ONE * (height - 1)
+    left = scale * warps[:, 3] - WARP_ONE * (width - 1)
+    if (top % POS_ONE).any() or (left % POS_ONE).any():
+        return None
+    return torch.stack((top // POS_ONE, left // POS_ONE), dim=1).cpu()
 
 
 def object_positions(views, ys2, xs2):
