@@ -193,8 +193,7 @@ def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) 
     keep (decoding, evaluation) the same pixels come cheaper: a view at whole pixels is a window, and
     the object is sampled only over the rectangle where it shows."""
     w = warps.to(x.device, torch.int64)
-    ys2 = (2 * torch.arange(height, device=x.device) - (height - 1))[:, None]
-    xs2 = (2 * torch.arange(width, device=x.device) - (width - 1))[None, :]
+    ys2, xs2 = centred_coordinates(height, width, x.device)
     fast = not (torch.is_grad_enabled() and x.requires_grad)
     offsets = _whole_pixels(w[:, :4], height, width) if fast else None
     view = _bilinear(x, *warp_positions(w[:, :4], ys2, xs2)) if offsets is None else \
@@ -214,6 +213,13 @@ def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) 
     part = view[:, :, y0:y1, x0:x1]
     part.copy_(torch.where(inside[:, None, y0:y1, x0:x1], _bilinear(x, rows, cols), part))
     return view
+
+
+def centred_coordinates(height: int, width: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
+    """The doubled centred coordinates :func:`warp_positions` takes: ``2y - (H - 1)`` as a column (H, 1) and
+    ``2x - (W - 1)`` as a row (1, W), int64 on ``device``."""
+    return ((2 * torch.arange(height, device=device) - (height - 1))[:, None],
+            (2 * torch.arange(width, device=device) - (width - 1))[None, :])
 
 
 def _whole_pixels(warps: torch.Tensor, height: int, width: int) -> torch.Tensor | None:

@@ -55,8 +55,7 @@ class Trainer(Evaluation):
         self.cfg, self.geo, self.tcfg = cfg, geo, tcfg
         self.height, self.width = frames.shape[1:3]
         self.windows = None  # (T, 2) offsets of the frames on the canvas, or None
-        self.warps = None  # (T, 4) warps of the frames' views of the canvas (video/warp.py), (T, 12) with an object
-        # layer (video/layer.py), or None
+        self.warps = None  # (T, 4) warps of the frames' views of the canvas, (T, 12) with an object layer, or None
         if canvas is not None:
             if known is not None or reference is not None:
                 raise ConfigError("a canvas is trained on its frames' windows or views (no in-painting mask or "
@@ -70,7 +69,7 @@ class Trainer(Evaluation):
         torch.manual_seed(tcfg.seed)
         self.data = FrameSet(frames, geo, self.device, uses_dwt=cfg.uses_dwt, pad_mode=pad_mode,
                              ll_range_bits=ll_range_bits, temporal=cfg.temporal, known=known,
-                             views=None if self.warps is None else (self.reference, canvas.views))
+                             views=None if self.warps is None else (self.reference, self.warps.numpy()))
         n = self.data.n
         self.train_idx = torch.arange(n) if train_frames is None else torch.as_tensor(list(train_frames)).long()
         if len(self.train_idx) == 0 or int(self.train_idx.min()) < 0 or int(self.train_idx.max()) >= n:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.geometry import WARP_ONE, WARP_POS, object_positions, sample_views
+from ..models.geometry import WARP_ONE, WARP_POS, centred_coordinates, object_positions, sample_views
 from .warp import _CUT, _MIN_OVERLAP, FIT_SIDE, _fit, _lumas, _matrix, luma, paint_view
 
 MAX_OBJECT = 0.25  # the object's box, in frames' areas: past it the object is the scene (no layer)
@@ -48,9 +48,8 @@ class Layer:
 def object_mask(views: np.ndarray, height: int, width: int) -> np.ndarray:
     """(T, H, W) bool: the frames' pixels that show the object, as :func:`~..models.geometry.sample_views`
     chooses them."""
-    ys2 = (2 * np.arange(height) - (height - 1))[:, None]
-    xs2 = (2 * np.arange(width) - (width - 1))[None, :]
-    return object_positions(np.asarray(views, np.int64), ys2, xs2)[2]
+    rows = torch.from_numpy(np.asarray(views, np.int64))
+    return object_positions(rows, *centred_coordinates(height, width))[2].numpy()
 
 
 def plan_layer(frames: np.ndarray, min_extent: int, max_area: float,
