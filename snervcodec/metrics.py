@@ -118,7 +118,10 @@ class _SSIM(torch.autograd.Function):
         return t_mu + 2 * x * t_xx + y * t_xy, None, None, None, None, None
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, win: int = 11, sigma: float = 1.5, data_range: float = 1.0,
+SSIM_WIN = 11  # the Gaussian window's side (pytorch-msssim's default)
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, win: int = SSIM_WIN, sigma: float = 1.5, data_range: float = 1.0,
          mask: torch.Tensor | None = None) -> torch.Tensor:
     """Mean SSIM of (N, C, H, W) tensors (valid filtering, as pytorch-msssim).
 

@@ -26,13 +26,25 @@ def pan(carphone_path):
     return np.stack([scene[k:k + 32, 3 * k:3 * k + 48] for k in range(12)])
 
 
+@pytest.fixture(scope="module")
+def encoded(request):
+    """The rdo default's encode of a clip fixture, once a module."""
+    cache = {}
+
+    def get(clip):
+        if clip not in cache:
+            cache[clip] = encode(request.getfixturevalue(clip), **TINY)
+        return cache[clip]
+    return get
+
+
 def _psnr(a, b):
     a, b = (torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255 for x in (a, b))
     return float(psnr_per_frame(a, b).mean())
 
 
-def test_a_pan_is_drawn_on_a_canvas(pan):
-    res = encode(pan, canvas="auto", **TINY)
+def test_a_pan_is_drawn_on_a_canvas(pan, encoded):
+    res = encoded("pan")
     ps = parse_stream(res.stream)
     assert ps.version == (1, 7) and ps.header.canvas == 1
     assert (ps.header.height, ps.header.width) == (32, 48)
@@ -46,8 +58,8 @@ def test_a_pan_is_drawn_on_a_canvas(pan):
     assert np.array_equal(part, dec.frames[5:7])
 
 
-def test_the_default_draws_a_pan_on_a_canvas_and_a_still_camera_not(pan):
-    assert parse_stream(encode(pan, **TINY).stream).header.canvas == 1  # the rdo default: auto
+def test_the_default_draws_a_pan_on_a_canvas_and_a_still_camera_not(pan, encoded):
+    assert parse_stream(encoded("pan").stream).header.canvas == 1  # the rdo default: auto
     assert parse_stream(encode(pan, canvas="off", **TINY).stream).header.canvas == 0
     still = np.repeat(pan[:1], 6, axis=0)
     ps = parse_stream(encode(still, canvas="auto", **TINY).stream)
@@ -118,8 +130,8 @@ def turn(carphone_path):
     return turning(scene.astype(np.float32), 12, 32, 48, degrees=3.0)
 
 
-def test_a_turn_is_drawn_as_warped_views_of_a_canvas(turn):
-    res = encode(turn, **TINY)  # the rdo default: canvas auto
+def test_a_turn_is_drawn_as_warped_views_of_a_canvas(turn, encoded):
+    res = encoded("turn")  # the rdo default: canvas auto
     ps = parse_stream(res.stream)
     assert ps.version == (1, 8) and ps.header.canvas == 2 and ps.offsets is None
     assert (ps.header.height, ps.header.width) == (32, 48) and ps.warps.shape == (12, 4)
@@ -163,6 +175,64 @@ def test_trainer_measures_and_trains_the_views(turn):
     plain = replace(b, target=None, warps=None)
     assert float(snerv_loss(out, b) - snerv_loss(out, plain)) == pytest.approx(
         float(fusion_loss(views, ref) - fusion_loss(out.frame, b.frame, b.known)), abs=1e-5)
+
+
+@pytest.mark.parametrize("clip", ["pan", "turn"])
+def test_decoding_draws_only_what_the_views_read(clip, encoded, monkeypatch):
+    """Each batch of frames is drawn from the part of the canvas its views read: the frames of drawing the
+    whole canvas (a float sum may round apart: never by more than a level, here not at all)."""
+    import importlib
+
+    dec_mod = importlib.import_module("snervcodec.codec.decode")
+    stream = encoded(clip).stream
+    drawn = []
+    window = dec_mod.synthesize
+
+    def spy(*args):
+        drawn.append(args[-1])
+        return window(*args)
+
+    monkeypatch.setattr(dec_mod, "synthesize", spy)
+    part = decode(stream, batch_size=2).frames
+    assert len(drawn) == 6 and all(w is not None for w in drawn)
+    ps = parse_stream(stream)
+    assert max((w.bottom - w.top) * (w.right - w.left) for w in drawn) < np.prod(ps.cfg.frame_hw)
+    monkeypatch.setattr(dec_mod, "views_window", lambda *a: None)
+    monkeypatch.setattr(dec_mod, "offsets_window", lambda *a: None)
+    whole = decode(stream, batch_size=2).frames
+    assert drawn[-1] is None
+    assert np.abs(part.astype(int) - whole.astype(int)).max() <= 1 and np.mean(part != whole) < 1e-3
+
+
+@pytest.mark.parametrize("clip, frame", [("pan", 9), ("pan", 11), ("turn", 1)])
+def test_a_step_draws_only_what_its_loss_reads(clip, frame, request):
+    """The part of the canvas a frame's loss reads (its view's taps, its known pixels): drawn alone, the loss
+    and every gradient are the whole canvas's (to float rounding), for a fraction of the pixels. A step on a
+    canvas of windows draws it; warped views and compiled steps draw the whole canvas."""
+    from snervcodec.training.loss import snerv_loss
+
+    frames = request.getfixturevalue(clip)
+    canvas = plan_canvas(frames)
+    cfg, geo = model_config("snerv-b", canvas.height, canvas.width, c1=8, n_rb=0)
+    tr = Trainer(frames, cfg, geo, make_train_config(None, epochs=1, precision="fp32"), device="cpu", canvas=canvas)
+    idx = torch.tensor([frame])
+    win = tr.loss_window(idx)
+    assert tr.step_window(idx) == (win if clip == "pan" else None)  # warped views train on the whole canvas
+    hp, wp = geo.padded_hw
+    assert win is not None and (win.bottom - win.top) * (win.right - win.left) < 0.8 * hp * wp
+    params = list(tr.decoder.parameters()) + list(tr.encoder.parameters())
+    results = []
+    for w in (None, win):
+        b, out, _, _ = tr._forward(idx, window=w)
+        assert (out.region is None) == (w is None)
+        loss = snerv_loss(out, b.cut(out.region), tr.tcfg.loss_weights, tr.tcfg.tune)
+        results.append((loss, torch.autograd.grad(loss, params, allow_unused=True)))
+    (whole, g_whole), (part, g_part) = results
+    assert float(part) == pytest.approx(float(whole), rel=1e-5)
+    for a, b in zip(g_whole, g_part):
+        assert (a is None) == (b is None) and (a is None or torch.allclose(a, b, rtol=1e-3, atol=1e-6))
+    tr.fns.mode = "default"  # a compiled step would compile again for every shape: it draws the whole canvas
+    assert tr.step_window(idx) is None and tr.loss_window(idx) == win
 
 
 def test_an_object_over_a_still_background_is_drawn_on_a_layer():

@@ -19,7 +19,7 @@ from ..device import autocast, resolve_device, resolve_precision, to_channels_la
 from ..errors import ConfigError, FormatError, SnervError
 from ..fsutil import same_file
 from ..models import build_decoder
-from ..models.geometry import crop_windows, sample_views
+from ..models.geometry import frames_in, offsets_window, views_window
 from ..models.grids import frame_times
 from ..models.synthesis import synthesize
 from ..video import FrameWriter, parse_frame_range
@@ -99,18 +99,20 @@ def synthesize_frames(ps: ParsedStream, decoder: nn.Module, start: int, end: int
             te = temb.to(dev)
             te = te.contiguous(memory_format=torch.channels_last) if cl else te
         t = frame_times(torch.arange(f0, f1, device=dev), h.n_frames) if cfg.has_grids else None
+        window = None  # a canvas: only the part this batch's frames read is drawn (SPEC.md 7)
+        if ps.warps is not None:
+            window = views_window(ps.warps[f0:f1], h.height, h.width, cfg.frame_hw)
+        elif ps.offsets is not None:
+            window = offsets_window(ps.offsets[f0:f1], h.height, h.width)
         with autocast(dev, prec):
-            x = synthesize(decoder, cfg, e, lo, hi, te, t).frame
+            out = synthesize(decoder, cfg, e, lo, hi, te, t, window)
         k0, k1 = max(f0, start), min(f1, end)     # the requested part of this batch
         if k1 > k0:
             if pending is not None:
                 yield pending.result()
-            x = x[k0 - f0:k1 - f0]
-            if ps.warps is not None:  # each frame a warped view of the canvas (SPEC.md 4.6)
-                x = sample_views(x, torch.from_numpy(ps.warps[k0:k1]), h.height, h.width)
-            else:
-                x = x[:, :, :h.height, :h.width] if ps.offsets is None else \
-                    crop_windows(x, torch.from_numpy(ps.offsets[k0:k1]), h.height, h.width)
+            views = torch.from_numpy(ps.warps[k0:k1]) if ps.warps is not None else None  # SPEC.md 4.6
+            offsets = torch.from_numpy(ps.offsets[k0:k1]) if ps.offsets is not None else None
+            x = frames_in(out.frame[k0 - f0:k1 - f0], out.region, h.height, h.width, views, offsets)
             pending = _HostFrames(k0, x)
     if pending is not None:
         yield pending.result()

@@ -29,6 +29,7 @@ class ModelSpec:
     temporal: bool = False  # carries SNeRV(T)'s backward/forward temporal embeddings (TEMB section)
     grids: bool = False  # learned grids at the up-sampling blocks; the decoder takes frame times (format 1.5)
     warmup: float = 0.1  # training warm-up fraction (SNeRV(T): 0.2, docs/paper/architecture.md "Training")
+    windowed: bool = False  # the decoder draws a window of its output grid alone: ``decoder(emb, window)`` (window.py)
 
 
 def register(spec: ModelSpec) -> None:
@@ -37,8 +38,8 @@ def register(spec: ModelSpec) -> None:
     MODELS[spec.name] = spec
 
 
-register(ModelSpec(1, "snerv-b", "SNeRV backbone, Ours(B) (Sec. 3.2)", SNeRVDecoder))
-register(ModelSpec(2, "hnerv", "HNeRV baseline (no DWT, MFU or HFR)", HNeRVDecoder, uses_dwt=False))
+register(ModelSpec(1, "snerv-b", "SNeRV backbone, Ours(B) (Sec. 3.2)", SNeRVDecoder, windowed=True))
+register(ModelSpec(2, "hnerv", "HNeRV baseline (no DWT, MFU or HFR)", HNeRVDecoder, uses_dwt=False, windowed=True))
 _T_DEFAULTS = (("t_scale", 2), ("t_channels", 3))  # 3x20x40 temporal embeddings at 640x1280
 register(ModelSpec(3, "snerv-t", "SNeRV temporal extension, Ours(T) (Sec. 3.3)", SNeRVTDecoder, SNeRVTEncoder,
                    _T_DEFAULTS, temporal=True, warmup=0.2))

@@ -12,14 +12,15 @@ The decoder's target stays LL_t normalised with frame t's own (transmitted) min 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..models.geometry import Geometry, pad_frames
+from ..models.geometry import Geometry, pad_frames, shift_views
 from ..models.grids import frame_times
+from ..models.window import Region, cut, grid_window
 from ..wavelet import temporal_haar
 
 _SCALE = 1.0 / 510.0  # Haar of x/255 with the orthonormal 1/2 factor
@@ -39,6 +40,24 @@ class Batch:
     # a canvas of warped views (video/warp.py): the frames themselves, (N, 3, h, w) in [0, 1], and their warps (N, 4)
     target: torch.Tensor | None = None
     warps: torch.Tensor | None = None
+
+    def cut(self, region: Region | None) -> "Batch":
+        """The batch over ``region`` of its (canvas-sized) targets, as a window the network drew
+        (:func:`~..models.synthesis.synthesize`), for the loss: the targets and the known pixels cut to
+        it, the views moved onto it (the encoder's temporal inputs are not cut). The loss is the same
+        where ``region`` holds every known pixel and every tap and SSIM's window fits in its LL grid
+        (:meth:`~.trainer.Trainer.loss_window`)."""
+        if region is None:
+            return self
+        full = Region(0, 0, *self.frame.shape[-2:])
+        frame = cut(self.frame, full, region)[0]
+        known = None if self.known is None else cut(self.known, full, region)[0]
+        ll_norm, hf = frame, self.hf
+        if self.hf.numel():  # the Haar bands, on the LL grid
+            ll, lr = Region(0, 0, *self.ll_norm.shape[-2:]), grid_window(region, 2)
+            ll_norm, hf = cut(self.ll_norm, ll, lr)[0], cut(self.hf, ll, lr)[0]
+        warps = None if self.warps is None else shift_views(self.warps, region.top, region.left)
+        return replace(self, frame=frame, ll_norm=ll_norm, hf=hf, known=known, warps=warps)
 
     @property
     def enc_inputs(self) -> tuple[torch.Tensor, ...]:
@@ -72,10 +91,11 @@ class FrameSet:
         self.frames = x.to(device)
         self.uses_dwt = uses_dwt
         self.temporal = temporal and uses_dwt
-        self.known = None
+        self.known = self.known_boxes = None
         if known is not None:  # (T, H, W) bool; the padding counts as known (it is ours)
-            k = torch.from_numpy(np.ascontiguousarray(known, dtype=np.uint8)).unsqueeze(1)
-            self.known = pad_frames(k, geo, "replicate").to(device)
+            k = pad_frames(torch.from_numpy(np.ascontiguousarray(known, dtype=np.uint8)).unsqueeze(1), geo, "replicate")
+            self.known = k.to(device)
+            self.known_boxes = _boxes(k[:, 0].bool())  # (T, 4): where a frame's loss reads (a canvas step's window)
         self.ll_range = None  # LLRange: the transmitted per-frame LL ranges (None: exact, untransmitted)
         if uses_dwt:
             v = x.to(torch.int16)
@@ -126,6 +146,18 @@ class FrameSet:
         bwd = temporal_haar(t, norm(self.coef_ll[prev].float().mul_(_SCALE)))[0] * 0.5
         fwd = temporal_haar(t, norm(self.coef_ll[nxt].float().mul_(_SCALE)))[0] * 0.5
         return bwd, fwd
+
+
+def _boxes(known: torch.Tensor) -> torch.Tensor:
+    """(T, 4) top, left, bottom, right of each frame's pixels in (T, H, W) bool ``known`` (the whole
+    frame where there is none)."""
+    rows, cols = known.any(2), known.any(1)
+    h, w = known.shape[1:]
+    top, left = rows.int().argmax(1), cols.int().argmax(1)
+    bottom, right = h - rows.flip(1).int().argmax(1), w - cols.flip(1).int().argmax(1)
+    none = ~rows.any(1)
+    return torch.stack([top.masked_fill(none, 0), left.masked_fill(none, 0), bottom.masked_fill(none, h),
+                        right.masked_fill(none, w)], dim=1)
 
 
 def reference_frames(reference: np.ndarray | None, shape: tuple, device: torch.device) -> torch.Tensor | None:

@@ -14,7 +14,8 @@ import torch.nn as nn
 
 from ..device import autocast
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
-from ..models.geometry import crop_frames, crop_windows, sample_views
+from ..models.geometry import frames_in, offsets_window, views_window
+from ..models.window import Region
 from .data import Fixed
 from .loss import fusion_loss
 from .result import FitResult
@@ -52,8 +53,8 @@ class Evaluation:
         with _eval_mode(self.encoder, dec):
             for i in range(0, len(sel), chunk):
                 idx = sel[i:i + chunk].to(self.device)
-                b, out, _, _ = self._forward(idx, fixed, dec, quant)
-                rec = self.crop(out.frame, idx).clamp(0, 1)  # as the decoder: a view is sampled, then clamped
+                b, out, _, _ = self._forward(idx, fixed, dec, quant, window=self.window(idx))
+                rec = self.crop(out.frame, idx, out.region).clamp(0, 1)  # as the decoder: sampled, then clamped
                 ref = self._reference(idx, b)
                 psnrs.append(psnr_per_frame(rec, ref).cpu())
                 if with_msssim:
@@ -79,11 +80,13 @@ class Evaluation:
         fixed = self._to_device(fixed)
         with _eval_mode(self.encoder, decoder):
             for i in torch.linspace(0, self.data.n - 1, min(self.data.n, frames)).round().long().unique():
-                b, out, _, _ = self._forward(i.view(1).to(self.device), fixed, decoder)
+                i = i.view(1)
+                b, out, _, _ = self._forward(i.to(self.device), fixed, decoder, window=self.step_window(i))
+                b = b.cut(out.region)
                 if b.warps is None:  # the frame's MSE: what PSNR measures
                     loss = fusion_loss(out.frame, b.frame, b.known, "psnr")
                 else:  # warped views: the MSE of the view, sampled from the canvas, against the frame
-                    loss = fusion_loss(self.crop(out.frame, i.view(1)), b.target, None, "psnr")
+                    loss = fusion_loss(self.crop(out.frame, i, out.region), b.target, None, "psnr")
                 grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
                 for name, g in zip(params, grads):
                     if g is not None:
@@ -113,14 +116,23 @@ class Evaluation:
         return float(psnr_per_frame(mean.expand_as(ref), ref).mean())
 
 
-    def crop(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Frames ``idx`` at their original size out of the network's (padded) grid: their windows
-        of a canvas, their warped views of it (sampled: clamp after), or the top-left corner."""
+    def crop(self, x: torch.Tensor, idx: torch.Tensor, region: Region | None = None) -> torch.Tensor:
+        """Frames ``idx`` at their original size out of the network's (padded) grid, or out of ``region``
+        of it: their windows of a canvas, their warped views of it (sampled: clamp after), or the top-left
+        corner."""
+        views = None if self.warps is None else self.warps[idx.cpu()]
+        offsets = None if self.windows is None else self.windows[idx.cpu()]
+        return frames_in(x, region, self.height, self.width, views, offsets)
+
+    def window(self, idx: torch.Tensor) -> Region | None:
+        """The part of the canvas frames ``idx`` read, which is all an evaluation draws, as the decoder
+        (:mod:`~..models.window`); None without a canvas."""
+        if self.warps is None and self.windows is None:
+            return None
+        i = idx.cpu()
         if self.warps is not None:
-            return sample_views(x, self.warps[idx.cpu()], self.height, self.width)
-        if self.windows is None:
-            return crop_frames(x, self.height, self.width)
-        return crop_windows(x, self.windows[idx.cpu()], self.height, self.width)
+            return views_window(self.warps[i].numpy(), self.height, self.width, self.cfg.frame_hw)
+        return offsets_window(self.windows[i].numpy(), self.height, self.width)
 
     def _reference(self, idx: torch.Tensor, b) -> torch.Tensor:
         if self.reference is None:

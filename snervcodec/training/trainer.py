@@ -17,10 +17,12 @@ import torch.nn as nn
 from ..compress.prune import PruneMask
 from ..device import autocast, on_device, resolve_device, resolve_precision
 from ..errors import ConfigError
+from ..metrics import SSIM_WIN
 from ..models.config import ModelConfig
 from ..models.geometry import Geometry
 from ..models.registry import build_decoder, build_encoder
 from ..models.synthesis import synthesize
+from ..models.window import Region
 from ..video.canvas import Canvas
 from .config import TrainConfig, batch_lr_scale, resolve_batch_size
 from .data import Fixed, FrameSet, reference_frames
@@ -113,10 +115,11 @@ class Trainer(Evaluation):
         return self._cl(emb[idx]), self._cl(temb[idx]) if temb is not None else None
 
     def _forward(self, idx: torch.Tensor, fixed: Fixed | None = None, decoder: nn.Module | None = None,
-                 quant: str | None = None, measure: bool = True, step: bool = False):
+                 quant: str | None = None, measure: bool = True, step: bool = False, window: Region | None = None):
         """(batch, synthesis, estimated weight bits, estimated embedding bits of the batch); the bits
         are 0 unless ``quant`` runs the network with quantised weights (and embeddings, when they
-        come from the encoder). ``step``: through the step's (possibly compiled) functions."""
+        come from the encoder). ``step``: through the step's (possibly compiled) functions. ``window``:
+        the part of the network's grid to draw (:func:`~..models.synthesis.synthesize`)."""
         b = self.data.batch(idx)
         wbits = ebits = 0.0
         with autocast(self.device, self.precision):
@@ -132,21 +135,22 @@ class Trainer(Evaluation):
                 dec = self.fns.with_params(dec, qparams) if step else WithParams(dec, qparams)
             elif step:
                 dec = self.fns.decoder
-            out = synthesize(dec, self.cfg, emb, b.ll_min, b.ll_max, temb, b.times)
+            out = synthesize(dec, self.cfg, emb, b.ll_min, b.ll_max, temb, b.times, window)
         return b, out, wbits, ebits
 
     def step(self, opt: torch.optim.Optimizer, params: list[torch.Tensor], idx: torch.Tensor,
              fixed: Fixed | None = None, mask: PruneMask | None = None, quant: str | None = None,
-             measure: bool = True, tune: str | None = None) -> torch.Tensor:
+             measure: bool = True, tune: str | None = None, window: Region | None = None) -> torch.Tensor:
         """One optimisation step of every phase: forward, loss (+ lam x estimated bpp when
         quantised), backward, (masked) clipped update. Returns the distortion term on the device (no
         host synchronisation). ``measure``: also estimate the rounded weights' bits (the noise and
         mixed quantisers train on noisy symbols' bits; rate control reads the last step's rounded ones).
-        ``tune``: the distortion (default the run's)."""
+        ``tune``: the distortion (default the run's). ``window``: the part of the grid to draw
+        (:meth:`step_window`; None: all of it)."""
         self.fns.begin_step()
         self._steps_taken += 1
-        b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure, step=True)
-        loss = self.fns.loss(out, b, self.tcfg.loss_weights, tune or self.tcfg.tune)
+        b, out, wbits, ebits = self._forward(idx, fixed, quant=quant, measure=measure, step=True, window=window)
+        loss = self.fns.loss(out, b.cut(out.region), self.tcfg.loss_weights, tune or self.tcfg.tune)
         total = loss
         if quant is not None:
             pixels = self.height * self.width
@@ -163,6 +167,26 @@ class Trainer(Evaluation):
         if mask is not None:
             mask.apply(self.decoder)
         return loss.detach()
+
+    def step_window(self, idx: torch.Tensor) -> Region | None:
+        """What a training step on frames ``idx`` (on the CPU) draws: :meth:`loss_window` on a canvas of
+        windows (a pan: the window keeps its shape), all of the grid for warped views (their windows change
+        shape from frame to frame, and encoding took 1.2-1.5x as long with them: docs/design-notes.md
+        "Drawing only what the views read") or where steps are compiled (a new shape compiles again)."""
+        return self.loss_window(idx) if self.fns.mode == "off" and self.warps is None else None
+
+    def loss_window(self, idx: torch.Tensor) -> Region | None:
+        """The part of the canvas the loss of frames ``idx`` (on the CPU) reads: every tap of their views and
+        every known pixel, so the loss and its gradient are the whole canvas's for a share of the work
+        (:mod:`~..models.window`). None (all of it) without a canvas or where SSIM's window would not fit
+        (at least 11 pixels of the LL grid a side)."""
+        w = self.window(idx)
+        if w is None:
+            return None
+        k = self.data.known_boxes[idx]
+        r = Region(min(w.top, int(k[:, 0].min())), min(w.left, int(k[:, 1].min())),
+                   max(w.bottom, int(k[:, 2].max())), max(w.right, int(k[:, 3].max())))
+        return r if min(r.bottom - r.top, r.right - r.left) >= 2 * SSIM_WIN else None
 
     def run(self, progress: bool = True, on_eval: Callable[[dict], None] | None = None,
             seconds: float | None = None) -> None:
@@ -216,7 +240,8 @@ class Trainer(Evaluation):
         stalled, mean = False, TailMean(params, phase.average)
         try:
             while (timed or epoch < phase.epochs) and not clock.done:
-                perm = self.train_idx[torch.randperm(n, generator=self.generator)].to(self.device)
+                order = self.train_idx[torch.randperm(n, generator=self.generator)]  # on the CPU: windows
+                perm = order.to(self.device)
                 loss_sum, self.psnr_now = torch.zeros((), device=self.device), None
                 for s in range(steps):
                     done = clock.fraction if timed else it / max(total, 1)
@@ -232,7 +257,8 @@ class Trainer(Evaluation):
                         g["lr"] = g["base_lr"] * f
                     follow = quant is not None and (s + 1) % every == 0 and s < steps - 1  # mid-epoch
                     loss_sum += self.step(opt, params, perm[s * bs:(s + 1) * bs], fixed, mask, quant,
-                                          s == steps - 1 or timed or follow, tune)
+                                          s == steps - 1 or timed or follow, tune,
+                                          self.step_window(order[s * bs:(s + 1) * bs]))
                     it += 1
                     mean.add(done)
                     if bar is not None:
