@@ -8,11 +8,11 @@ import torch
 
 from snervcodec.models import build_decoder
 from snervcodec.models.config import ModelConfig
-from snervcodec.models.geometry import (
-    POS_ONE, WARP_ONE, WARP_POS, frames_in, offsets_window, sample_views, shift_views, views_window, warp_corners,
-)
+from snervcodec.models.geometry import POS_ONE, WARP_ONE, WARP_POS, sample_views, warp_corners
 from snervcodec.models.synthesis import synthesize
-from snervcodec.models.window import Region, chain_spans, conv_back, cut, grid_window, up_back
+from snervcodec.models.window import (
+    Region, chain_spans, conv_back, cut, frames_in, grid_window, offsets_window, shift_views, up_back, views_window,
+)
 
 
 def test_spans_of_one_layer():

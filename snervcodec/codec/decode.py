@@ -19,7 +19,7 @@ from ..device import autocast, resolve_device, resolve_precision, to_channels_la
 from ..errors import ConfigError, FormatError, SnervError
 from ..fsutil import same_file
 from ..models import build_decoder
-from ..models.geometry import frames_in, offsets_window, views_window
+from ..models.window import frames_in, offsets_window, views_window
 from ..models.grids import frame_times
 from ..models.synthesis import synthesize
 from ..video import FrameWriter, parse_frame_range

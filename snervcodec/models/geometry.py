@@ -24,7 +24,6 @@ import torch.nn.functional as F
 
 from ..errors import BudgetError, ConfigError
 from .config import ModelConfig, ModelName
-from .window import Region
 
 PadMode = Literal["replicate", "reflect"]
 
@@ -214,59 +213,6 @@ def sample_views(x: torch.Tensor, warps: torch.Tensor, height: int, width: int) 
     part = view[:, :, y0:y1, x0:x1]
     part.copy_(torch.where(inside[:, None, y0:y1, x0:x1], _bilinear(x, rows, cols), part))
     return view
-
-
-def views_window(views, height: int, width: int, grid_hw: tuple[int, int]) -> Region:
-    """The part of a ``grid_hw`` canvas that ``height x width`` frames at (N, 4 or 12) ``views`` read
-    (:func:`sample_views`): every tap, and the one beyond it where the canvas has it (so that positions
-    are split between taps as on the whole canvas); with an object layer, its box too. Exact integers
-    (``views`` numpy or on the CPU)."""
-    w = np.asarray(views, np.int64)
-    gh, gw = grid_hw
-    rows, cols = warp_corners(w[:, :4], height, width)
-    top, left = int(rows.min()) // POS_ONE, int(cols.min()) // POS_ONE
-    bottom, right = min(int(rows.max()) // POS_ONE + 2, gh), min(int(cols.max()) // POS_ONE + 2, gw)
-    if w.shape[1] == LAYERED:
-        bt, bl, bb, br = (int(v) for v in w[0, 8:])
-        top, left = min(top, bt), min(left, bl)
-        bottom, right = max(bottom, min(bb + 1, gh)), max(right, min(br + 1, gw))
-    return Region(top, left, bottom, right)
-
-
-def offsets_window(offsets, height: int, width: int) -> Region:
-    """The part of a canvas that ``height x width`` windows at (N, 2) ``offsets`` (row, column; numpy or on
-    the CPU) cover."""
-    o = np.asarray(offsets, np.int64)
-    return Region(int(o[:, 0].min()), int(o[:, 1].min()), int(o[:, 0].max()) + height, int(o[:, 1].max()) + width)
-
-
-def shift_views(views: torch.Tensor, top: int, left: int) -> torch.Tensor:
-    """(N, 4 or 12) ``views`` on the part of their canvas from row ``top`` and column ``left`` on: the
-    same pixels at the same fractions (positions move by whole pixels)."""
-    v = views.clone()
-    v[:, 2] -= top * WARP_POS
-    v[:, 3] -= left * WARP_POS
-    if v.shape[1] == LAYERED:
-        v[:, 6] -= top * WARP_POS
-        v[:, 7] -= left * WARP_POS
-        v[:, 8::2] -= top
-        v[:, 9::2] -= left
-    return v
-
-
-def frames_in(x: torch.Tensor, region: Region | None, height: int, width: int, views: torch.Tensor | None = None,
-              offsets: torch.Tensor | None = None) -> torch.Tensor:
-    """``height x width`` frames out of (N, C, h, w) ``x``, which holds ``region`` of the network's grid
-    (None: all of it): their warped views of a canvas (``views``: :func:`sample_views`), their windows
-    of it (``offsets``), or the top-left corner."""
-    top, left = (region.top, region.left) if region is not None else (0, 0)
-    if views is not None:
-        return sample_views(x, shift_views(views, top, left) if top or left else views, height, width)
-    if offsets is not None:
-        return crop_windows(x, offsets - torch.tensor([top, left], device=offsets.device), height, width)
-    if top or left:
-        raise ValueError("the frames' top-left corner is not in this part of the grid")
-    return crop_frames(x, height, width)
 
 
 def centred_coordinates(height: int, width: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..models.geometry import Geometry, pad_frames, shift_views
+from ..models.geometry import Geometry, pad_frames
 from ..models.grids import frame_times
-from ..models.window import Region, cut, grid_window
+from ..models.window import Region, cut, grid_window, shift_views
 from ..wavelet import temporal_haar
 
 _SCALE = 1.0 / 510.0  # Haar of x/255 with the orthonormal 1/2 factor

@@ -14,8 +14,7 @@ import torch.nn as nn
 
 from ..device import autocast
 from ..metrics import ms_ssim_per_frame, psnr_per_frame
-from ..models.geometry import frames_in, offsets_window, views_window
-from ..models.window import Region
+from ..models.window import Region, frames_in, offsets_window, views_window
 from .data import Fixed
 from .loss import fusion_loss
 from .result import FitResult
