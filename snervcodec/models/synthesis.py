@@ -28,8 +28,8 @@ def synthesize(decoder: nn.Module, cfg: ModelConfig, emb: torch.Tensor, ll_min: 
     models, the frames' normalised times ``t``: :func:`~.grids.frame_times`). SNeRV de-normalises
     its LL with the per-frame (min, max) and applies the IDWT in float32 (exact inverse); HNeRV
     predicts the frame directly. With a ``window`` of the output grid, the frame holds that window
-    (widened to whole LL pixels: ``region``), the very values the whole grid has there; a model whose
-    decoder draws windows (a registry trait) draws nothing else (:mod:`.window`)."""
+    (widened to whole LL pixels: ``region``): the same sums as the whole grid there, which a model whose
+    decoder draws windows (a registry trait) computes alone (:mod:`.window`)."""
     if window is not None:
         region = grid_window(window, 2).scaled(2) if cfg.uses_dwt else window
         full = Region(0, 0, *cfg.frame_hw)
@@ -44,9 +44,8 @@ def synthesize(decoder: nn.Module, cfg: ModelConfig, emb: torch.Tensor, ll_min: 
                              region)
         if not cfg.uses_dwt:
             return Synthesis(decoder(emb, region).float(), region=region)
-        ll_norm, hf = decoder(emb, grid_window(region, 2))
-        return Synthesis(_frame(emb, ll_norm.float(), hf.float(), ll_min, ll_max), ll_norm.float(), hf.float(),
-                         region)
+        ll_norm, hf = (x.float() for x in decoder(emb, grid_window(region, 2)))
+        return Synthesis(_frame(emb, ll_norm, hf, ll_min, ll_max), ll_norm, hf, region)
     if not cfg.uses_dwt:
         return Synthesis(decoder(emb).float())
     if cfg.temporal:
