@@ -170,8 +170,8 @@ class Trainer(Evaluation):
 
     def step_window(self, idx: torch.Tensor) -> Region | None:
         """What a training step on frames ``idx`` (on the CPU) draws: :meth:`loss_window` on a canvas of
-        windows (a pan: the window keeps its shape), all of the grid for warped views (their windows change
-        shape from frame to frame, and encoding took 1.2-1.5x as long with them: docs/design-notes.md
+        windows (a pan: the window keeps its shape), all of the grid for warped views (a turn's window saves
+        too little: its encodes took 1.2-1.5x as long with windows; docs/design-notes.md
         "Drawing only what the views read") or where steps are compiled (a new shape compiles again)."""
         return self.loss_window(idx) if self.fns.mode == "off" and self.warps is None else None
 
