@@ -244,9 +244,7 @@ class Trainer(Evaluation):
                 perm = order.to(self.device)
                 loss_sum, self.psnr_now = torch.zeros((), device=self.device), None
                 for s in range(steps):
-                    done = clock.fraction if timed else it / max(total, 1)
-                    f = lr_at(done, phase.warmup, phase.span) if timed \
-                        else lr_factor(it, total, phase.warmup, phase.span)
+                    done, f = _schedule(phase, clock, it, total, timed)
                     tune = "psnr" if done < phase.mse_until else None
                     if guard and tune is None:
                         guard = False
@@ -395,3 +393,10 @@ class Trainer(Evaluation):
         return None if fixed is None else (fixed[0].to(self.device), fixed[1].to(self.device)
                                            if fixed[1] is not None else None)
 
+
+def _schedule(phase: Phase, clock: Clock, it: int, total: int, timed: bool) -> tuple[float, float]:
+    """How far a phase has come (a fraction of its clock or of its steps) and its learning-rate factor there."""
+    if timed:
+        done = clock.fraction
+        return done, lr_at(done, phase.warmup, phase.span)
+    return it / max(total, 1), lr_factor(it, total, phase.warmup, phase.span)
