@@ -146,10 +146,13 @@ LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0
 # since 2026-12-06 (design notes, "Bits per parameter follow the fit's length"); 4.5 bits: smaller still
 LEVERS["canvas-sens-bpp3.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 3.5}
 LEVERS["canvas-sens-bpp4.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 4.5}
+# the default with embeddings in chunks of 64 frames instead of 8 (requests.py CHUNK_FRAMES: a chunk's first frame is
+# coded without prediction; design notes, "Embedding prediction")
+LEVERS["canvas-c64"] = {**LEVERS["canvas-sens"], "chunk_frames": None}
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan). Its rows
 # stand for the code they ran: results/rd_amx_aim's at 100 epochs are 2885d66's (2.5 bits up to 0.1 bpp), which
 # is why each state of the default keeps a study of its own (results/rd_amx_long: the rule by the fit's length).
-DEFAULT_LEVER = "canvas-sens"
+DEFAULT_LEVER = "canvas-c64"
 # from CRF 6: the preset's points reach 42-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
 X264_CRF = (6, 10, 14, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)
 # x265 strong's QPs here: the bench's coarse sweep (22-51, refined there around its points) from 18; finer steps
@@ -182,7 +185,8 @@ def _encode_options(lever: str) -> tuple:
 
     opts = dict(LEVERS[lever])
     compression = CompressionConfig(pipeline=opts.pop("pipeline", "rdo"), entropy=opts.pop("entropy", "laplace"),
-                                    bits_per_param=opts.pop("bits_per_param", 0.0), trim=opts.pop("trim", "margin"))
+                                    bits_per_param=opts.pop("bits_per_param", 0.0), trim=opts.pop("trim", "margin"),
+                                    chunk_frames=opts.pop("chunk_frames", 8))
     opts.setdefault("emb_cells", 8)
     opts.setdefault("tune", "paper")
     opts.setdefault("mse_start", 0.0)

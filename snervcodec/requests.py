@@ -16,6 +16,11 @@ from .video.io import parse_frame_range, parse_size
 
 PIPELINES = ("rdo", "paper")  # the encode pipelines (codec.pipelines registers how each runs)
 ENTROPY_MODELS = ("laplace", "context")  # the rdo pipeline's entropy models (entropy.models)
+# Frames per embedding chunk unless asked: a chunk decodes alone (random access), and its first frame's embedding
+# is coded without prediction. The paper pipeline keeps 8 (its streams, byte for byte); the rdo pipeline 64: a
+# chunk's first frame costs 2-4x a predicted one, and reading 64 frames' embeddings takes a few milliseconds
+# (docs/design-notes.md "Embedding prediction")
+CHUNK_FRAMES = {"rdo": 64, "paper": 8}
 CANVAS_MODES = ("off", "auto")  # the rdo pipeline's canvas for camera motion (video.canvas)
 
 
@@ -120,7 +125,7 @@ class CompressionConfig:
     ll_range_bits: int = 6  # per-frame LL (min, max) pair
     finetune: float = 0.1  # fine-tune epochs after pruning, as a fraction of training epochs (at least 1)
     finetune_lr: float = 1e-4
-    chunk_frames: int = 8  # frames per independently decodable embedding chunk
+    chunk_frames: int | None = None  # frames per independently decodable embedding chunk (None: CHUNK_FRAMES)
     pipeline: str = "rdo"  # "rdo": quantiser and rate in the training loop (format 1.2); "paper": Sec. 4.2 as published
     lam: float = 0.0  # rdo: the rate weight lambda; 0 = automatic (from the bpp target, or DEFAULT_LAMBDA)
     entropy: str = "laplace"  # rdo: "laplace" (one learned law per group) or "context" (NVRC-style, format 1.6)
@@ -151,9 +156,14 @@ class CompressionConfig:
         for name in ("weight_bits", "emb_bits", "ll_range_bits"):
             if not 2 <= getattr(self, name) <= 16:
                 raise ConfigError(f"{name} must be in 2..16, got {getattr(self, name)}")
-        if not 1 <= self.chunk_frames <= 1024:
+        if self.chunk_frames is not None and not 1 <= self.chunk_frames <= 1024:
             raise ConfigError(f"chunk_frames must be in 1..1024, got {self.chunk_frames}")
         return self
+
+    @property
+    def frames_per_chunk(self) -> int:
+        """The chunk length the stream gets: ``chunk_frames``, or the pipeline's (:data:`CHUNK_FRAMES`)."""
+        return CHUNK_FRAMES[self.pipeline] if self.chunk_frames is None else self.chunk_frames
 
     def finetune_epochs(self, epochs: int) -> int:
         """Epochs after pruning: ``finetune`` x the training epochs, at least one (none without training)."""
@@ -220,4 +230,5 @@ class EncodeRequest:
         for k in ("path", "overwrite", "resume"):
             out["output"].pop(k)
         out["train"]["device"] = device_type
+        out["compression"]["chunk_frames"] = self.compression.frames_per_chunk  # the default or the same length asked
         return out

@@ -427,3 +427,48 @@ def test_embedding_channels_follow_the_ladder_or_the_request():
         planned(0.05, emb_channels=16)  # 16 channels alone would be over the budget
     with pytest.raises(ConfigError, match="embedding channels"):
         planned(0.1, emb_channels=65)
+
+
+def test_embedding_chunks_are_64_frames_unless_asked():
+    """The rdo pipeline codes its embeddings in chunks of 64 frames (a chunk's first frame is coded without
+    prediction, at 2-4x a predicted frame's bits), the paper pipeline in its 8; ``chunk_frames`` sets any length.
+    The plan prices a symbol as a chunk's first frame alone and the others predicted: 1.6 bits over 8 frames (the
+    calibration), less over longer chunks, so the decoder planned for a rate grows."""
+    from snervcodec.codec.plan import plan
+    from snervcodec.codec.ratecontrol import (RDO_BITS_PER_EMB_SYMBOL, RDO_PREDICTED_BITS_PER_EMB_SYMBOL,
+                                              rdo_emb_symbol_bits)
+    from snervcodec.models import decoder_params
+    from snervcodec.requests import EncodeRequest, ModelRequest, TrainRequest, VideoRequest
+
+    assert rdo_emb_symbol_bits(8, 120) == 1.6
+    assert rdo_emb_symbol_bits(1, 120) == rdo_emb_symbol_bits(64, 1) == RDO_BITS_PER_EMB_SYMBOL
+    assert 1.6 > rdo_emb_symbol_bits(16, 120) > rdo_emb_symbol_bits(64, 120) > RDO_PREDICTED_BITS_PER_EMB_SYMBOL
+    assert rdo_emb_symbol_bits(64, 24) == rdo_emb_symbol_bits(24, 120)  # a clip shorter than a chunk: one chunk
+    frames = np.zeros((96, 144, 256, 3), np.uint8)  # planned only
+    video = VideoRequest.of(frames).load()
+
+    def planned(pipeline="rdo", chunk=None, bpp=0.05):
+        cc = CompressionConfig(pipeline=pipeline, chunk_frames=chunk)
+        req = EncodeRequest(VideoRequest.of(frames), ModelRequest(canvas="off" if pipeline == "rdo" else None),
+                            TrainRequest(None, 20, "cpu", "fp32"), cc, bpp=bpp)
+        p = plan(video, req)
+        return p.cc.frames_per_chunk, decoder_params(p.cfg), p.cfg.emb_channels
+
+    for bpp in (0.05, 0.1):  # the channel ladder keeps its choice (priced as 8-frame chunks); the decoder gets the bits
+        (k, longer, c), (k8, short, c8) = planned(bpp=bpp), planned(chunk=8, bpp=bpp)
+        assert (k, k8) == (64, 8) and c == c8 == 4 and longer > short
+    assert planned("paper")[0] == 8 and planned("paper", 4)[0] == 4
+
+
+def test_a_chunk_of_the_whole_clip_still_decodes_any_frame_alone(carphone_path):
+    """The default rdo stream of a clip shorter than 64 frames holds its embeddings in one chunk, every frame
+    but the first predicted from the one before; decoding two frames of it (random access) gives those frames of
+    the whole decode. (With 8-frame chunks this clip would take two.)"""
+    clip = read_video(carphone_path, frames="0:12", size="36x44")
+    res = encode(clip, c1=8, n_rb=0, epochs=2, device="cpu", precision="fp32", progress=False)
+    ps = parse_stream(res.stream)
+    assert ps.header.chunk_frames == res.compression["chunk_frames"] == 64 and ps.header.n_chunks == 1
+    assert res.entropy["embeddings"]["prediction"] != "none"
+    whole = decode(res.stream, device="cpu").frames
+    part = decode(res.stream, frames="9:11", device="cpu").frames
+    assert np.array_equal(part, whole[9:11])

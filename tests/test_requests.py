@@ -1,5 +1,7 @@
 """Typed requests (requests.py): built once at the edge, checked there, passed down whole."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -49,6 +51,10 @@ def test_the_resume_fingerprint_is_the_request_less_where_it_goes():
     assert base != req(seed=1).fingerprint("cpu") != req(lr=2e-3).fingerprint("cpu")
     assert base != req().fingerprint("cuda")
     assert "path" not in base["output"] and base["output"]["segment_frames"] == 16
+    asked = EncodeRequest(VideoRequest.of("in/clip.mp4", frames="0:64"), compression=CompressionConfig(chunk_frames=64),
+                          output=OutputRequest("a.snv", segment_frames=16), bpp=0.05)
+    assert asked.fingerprint("cpu") == base  # the default chunk length, asked for: the same stream
+    assert replace(asked, compression=CompressionConfig(chunk_frames=8)).fingerprint("cpu") != base
 
 
 def test_encode_takes_a_whole_request(tiny_clip):

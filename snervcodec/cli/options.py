@@ -157,8 +157,9 @@ def compression_options(f):
                      help="Bits per embedding value."),
         click.option("--finetune", type=click.FloatRange(0), default=0.1, show_default=True,
                      help="Fine-tune epochs after pruning, as a fraction of the training epochs."),
-        click.option("--chunk-frames", type=click.IntRange(1, 1024), default=8, show_default=True,
-                     help="Frames per independently decodable embedding chunk (1 = strictly per frame)."),
+        click.option("--chunk-frames", type=click.IntRange(1, 1024), default=None,
+                     help="Frames per independently decodable embedding chunk (1 = strictly per frame; default 64, "
+                          "8 with --pipeline paper). A chunk's first embedding is coded without prediction."),
     ]
     return functools.reduce(lambda g, o: o(g), reversed(opts), f)
 

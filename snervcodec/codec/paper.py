@@ -34,12 +34,12 @@ def code_embeddings_paper(s: EncodeState) -> None:
     cc = s.plan.cc
     emb, temb = s.trainer.encode_all()
     qe = quantize_embeddings(emb, cc.emb_bits, s.trainer.data.ll_range)
-    coded, stats = code_embeddings(qe, cc.chunk_frames)
+    coded, stats = code_embeddings(qe, cc.frames_per_chunk)
     s.embeddings = CodedEmbeddingSet(qe, coded, stats)
     if temb is not None:  # SNeRV(T): temporal embeddings, quantised like the main ones (TEMB section)
         e = s.embeddings
         e.temporal = quantize_embeddings(temb, cc.emb_bits, None)
-        e.coded_temporal, e.temporal_stats = code_embeddings(e.temporal, cc.chunk_frames)
+        e.coded_temporal, e.temporal_stats = code_embeddings(e.temporal, cc.frames_per_chunk)
 
 
 def _stream_bytes(s: EncodeState, cm: CodedModel) -> bytes:

@@ -71,6 +71,7 @@ def plan(video: Video, req: EncodeRequest, n_frames: int | None = None) -> Encod
 def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> EncodePlan:
     """:func:`plan` for frames drawn as they are, or on ``canvas``."""
     cc, m = req.compression, req.model
+    cc = replace(cc, chunk_frames=cc.frames_per_chunk)  # the pipeline's chunk length, in the plan and the result
     h, w = video.frames.shape[1:3]
     dev_type = resolve_device(req.train.device).type
     length = _steps_per_frame(req.train.config(m.name), t, dev_type)  # the rdo decoder's size follows it
@@ -88,7 +89,7 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     if cc.pipeline == "paper" and (rdo := tcfg.rdo_options_set()):
         raise ConfigError(f"{', '.join(rdo)}: for the rdo pipeline's phases; --pipeline paper trains the paper's "
                           "fit and fine-tune")
-    check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.chunk_frames, canvas),
+    check_encodable(header_for(cfg, geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, cc.frames_per_chunk, canvas),
                     cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
     return EncodePlan(cfg, geo, tcfg, cc, target, bits, canvas)

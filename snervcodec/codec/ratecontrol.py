@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -42,9 +43,19 @@ RDO_MAX_BITS_PER_PARAM = 3.5
 RDO_SHORT_FIT_EPOCHS = 20
 RDO_LONG_FIT_EPOCHS = 100
 RDO_BITS_PER_EMB_SYMBOL = 3.5  # the embeddings' first steps; and their cost coded frame by frame
-# ... and predicted from the previous frame in chunks (format 1.4, priced so in training): carphone,
-# 120 frames, 0.05 / 0.1 bpp, 20 epochs: 1.49 / 1.63 bits per symbol (LL ranges included)
-RDO_PREDICTED_BITS_PER_EMB_SYMBOL = 1.6
+# ... and predicted from the previous frame in chunks (format 1.4, priced so in training): a chunk's first frame
+# alone, its later frames at this many bits a symbol, 1.6 on average over 8-frame chunks (carphone, 120 frames,
+# 0.05 / 0.1 bpp, 20 epochs: 1.49 / 1.63 bits a symbol, LL ranges included). One clip's symbols coded both ways
+# (0.05 bpp, 20 epochs): carphone 3.96 bits alone, 0.89 predicted; bikes 3.16 and 1.71
+RDO_PREDICTED_BITS_PER_EMB_SYMBOL = (8 * 1.6 - RDO_BITS_PER_EMB_SYMBOL) / 7
+
+
+def rdo_emb_symbol_bits(chunk_frames: int, n_frames: int) -> float:
+    """Planned bits of an rdo embedding symbol: a chunk's first frame coded alone, the others predicted."""
+    k = min(chunk_frames, n_frames)
+    return RDO_PREDICTED_BITS_PER_EMB_SYMBOL + (RDO_BITS_PER_EMB_SYMBOL - RDO_PREDICTED_BITS_PER_EMB_SYMBOL) / k
+
+
 # Residual blocks per fusion block of an rdo decoder sized by a budget (bpp or --params; the paper's
 # table gives 1-3 at these sizes): none. They run at the two finest grids: in Bunny's 0.1 bpp decoder
 # (357K parameters, N_RB 2) 37% of the decoder's multiply-adds for 10% of its parameters. The same
@@ -53,7 +64,10 @@ RDO_PREDICTED_BITS_PER_EMB_SYMBOL = 1.6
 # at 60 epochs carphone 0.1 -0.02 dB): Bunny 0.1 bpp's rdo encode at 1.30x the paper's time instead of
 # 1.55x (benchmarks/pipeline_steps.py; docs/design-notes.md "No residual blocks").
 RDO_N_RB = 0
-EMB_CHANNEL_LADDER = (16, 8, 4)  # embedding channels tried in turn while they would take over half the budget
+EMB_CHANNEL_LADDER = (16, 8, 4)  # embedding channels tried in turn while they would take over half the budget,
+# priced as in chunks of at most LADDER_CHUNK_FRAMES, where the dev set chose the ladder (design notes "Embedding
+# channels: the ladder stays"): longer chunks keep its choice and give the bits they save to the decoder
+LADDER_CHUNK_FRAMES = 8
 STREAM_OVERHEAD_BITS = 8 * 64  # header and section framing
 TENSOR_OVERHEAD_BITS = 8 * 14  # quantisation parameters, entropy model, word count of one tensor
 CHUNK_INDEX_BITS = 24  # one chunk's entry in an embedding section's index
@@ -64,8 +78,8 @@ RATE_TOLERANCE = 0.05
 def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c: int, uses_dwt: bool,
                     cc: CompressionConfig) -> float:
     """Estimated bits of the embedding sections (EMBD, and TEMB for temporal models)."""
-    per_symbol = BITS_PER_EMB_SYMBOL if cc.pipeline != "rdo" else \
-        RDO_PREDICTED_BITS_PER_EMB_SYMBOL if cc.chunk_frames > 1 and n_frames > 1 else RDO_BITS_PER_EMB_SYMBOL
+    k = cc.frames_per_chunk
+    per_symbol = BITS_PER_EMB_SYMBOL if cc.pipeline != "rdo" else rdo_emb_symbol_bits(k, n_frames)
     t_numel = 0
     if cfg_t:
         t_numel = ModelConfig(name=name, c1=4, n_rb=0, strides=geo.strides, emb_hw=geo.emb_hw,  # type: ignore[arg-type]
@@ -74,7 +88,7 @@ def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c:
     per_frame = (emb_c * cells + t_numel) * per_symbol * cc.emb_bits / 6
     per_frame += 2 * cc.ll_range_bits if uses_dwt else 0
     n_sections = 2 if cfg_t else 1
-    n_chunks = -(-n_frames // cc.chunk_frames)
+    n_chunks = -(-n_frames // k)
     return n_frames * per_frame + n_sections * (n_chunks * CHUNK_INDEX_BITS + EMB_SECTION_SIDE_BITS)
 
 
@@ -133,6 +147,8 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     combos = [(emb_c, tf) for emb_c in ladder_c for tf in t_options]
     for k, (emb_c, tf) in enumerate(combos):
         emb_bits = _embedding_bits(tf, name, geo, n_frames, emb_c, uses_dwt, cc)
+        ladder_cc = replace(cc, chunk_frames=min(cc.frames_per_chunk, LADDER_CHUNK_FRAMES))
+        ladder_bits = _embedding_bits(tf, name, geo, n_frames, emb_c, uses_dwt, ladder_cc)
         fixed_nrb = 0 if n_rb is None else n_rb
         ladder = [(n_rb, 12), (1 if n_rb is None else n_rb, 12), (fixed_nrb, 8), (fixed_nrb, 6), (fixed_nrb, 4)]
         for nrb, lw in ladder:
@@ -141,7 +157,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
                                           emb_hw=geo.emb_hw, **arch))
             fixed = STREAM_OVERHEAD_BITS + emb_bits + len(decoder_shapes(smallest)) * TENSOR_OVERHEAD_BITS
             smallest_bits = min(smallest_bits, fixed + decoder_params(smallest) * bpp_param)
-            if emb_bits > 0.5 * target and k < len(combos) - 1:
+            if ladder_bits > 0.5 * target and k < len(combos) - 1:
                 continue  # embeddings would eat most of the budget: fewer channels first
             try:
                 return size_for_budget(name, geo, (target - fixed) / bpp_param, nrb, decoder_params,  # type: ignore[arg-type]

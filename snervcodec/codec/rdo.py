@@ -63,7 +63,7 @@ def attach_entropy_models(s: EncodeState) -> None:
     cc, p, tr = s.plan.cc, s.plan, s.trainer
     emb, temb = tr.encode_all()
     s.models = tr.attach(EntropyModels(tr.decoder, emb, temb, cc.weight_bits, cc.emb_bits, p.bits_per_param,
-                                       RDO_BITS_PER_EMB_SYMBOL, cc.chunk_frames, cc.entropy))
+                                       RDO_BITS_PER_EMB_SYMBOL, cc.frames_per_chunk, cc.entropy))
     target = None
     if p.target_bytes is not None:
         side = header_bytes(s.header) + 3 * SECTION_FRAMING_BYTES + len(s.models.weights.names) * MODEL_SIDE_BYTES
@@ -78,7 +78,7 @@ def attach_entropy_models(s: EncodeState) -> None:
 def code_embeddings_rdo(s: EncodeState) -> None:
     """The embeddings at their learned steps, coded with their learned laws (and prediction)."""
     emb, temb = s.trainer.encode_all()
-    chunk = s.plan.cc.chunk_frames
+    chunk = s.plan.cc.frames_per_chunk
     qe, coded, stats = s.models.emb.compress(emb, s.trainer.data.ll_range, chunk)
     s.embeddings = e = CodedEmbeddingSet(qe, coded, stats)
     if temb is not None:

@@ -44,7 +44,7 @@ def encode_clip(video: Video, p: EncodePlan, device: torch.device, feedback: Fee
     t = len(video.frames)
     trainer = Trainer(video.frames, p.cfg, p.geo, p.tcfg, device=device,
                       ll_range_bits=p.cc.ll_range_bits if p.cfg.uses_dwt else None, canvas=p.canvas)
-    header = header_for(p.cfg, p.geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, p.cc.chunk_frames, p.canvas)
+    header = header_for(p.cfg, p.geo, t, Fraction(video.meta.fps), video.meta.pix_fmt, p.cc.frames_per_chunk, p.canvas)
     if warm is not None:
         warm.begin(trainer)
     state = EncodeState(trainer, p, header, feedback, warm=warm)

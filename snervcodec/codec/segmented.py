@@ -124,7 +124,7 @@ def _start(req: EncodeRequest, first: Video, segmented: bool, t0: float, feedbac
     dev = resolve_device(req.train.device)  # under torchrun, "cuda" is this rank's own GPU (world_from_env)
     check_training_memory(p0.cfg, p0.geo, len(first.frames), p0.tcfg, dev)
     meta = first.meta
-    header0 = header_for(p0.cfg, p0.geo, len(first.frames), Fraction(meta.fps), meta.pix_fmt, p0.cc.chunk_frames)
+    header0 = header_for(p0.cfg, p0.geo, len(first.frames), Fraction(meta.fps), meta.pix_fmt, p0.cc.frames_per_chunk)
     run = SegmentRun(req, p0, dev, segmented, header_bytes(header0, SEGMENTED_MINOR), feedback,
                      warm=WarmStart(feedback.say) if req.output.warm_start else None)
     if p0.tcfg.time_limit:
@@ -190,7 +190,7 @@ def _encode_one(run: SegmentRun, video: Video, k: int, p0: EncodePlan, fp: str) 
     target = None
     if run.req.bpp is not None:
         pixels = n * video.frames.shape[1] * video.frames.shape[2]
-        header = header_for(p0.cfg, p0.geo, n, Fraction(video.meta.fps), video.meta.pix_fmt, p0.cc.chunk_frames)
+        header = header_for(p0.cfg, p0.geo, n, Fraction(video.meta.fps), video.meta.pix_fmt, p0.cc.frames_per_chunk)
         target = (segment_target(run.req.bpp, pixels, k == 0, header_bytes(header), run.outer_header)
                   if run.segmented else run.req.bpp * pixels / 8)
     p = replace(p0, tcfg=replace(p0.tcfg, seed=p0.tcfg.seed + k), target_bytes=target)
