@@ -145,9 +145,9 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
                  {**temporal, "t_scale": 4 * temporal["t_scale"]}] if temporal else [{}]
     ladder_c = EMB_CHANNEL_LADDER if emb_channels is None else (emb_channels,)
     combos = [(emb_c, tf) for emb_c in ladder_c for tf in t_options]
+    ladder_cc = replace(cc, chunk_frames=min(cc.frames_per_chunk, LADDER_CHUNK_FRAMES))  # how the ladder prices them
     for k, (emb_c, tf) in enumerate(combos):
         emb_bits = _embedding_bits(tf, name, geo, n_frames, emb_c, uses_dwt, cc)
-        ladder_cc = replace(cc, chunk_frames=min(cc.frames_per_chunk, LADDER_CHUNK_FRAMES))
         ladder_bits = _embedding_bits(tf, name, geo, n_frames, emb_c, uses_dwt, ladder_cc)
         fixed_nrb = 0 if n_rb is None else n_rb
         ladder = [(n_rb, 12), (1 if n_rb is None else n_rb, 12), (fixed_nrb, 8), (fixed_nrb, 6), (fixed_nrb, 4)]
