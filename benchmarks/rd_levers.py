@@ -125,7 +125,7 @@ LEVERS: dict[str, dict] = {
     # an over-budget file trims the symbols that cost least by each weight's sensitivity (codec/rdo.py)
     "canvas-sens": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
                     "trim": "sensitivity"},
-    # the decoder sized for other bits a parameter than the rule's (20 epochs: 2.5 up to 0.1 bpp, 3.5 from 0.2): a
+    # the decoder sized for other bits a parameter than the rule's of 2026-12-05 (2.5 up to 0.1 bpp, 3.5 from 0.2): a
     # smaller decoder coded finer, or a larger one coded coarser (codec/ratecontrol.py rdo_bits_per_param)
     "canvas-bpp1.8": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
                       "bits_per_param": 1.8},
@@ -151,7 +151,8 @@ LEVERS["canvas-sens-bpp4.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 4.5}
 LEVERS["canvas-c64"] = {**LEVERS["canvas-sens"], "chunk_frames": None}
 # The lever that spells out today's rdo default (tests/test_rd_levers.py holds it to the encoder's plan). Its rows
 # stand for the code they ran: results/rd_amx_aim's at 100 epochs are 2885d66's (2.5 bits up to 0.1 bpp), which
-# is why each state of the default keeps a study of its own (results/rd_amx_long: the rule by the fit's length).
+# is why each state of the default keeps a study of its own (results/rd_amx_long: the rule by the fit's length; since
+# session 42 every fit is sized for 3.5 bits a parameter, so its 20-epoch rows below 0.2 bpp are the old rule's).
 DEFAULT_LEVER = "canvas-c64"
 # from CRF 6: the preset's points reach 42-47 dB where the camera pans (canvas) and CRF 18 stops at 33-40
 X264_CRF = (6, 10, 14, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51)

@@ -142,11 +142,9 @@ def compression_options(f):
                           "for the weights and per channel x context (the previous frame) for the embeddings, "
                           "trained on the rate they code (format 1.6; opt-in: newer decoders only)."),
         click.option("--bits-per-param", type=click.FloatRange(1, 16), metavar="B",
-                     help="rdo with --bpp: size the decoder for B bits a parameter (default: 2.5 up to 0.1 bpp "
-                          "for fits of up to 20 epochs, rising with the epochs (at batch 1) to 3.5 at 100, the "
-                          "default preset's; one more bit per doubling of the rate above 0.1 bpp, at most 3.5). Fewer, "
-                          "finer-coded parameters or more, coarser ones: docs/design-notes.md \"Bits per "
-                          "parameter\"."),
+                     help="rdo with --bpp: size the decoder for B bits a parameter (default: 3.5 at every rate "
+                          "and length of fit). Fewer, finer-coded parameters or more, coarser ones: "
+                          "docs/design-notes.md \"Bits per parameter\"."),
         click.option("--prune", type=click.FloatRange(0, 0.95, max_open=True), default=0.1, show_default=True,
                      help="Fraction of decoder weights removed by global magnitude pruning (paper pipeline: "
                           "rate control may raise it)."),

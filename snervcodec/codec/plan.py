@@ -15,7 +15,7 @@ from ..models import ModelConfig, decoder_params
 from ..models.geometry import Geometry, rdo_emb_cells
 from ..requests import CompressionConfig, EncodeRequest
 from ..training import TrainConfig
-from ..training.config import resolve_batch_size, resolve_epochs
+from ..training.config import resolve_epochs
 from ..training.memory import check_training_memory, frames_that_fit
 from ..training.phases import RDO_LR_SCHEDULE, RDO_MSE_START, RDO_QAT_PROXY, RDO_TUNE, rdo_lr
 from ..device import resolve_device
@@ -74,14 +74,12 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     cc = replace(cc, chunk_frames=cc.frames_per_chunk)  # the pipeline's chunk length, in the plan and the result
     h, w = video.frames.shape[1:3]
     dev_type = resolve_device(req.train.device).type
-    length = _steps_per_frame(req.train.config(m.name), t, dev_type)  # the rdo decoder's size follows it
-    bits = planned_bits_per_param(cc, req.bpp, length)
+    bits = planned_bits_per_param(cc)
     cfg, geo = _network(req, h, w, t, canvas, bits)
     # the rdo recipe's own peak learning rate, distortion, schedule and noise-phase quantiser
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE, "mse_start": RDO_MSE_START,
                 "lr_schedule": RDO_LR_SCHEDULE, "qat_proxy": RDO_QAT_PROXY} if cc.pipeline == "rdo" else {}
     tcfg = resolve_epochs(req.train.config(m.name, **defaults), t, dev_type)
-    assert _steps_per_frame(tcfg, t, dev_type) == length, "the recipe's defaults moved the fit's length"
     if cc.pipeline == "paper" and tcfg.tune != "paper":
         raise ConfigError(f"--tune {tcfg.tune} is for the rdo pipeline: --pipeline paper trains on the paper's loss")
     if cc.pipeline == "paper" and tcfg.mse_start:
@@ -93,13 +91,6 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
                     cfg)
     target = req.bpp * h * w * t / 8 if req.bpp is not None else None
     return EncodePlan(cfg, geo, tcfg, cc, target, bits, canvas)
-
-
-def _steps_per_frame(tc: TrainConfig, t: int, device_type: str) -> float:
-    """The fit's length as the optimiser steps each of ``t`` frames gets (its epochs at batch 1): what
-    the rdo sizing rule follows. Under a time limit, the length the epochs allow, not the clock."""
-    tc = resolve_epochs(tc, t, device_type)
-    return tc.epochs / resolve_batch_size(tc, device_type)
 
 
 def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None,

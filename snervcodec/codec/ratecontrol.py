@@ -28,20 +28,11 @@ from .weights import CodedModel, code_weights
 # Calibration, measured on Bunny and carphone (benchmarks/rate_control.py prints them).
 BITS_PER_PARAM = {6: 4.3, 7: 5.2, 8: 6.2, 9: 7.2, 10: 8.2}
 BITS_PER_EMB_SYMBOL = 4.6
-# The rdo pipeline's operating point: the network is sized so that its weights cost this many bits
-# per parameter, and lambda is steered there during training (docs/design-notes.md "Bits per parameter").
-RDO_BITS_PER_PARAM = 2.5  # carphone 0.1 bpp, 10 epochs, every phase at 4e-3: 2.0 / 2.5 bits gave 26.73 / 27.11 dB
-# ... up to 0.1 bpp, then one more bit per doubling of the rate, to 3.5 bits at 0.2 bpp: Bunny 192x384,
-# 20 epochs, 2.5 / 3.5 bits per parameter: 26.17 / 26.18 dB at 0.05, 27.87 / 27.70 at 0.1, 28.91 / 29.23
-# at 0.2 bpp (740K / 543K parameters; the 740K decoder at the 543K one's learning rate: 29.13 dB)
-RDO_BITS_PER_PARAM_KNEE_BPP = 0.1
-RDO_MAX_BITS_PER_PARAM = 3.5
-# A long fit wants a smaller decoder coded finer: from a fit of RDO_SHORT_FIT_EPOCHS (2.5 bits up to the
-# knee) the rule's floor rises in log epochs to RDO_MAX_BITS_PER_PARAM at RDO_LONG_FIT_EPOCHS, the default
-# preset's; epochs at batch 1, i.e. steps a frame (dev set, 0.05 and 0.1 bpp, 100 epochs on a CPU: design
-# notes "Bits per parameter follow the fit's length")
-RDO_SHORT_FIT_EPOCHS = 20
-RDO_LONG_FIT_EPOCHS = 100
+# The rdo pipeline's operating point: the network is sized so that its weights cost this many bits per parameter,
+# and lambda is steered there during training, at every rate and length of fit. On the dev set at 20 epochs, 3.5
+# bits against the old rule's 2.5 gained a median +0.20 dB at 0.05 and 0.1 bpp (+0.23 at 0.1); at 100 epochs it
+# had gained +0.63 dB at 0.1 bpp, and 4.5 bits was no better there (docs/design-notes.md "3.5 bits at every length")
+RDO_BITS_PER_PARAM = 3.5
 RDO_BITS_PER_EMB_SYMBOL = 3.5  # the embeddings' first steps; and their cost coded frame by frame
 # ... and predicted from the previous frame in chunks (format 1.4, priced so in training): a chunk's first frame
 # alone, its later frames at this many bits a symbol, 1.6 on average over 8-frame chunks (carphone, 120 frames,
@@ -92,27 +83,9 @@ def _embedding_bits(cfg_t: dict, name: str, geo: Geometry, n_frames: int, emb_c:
     return n_frames * per_frame + n_sections * (n_chunks * CHUNK_INDEX_BITS + EMB_SECTION_SIDE_BITS)
 
 
-def rdo_bits_per_param(bpp: float | None, epochs: float | None = None) -> float:
-    """Bits per decoder parameter the rdo pipeline plans for at ``bpp`` and a fit of ``epochs`` at batch 1
-    (steps a frame; None: a short fit): what sizes its network and starts its steps. The rate control then
-    moves the steps to whatever lands the budget. More bits (a smaller decoder) with the rate, and with the
-    fit's length: a long fit's rounding costs a large decoder at coarse steps more than a smaller one
-    loses in drawing."""
-    if epochs is None or epochs <= RDO_SHORT_FIT_EPOCHS:
-        floor = RDO_BITS_PER_PARAM
-    else:
-        longer = min(1.0, math.log(epochs / RDO_SHORT_FIT_EPOCHS)
-                     / math.log(RDO_LONG_FIT_EPOCHS / RDO_SHORT_FIT_EPOCHS))
-        floor = RDO_BITS_PER_PARAM + longer * (RDO_MAX_BITS_PER_PARAM - RDO_BITS_PER_PARAM)
-    if bpp is None or bpp <= RDO_BITS_PER_PARAM_KNEE_BPP:
-        return floor
-    return min(RDO_MAX_BITS_PER_PARAM, floor + math.log2(bpp / RDO_BITS_PER_PARAM_KNEE_BPP))
-
-
-def planned_bits_per_param(cc: CompressionConfig, bpp: float | None, epochs: float | None = None) -> float:
-    """What the rdo decoder is sized for: ``--bits-per-param`` when given, else the rule for a fit of
-    ``epochs`` at batch 1."""
-    return cc.bits_per_param or rdo_bits_per_param(bpp, epochs)
+def planned_bits_per_param(cc: CompressionConfig) -> float:
+    """What the rdo decoder is sized for: ``--bits-per-param`` when given, else :data:`RDO_BITS_PER_PARAM`."""
+    return cc.bits_per_param or RDO_BITS_PER_PARAM
 
 
 def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | None, cc: CompressionConfig,
@@ -128,8 +101,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     parameters, for ``n_frames`` frames) and paid per parameter like the rest of the decoder.
     ``emb_channels`` fixes the embedding's channels instead of the ladder's 16, 8, 4. ``frame_hw``:
     the frames' size where ``geo`` is a canvas's (video/canvas.py): the budget is the frames' pixels.
-    The rdo pipeline sizes for ``cc.bits_per_param``, else the rule for a short fit (the plan passes the
-    rule's answer for its fit's length).
+    The rdo pipeline sizes for ``cc.bits_per_param``, else :data:`RDO_BITS_PER_PARAM`.
     """
     temporal = temporal or {}
     finish = grid_finisher(name, n_frames, grid_share) or (lambda c: c)
@@ -138,7 +110,7 @@ def plan_model(name: str, geo: Geometry, n_frames: int, bpp: float, n_rb: int | 
     target = bpp * pixels
     bpp_param = BITS_PER_PARAM.get(cc.weight_bits, cc.weight_bits * 0.78) * (1 - cc.prune) / 0.9
     if cc.pipeline == "rdo":
-        bpp_param = planned_bits_per_param(cc, bpp)
+        bpp_param = planned_bits_per_param(cc)
     smallest_bits = math.inf
     # SNeRV(T): coarser temporal embeddings (t_scale x2, x4) before fewer embedding channels
     t_options = [temporal, {**temporal, "t_scale": 2 * temporal["t_scale"]},
