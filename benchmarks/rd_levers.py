@@ -126,7 +126,7 @@ LEVERS: dict[str, dict] = {
     "canvas-sens": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
                     "trim": "sensitivity"},
     # the decoder sized for other bits a parameter than the rule's of 2026-12-05 (2.5 up to 0.1 bpp, 3.5 from 0.2): a
-    # smaller decoder coded finer, or a larger one coded coarser (codec/ratecontrol.py rdo_bits_per_param)
+    # smaller decoder coded finer, or a larger one coded coarser (codec/ratecontrol.py RDO_BITS_PER_PARAM)
     "canvas-bpp1.8": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
                       "bits_per_param": 1.8},
     "canvas-bpp3.5": {**_MIXED, "lr_schedule": "open", "qat_proxy": "mixed", "emb_cells": None, "canvas": "auto",
@@ -142,8 +142,8 @@ LEVERS: dict[str, dict] = {
 # "Phase shares")
 LEVERS["canvas-ste25"] = {**LEVERS["canvas-sens"], "phase_shares": (0.5, 0.25, 0.25)}
 # the default of 2885d66 with its decoder sized for 3.5 bits a parameter at every rate (its rule gave 2.5 up to 0.1
-# bpp): a smaller decoder coded finer. At 100 epochs it won on the set, and the rule gives it to fits of 100 epochs
-# since 2026-12-06 (design notes, "Bits per parameter follow the fit's length"); 4.5 bits: smaller still
+# bpp): a smaller decoder coded finer. At 100 epochs it won on the set, and the rule gave it to fits of 100 epochs
+# from 2026-12-06, to every fit since session 42 (design notes, "3.5 bits at every length"); 4.5 bits: smaller still
 LEVERS["canvas-sens-bpp3.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 3.5}
 LEVERS["canvas-sens-bpp4.5"] = {**LEVERS["canvas-sens"], "bits_per_param": 4.5}
 # the default with embeddings in chunks of 64 frames instead of 8 (requests.py CHUNK_FRAMES: a chunk's first frame is
