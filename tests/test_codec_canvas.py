@@ -111,10 +111,10 @@ def test_where_a_canvas_does_not_fit_the_frames_are_drawn(pan, monkeypatch):
     monkeypatch.undo()
     network = plan_mod._network
 
-    def no_canvas_budget(req, h, w, t, canvas, bits_per_param):
+    def no_canvas_budget(req, h, w, t, canvas):
         if canvas is not None:
             raise BudgetError("too small")
-        return network(req, h, w, t, canvas, bits_per_param)
+        return network(req, h, w, t, canvas)
 
     monkeypatch.setattr(plan_mod, "_network", no_canvas_budget)
     assert parse_stream(encode(pan, canvas="auto", **TINY).stream).header.canvas == 0

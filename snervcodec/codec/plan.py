@@ -75,7 +75,7 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     h, w = video.frames.shape[1:3]
     dev_type = resolve_device(req.train.device).type
     bits = planned_bits_per_param(cc)
-    cfg, geo = _network(req, h, w, t, canvas, bits)
+    cfg, geo = _network(req, h, w, t, canvas)
     # the rdo recipe's own peak learning rate, distortion, schedule and noise-phase quantiser
     defaults = {"lr": rdo_lr(decoder_params(cfg)), "tune": RDO_TUNE, "mse_start": RDO_MSE_START,
                 "lr_schedule": RDO_LR_SCHEDULE, "qat_proxy": RDO_QAT_PROXY} if cc.pipeline == "rdo" else {}
@@ -93,12 +93,10 @@ def _plan(video: Video, req: EncodeRequest, t: int, canvas: Canvas | None) -> En
     return EncodePlan(cfg, geo, tcfg, cc, target, bits, canvas)
 
 
-def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None,
-             bits_per_param: float) -> tuple[ModelConfig, Geometry]:
+def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None) -> tuple[ModelConfig, Geometry]:
     """The architecture for ``h x w`` frames, or for the ``canvas`` that holds them: its geometry is
     the canvas's, with the frame's embedding cells (the values a frame pays for stay the same) and,
-    with a bpp, the decoder sized for the frames' bits (a canvas's pixels are not paid for), at
-    ``bits_per_param`` in the rdo pipeline."""
+    with a bpp, the decoder sized for the frames' bits (a canvas's pixels are not paid for)."""
     cc, m = req.compression, req.model
     n_rb = m.n_rb
     if n_rb is None and m.c1 is None and cc.pipeline == "rdo":
@@ -107,8 +105,7 @@ def _network(req: EncodeRequest, h: int, w: int, t: int, canvas: Canvas | None,
     cfg, geo = m.config(hh, ww, n_rb, t, rdo_emb_cells(h, w) if cc.pipeline == "rdo" else None)
     if req.bpp is not None:
         tf = {"t_scale": cfg.t_scale, "t_channels": cfg.t_channels} if cfg.temporal else None
-        sized = replace(cc, bits_per_param=bits_per_param) if cc.pipeline == "rdo" else cc
-        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, sized, cfg.uses_dwt, tf, m.grid_share, m.emb_channels,
+        cfg = plan_model(m.name, geo, t, req.bpp, n_rb, cc, cfg.uses_dwt, tf, m.grid_share, m.emb_channels,
                          (h, w) if canvas is not None else None)
     return cfg, geo
 
